@@ -1,0 +1,46 @@
+# The project's commands. `make demo` and `make test` are the README's two commands.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SEED ?= 42
+SCALE ?= 1
+
+# Telemetry off everywhere (dbt, Dagster, Evidently, MLflow).
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install demo data test ui docs clean
+
+# Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Generate the default sample extracts (idempotent: same seed -> same files, skipped if present).
+data: $(STAMP)
+	$(BIN)/python -m sme_sim generate --seed $(SEED) --scale $(SCALE)
+
+# The main job: sample data, then every asset materialized through Dagster, published atomically.
+demo: data
+	$(BIN)/python -m orchestration.cli demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+ui: $(STAMP)
+	$(BIN)/python -m orchestration.cli ui
+
+docs: $(STAMP)
+	$(BIN)/python -m orchestration.cli docs
+
+clean:
+	rm -rf data target logs
