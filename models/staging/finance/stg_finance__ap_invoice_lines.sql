@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    {{ latest_version(source('finance', 'ap_invoice_lines'), ['invoice_id', 'line_no']) }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        {{ clean_code('invoice_id') }} as finance_ap_invoice_id,
+        line_no,
+        {{ clean_code('sku') }} as sku,
+
+        ----------  attributes
+        {{ clean_text('"description"') }} as line_description,
+
+        ----------  quantities and amounts
+        quantity,
+        unit_price,
+        line_amount,
+
+        ----------  lineage
+        _load_id,
+        _source_file,
+        _source_line,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed
