@@ -1,0 +1,109 @@
+"""Idempotency, transactions, contract evolution and the all-files-then-raise contract."""
+from __future__ import annotations
+
+import pytest
+from ingest_helpers import assert_conserved, audit, land, load, quarantine
+
+from orchestration.ingestion.contracts import parse_contract
+from orchestration.ingestion.loader import ContractViolation, ensure_ingestion_tables, load_entity
+
+H = "order_id,customer,quantity,price,order_date,status,paid,updated_at"
+GOOD = "O-001,Ann,2,9.50,2024-03-01,open,yes,2024-03-01T10:00:00Z"
+
+
+def counts(con) -> tuple[int, int, int]:
+    return con.execute("SELECT (SELECT count(*) FROM raw.shop__orders), (SELECT count(*) FROM raw.quarantine), "
+                       "(SELECT count(*) FROM raw.load_audit)").fetchone()
+
+
+def test_idempotent_reload_loads_nothing_and_leaves_audit_unchanged(con, contract, landing):
+    orders = contract["orders"]
+    land(landing, orders, "b1.csv", f"{H}\n{GOOD}\nO-002,Bob,x,,2024-03-01,,,\n")
+    land(landing, orders, "b2.csv", b"")
+    first = load(con, orders, landing, "L1")
+    before = counts(con)
+    assert before == (1, 1, 2)
+    audit_before = con.execute("SELECT * FROM raw.load_audit ORDER BY source_file").fetchall()
+    second = load(con, orders, landing, "L2")
+    assert [f.status for f in first.files] == ["loaded", "empty"]
+    assert [f.status for f in second.files] == ["skipped_already_loaded"] * 2
+    assert second.rows_read == second.rows_loaded == second.rows_quarantined == 0
+    assert counts(con) == before
+    assert con.execute("SELECT * FROM raw.load_audit ORDER BY source_file").fetchall() == audit_before
+
+
+def test_same_content_under_new_filename_is_skipped(con, contract, landing):
+    orders = contract["orders"]
+    land(landing, orders, "b1.csv", f"{H}\n{GOOD}\n")
+    land(landing, orders, "b1_copy.csv", f"{H}\n{GOOD}\n")
+    result = load(con, orders, landing)
+    assert [(f.source_file, f.status) for f in result.files] == [
+        ("shop/orders/b1.csv", "loaded"), ("shop/orders/b1_copy.csv", "skipped_already_loaded")]
+    assert counts(con) == (1, 0, 1)
+
+
+def test_rejected_file_is_retried_on_the_next_run(con, contract, landing):
+    orders = contract["orders"]
+    src = land(landing, orders, "b1.csv", "order_id\nO-001\n")
+    load(con, orders, landing, "L1")
+    land(landing, orders, "b1.csv", f"{H}\n{GOOD}\n")  # the source system re-exports it, fixed
+    result = load(con, orders, landing, "L2")
+    assert result.files[0].status == "loaded"
+    assert [a[0] for a in audit(con, src)] == ["rejected", "loaded"]
+
+
+def test_violation_names_every_bad_file_after_loading_good_ones(con, contract, landing):
+    orders = contract["orders"]
+    bad1 = land(landing, orders, "a.csv", "order_id,customer\nO-001,Ann\n")
+    good = land(landing, orders, "b.csv", f"{H}\n{GOOD}\n")
+    bad2 = land(landing, orders, "c.csv", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xd8")
+    with pytest.raises(ContractViolation) as exc:
+        load_entity(con, orders, landing, "L1")
+    lines = str(exc.value).splitlines()
+    assert lines[0] == "2 file(s) of shop.orders violate the contract and were not loaded:"
+    assert lines[1].startswith(f"{bad1}: required columns 'quantity', 'order_date' missing")
+    assert lines[2].startswith(f"{bad2}: header is not valid utf-8 text")
+    assert exc.value.result.failures == lines[1:]
+    assert_conserved(con, orders, exc.value.result, good, 1)
+
+
+def test_failed_file_transaction_rolls_back_completely(con, contract, landing):
+    orders = contract["orders"]
+    # Sabotage the quarantine table so the second insert of the file's transaction fails.
+    con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE TABLE raw.quarantine (load_id VARCHAR, system VARCHAR, entity VARCHAR, source_file VARCHAR, "
+                "source_line BIGINT, column_name VARCHAR, reason VARCHAR CHECK (reason IS NULL), raw_record VARCHAR, "
+                "quarantined_at TIMESTAMP)")
+    ensure_ingestion_tables(con)
+    src = land(landing, orders, "b.csv", f"{H}\n{GOOD}\nO-002,Bob,x,,2024-03-01,,,\n")
+    result = load(con, orders, landing)
+    assert result.files[0].status == "rejected" and "CHECK constraint" in result.files[0].message
+    assert con.execute("SELECT count(*) FROM raw.shop__orders").fetchone()[0] == 0
+    assert quarantine(con, src) == []
+    assert [a[:4] for a in audit(con, src)] == [("rejected", 0, 0, 0)]
+
+
+def test_contract_gaining_a_column_alters_the_raw_table(con, contract, landing, tmp_path):
+    orders = contract["orders"]
+    land(landing, orders, "b1.csv", f"{H}\n{GOOD}\n")
+    load(con, orders, landing)
+    evolved = tmp_path / "evolved" / "shop.yml"
+    evolved.parent.mkdir()
+    text = (tmp_path / "shop.yml").read_text().replace(
+        "      updated_at: {type: timestamp}\n", "      updated_at: {type: timestamp}\n      channel: {type: string}\n", 1)
+    evolved.write_text(text)
+    orders_v2 = parse_contract(evolved).entities["orders"]
+    land(landing, orders_v2, "b2.csv", f"{H},channel\n{GOOD.replace('O-001', 'O-002')},web\n")
+    result = load(con, orders_v2, landing, "L2")
+    assert [f.status for f in result.files] == ["skipped_already_loaded", "loaded"]
+    assert con.execute("SELECT order_id, channel FROM raw.shop__orders ORDER BY 1").fetchall() == [
+        ("O-001", None), ("O-002", "web")]
+
+
+def test_temp_objects_are_cleaned_up(con, contract, landing):
+    orders = contract["orders"]
+    land(landing, orders, "a.csv", f"{H}\n\n{GOOD}\n")
+    land(landing, orders, "b.csv", "nope\n")
+    load(con, orders, landing)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0] == 0
