@@ -1,0 +1,73 @@
+"""dbt models as Dagster assets; dbt tests arrive as Dagster asset checks.
+
+dbt always builds into the run's candidate warehouse (``DBT_DUCKDB_PATH``); a failing error-severity
+test fails this step, and the publish asset downstream then never runs.
+"""
+
+import os
+import shutil
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.lib import paths
+from orchestration.lib.dbt_translator import TRANSLATOR
+from orchestration.lib.warehouse import WarehouseResource
+
+# The venv's dbt even when the venv is not activated (make calls .venv/bin/python directly).
+DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+DBT_PROJECT = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR)
+_DBT_INPUTS = ("models", "macros", "seeds", "analyses", "snapshots", "data_tests", "dbt_project.yml", "profiles.yml")
+
+
+def manifest_is_stale(project: DbtProject = DBT_PROJECT) -> bool:
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    root = Path(project.project_dir)
+    for name in _DBT_INPUTS:
+        path = root / name
+        files = [path] if path.is_file() else (path.rglob("*") if path.exists() else [])
+        if any(f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
+
+def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
+    """Parse the dbt project when its manifest is missing or older than its sources.
+
+    Dagster needs the manifest to even list the dbt assets, so this runs at definitions load; it costs
+    a `dbt parse` (a few seconds) only after the dbt project changed.
+    """
+    if manifest_is_stale(project):
+        dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project.manifest_path
+
+
+@contextmanager
+def dbt_target(path: Path) -> Iterator[None]:
+    """Point dbt (a subprocess inheriting our environment) at one DuckDB file for a block."""
+    previous = os.environ.get("DBT_DUCKDB_PATH")
+    os.environ["DBT_DUCKDB_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DBT_DUCKDB_PATH", None)
+        else:
+            os.environ["DBT_DUCKDB_PATH"] = previous
+
+
+ensure_manifest()
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR, project=DBT_PROJECT)
+def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    with dbt_target(warehouse.ensure_candidate(context.run_id)):
+        yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,74 @@
+"""Dagster assets for ingestion: one asset per source entity, built from the contracts.
+
+No asset here knows anything about a particular system: the contract says what to read and the one
+generic loader (``loader.load_entity``) does it. Adding an entity to ``contracts/*.yml`` adds an asset.
+"""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from orchestration.ingestion.contracts import Entity, all_entities
+from orchestration.ingestion.loader import ensure_ingestion_tables, load_entity
+from orchestration.lib import paths
+from orchestration.lib.warehouse import WarehouseResource
+
+# Above this share of quarantined rows the entity's check warns: the load still succeeds (good rows
+# are good), but someone should look at the export.
+QUARANTINE_WARN_RATE = 0.02
+
+
+def _entity_asset(entity: Entity) -> AssetsDefinition:
+    key = AssetKey(entity.asset_key_path)
+    check = AssetCheckSpec("quarantine_rate", asset=key, description=f"Share of quarantined rows <= {QUARANTINE_WARN_RATE:.0%}")
+
+    @asset(
+        key=key,
+        group_name=entity.system,
+        description=f"{entity.description}\n\nLoaded from `<landing>/{entity.system}/{entity.name}/{entity.format.file_glob}` "
+        f"into `{entity.qualified_raw_table}` under the contract in `contracts/{entity.system}.yml`.",
+        kinds={"duckdb", entity.format.type},
+        check_specs=[check],
+        metadata={"contract": f"contracts/{entity.system}.yml", "table": entity.qualified_raw_table},
+        tags={"layer": "raw"},
+    )
+    def _load(context: AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect(context.run_id) as con:
+            ensure_ingestion_tables(con)
+            result = load_entity(con, entity, paths.landing_dir(), load_id=context.run_id)
+        files = result.files
+        loaded = [f for f in files if f.status == "loaded"]
+        read = sum(f.rows_read for f in loaded)
+        quarantined = sum(f.rows_quarantined for f in loaded)
+        rate = quarantined / read if read else 0.0
+        drift = sorted({d for f in files for d in f.schema_drift})
+        yield MaterializeResult(
+            metadata={
+                "files_loaded": len(loaded),
+                "files_skipped_already_loaded": sum(f.status == "skipped_already_loaded" for f in files),
+                "rows_read": read,
+                "rows_loaded": sum(f.rows_loaded for f in loaded),
+                "rows_quarantined": quarantined,
+                "schema_drift": MetadataValue.text("; ".join(drift) or "none"),
+            }
+        )
+        yield AssetCheckResult(
+            check_name="quarantine_rate",
+            passed=rate <= QUARANTINE_WARN_RATE,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"quarantine_rate": rate, "rows_quarantined": quarantined},
+        )
+
+    return _load
+
+
+def build_ingestion_assets() -> list[AssetsDefinition]:
+    return [_entity_asset(e) for e in all_entities()]

@@ -1,0 +1,35 @@
+"""Run the warehouse job when new exports land. Off by default (turn it on in the UI's Automation tab)."""
+
+import hashlib
+
+from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
+
+from orchestration.ingestion.contracts import all_entities
+from orchestration.lib import paths
+
+
+def landing_fingerprint() -> tuple[str, int]:
+    """A cheap fingerprint of the landing zone (names, sizes, mtimes; no file reads).
+
+    The loader itself decides by content hash what is new, so a false positive only costs a no-op run.
+    """
+    digest = hashlib.sha256()
+    count = 0
+    root = paths.landing_dir()
+    for entity in all_entities():
+        folder = entity.landing_dir(root)
+        for file in sorted(folder.glob(entity.format.file_glob)) if folder.exists() else []:
+            stat = file.stat()
+            digest.update(f"{file.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            count += 1
+    return digest.hexdigest(), count
+
+
+@sensor(job_name="warehouse_job", minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
+        description="Requests a warehouse run when files in the landing zone change.")
+def landing_zone_sensor(context: SensorEvaluationContext):
+    fingerprint, count = landing_fingerprint()
+    if fingerprint == context.cursor:
+        return SkipReason(f"no change in {count} landed files")
+    context.update_cursor(fingerprint)
+    return RunRequest(run_key=fingerprint, tags={"trigger": "landing_zone"})
