@@ -1,0 +1,19 @@
+"""Simulated SME source systems (ERP, CRM, finance, support desk) with a separate ground truth.
+
+`generate(out, truth, seed, scale, scenario)` writes contract-conforming extracts to the landing
+folder and the answers (entity links, invoice matches, demand means, anomalies, labels, malformed
+rows) to the ground-truth folder. Deterministic: same parameters -> byte-identical files."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def generate(out: Path, truth: Path, seed: int = 42, scale: float = 1.0, scenario: str = "stable",
+             force: bool = True) -> dict[str, Any]:
+    from sme_sim.generate import generate as _generate
+
+    return _generate(Path(out), Path(truth), seed=seed, scale=scale, scenario=scenario, force=force)
+
+
+__all__ = ["generate"]

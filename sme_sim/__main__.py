@@ -1,0 +1,3 @@
+from sme_sim.cli import main
+
+raise SystemExit(main())
