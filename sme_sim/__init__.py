@@ -11,7 +11,7 @@ from typing import Any
 
 def generate(out: Path, truth: Path, seed: int = 42, scale: float = 1.0, scenario: str = "stable",
              force: bool = True) -> dict[str, Any]:
-    from sme_sim.generate import generate as _generate
+    from sme_sim.pipeline import generate as _generate
 
     return _generate(Path(out), Path(truth), seed=seed, scale=scale, scenario=scenario, force=force)
 

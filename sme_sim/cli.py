@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--force", action="store_true", help="regenerate even if a matching generation exists")
     args = parser.parse_args(argv)
 
-    from sme_sim.generate import generate
+    from sme_sim.pipeline import generate
 
     out = (args.out or landing_dir()).resolve()
     truth = (args.truth or ground_truth_dir()).resolve()

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sme_sim.generate import MAX_LINES_PER_CHUNK, chunks
+from sme_sim.pipeline import MAX_LINES_PER_CHUNK, chunks
 from sme_sim.demand import LINES_PER_DAY
 
 PROBE = """
