@@ -5,6 +5,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from dagster_dbt import DbtCliResource
 
 from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT, warehouse_dbt_models
+from orchestration.entity_resolution.assets import entity_resolution_assets
 from orchestration.ingestion.assets import build_ingestion_assets
 from orchestration.ingestion.audit import ingestion_ledger
 from orchestration.ingestion.sensors import landing_zone_sensor
@@ -18,7 +19,8 @@ disable_telemetry()
 warehouse_job = define_asset_job("warehouse_job", selection=AssetSelection.all(), description="Load, model, check and publish the warehouse.")
 
 defs = Definitions(
-    assets=[*build_ingestion_assets(), ingestion_ledger, warehouse_dbt_models, published_warehouse],
+    assets=[*build_ingestion_assets(), ingestion_ledger, warehouse_dbt_models, entity_resolution_assets,
+            published_warehouse],
     jobs=[warehouse_job],
     sensors=[landing_zone_sensor],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE), "warehouse": WarehouseResource()},

@@ -1,0 +1,93 @@
+{#-
+  Matching-key normalisation for entity resolution (models/intermediate/entity_resolution).
+  Plain expressions of their argument; engine-specific functions sit behind adapter.dispatch.
+-#}
+
+{#- Accents folded (Müller -> Muller) so spellings from different keyboards compare equal. -#}
+{% macro er_strip_accents(expression) -%}
+    {{ return(adapter.dispatch('er_strip_accents', 'smb_warehouse')(expression)) }}
+{%- endmacro %}
+
+{% macro default__er_strip_accents(expression) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{% macro duckdb__er_strip_accents(expression) -%}
+    strip_accents({{ expression }})
+{%- endmacro %}
+
+{% macro postgres__er_strip_accents(expression) -%}
+    {#- needs the unaccent extension; without it names simply keep their accents -#}
+    unaccent({{ expression }})
+{%- endmacro %}
+
+
+{#-
+  Company / product name for comparison: lower case, accents folded, '&' and 'und'/'and' dropped,
+  dots removed inside abbreviations (B.V. -> bv), other punctuation to spaces, whitespace collapsed.
+-#}
+{% macro er_name_clean(expression) -%}
+    {%- set lowered = smb_warehouse.er_strip_accents('lower(' ~ expression ~ ')') -%}
+    {%- set no_dots = "replace(" ~ lowered ~ ", '.', '')" -%}
+    {%- set no_punct = smb_warehouse.regexp_replace_all(no_dots, '[^a-z0-9]+', ' ') -%}
+    {%- set no_and = smb_warehouse.regexp_replace_all("' ' || " ~ no_punct ~ " || ' '", ' (und|and|et) ', ' ') -%}
+    nullif(trim({{ smb_warehouse.regexp_replace_all(no_and, '\s+', ' ') }}), '')
+{%- endmacro %}
+
+
+{#- Legal-form words removed from a cleaned name: 'jura bau gmbh co kg' -> 'jura bau'. -#}
+{% macro er_legal_suffixes() -%}
+    {{ return(['gmbh', 'mbh', 'ag', 'kg', 'kgaa', 'co', 'ohg', 'ug', 'eg', 'ev', 'gbr', 'se', 'ltd', 'limited', 'plc',
+               'llp', 'llc', 'inc', 'corp', 'corporation', 'company', 'sarl', 'sas', 'sa', 'sasu', 'eurl', 'snc',
+               'bv', 'nv', 'vof', 'cv', 'srl', 'spa', 'sl', 'slu', 'ab', 'as', 'aps', 'oy', 'sp', 'zoo']) }}
+{%- endmacro %}
+
+{% macro er_name_core(cleaned_name) -%}
+    {%- set words = smb_warehouse.er_legal_suffixes() | join('|') -%}
+    {%- set padded = "' ' || " ~ cleaned_name ~ " || ' '" -%}
+    {#- applied twice (no look-ahead in RE2): each match consumes the space it shares with the next word,
+        so adjacent suffixes ('gmbh co kg') need a second pass -#}
+    {%- set once = smb_warehouse.regexp_replace_all(padded, ' (' ~ words ~ ') ', '  ') -%}
+    {%- set twice = smb_warehouse.regexp_replace_all(once, ' (' ~ words ~ ') ', '  ') -%}
+    nullif(trim({{ smb_warehouse.regexp_replace_all(twice, '\s+', ' ') }}), '')
+{%- endmacro %}
+
+
+{#- VAT id without its country prefix (DE123456789 -> 123456789): exports drop the prefix inconsistently. -#}
+{% macro er_vat_core(normalized_vat) -%}
+    case
+        when {{ smb_warehouse.regexp_matches(normalized_vat, '^[A-Z]{2}[0-9]') }} then substr({{ normalized_vat }}, 3)
+        else {{ normalized_vat }}
+    end
+{%- endmacro %}
+
+
+{#- Part after the '@' of a normalised e-mail. -#}
+{% macro er_email_domain(email) -%}
+    {{ return(adapter.dispatch('er_email_domain', 'smb_warehouse')(email)) }}
+{%- endmacro %}
+
+{% macro default__er_email_domain(email) -%}
+    nullif(split_part({{ email }}, '@', 2), '')
+{%- endmacro %}
+
+
+{#- Public mailbox providers: a shared domain there says nothing about the company. -#}
+{% macro er_public_email_domains() -%}
+    {{ return(['gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.de', 'yahoo.fr', 'yahoo.co.uk', 'hotmail.com',
+               'hotmail.de', 'hotmail.fr', 'outlook.com', 'outlook.de', 'live.com', 'msn.com', 'aol.com',
+               'icloud.com', 'me.com', 'gmx.de', 'gmx.net', 'gmx.at', 'web.de', 't-online.de', 'freenet.de',
+               'orange.fr', 'wanadoo.fr', 'free.fr', 'laposte.net', 'btinternet.com', 'proton.me',
+               'protonmail.com', 'mail.com', 'ziggo.nl', 'kpnmail.nl', 'example.com']) }}
+{%- endmacro %}
+
+{#- The domain when it identifies a company (not a public mailbox provider), else NULL. -#}
+{% macro er_company_domain(domain) -%}
+    case when {{ domain }} not in ('{{ smb_warehouse.er_public_email_domains() | join("', '") }}') then {{ domain }} end
+{%- endmacro %}
+
+
+{#- SKU / code as letters and digits only, upper case ('wrk7048' and 'WRK-7048' -> 'WRK7048'). -#}
+{% macro er_code_key(expression) -%}
+    nullif({{ smb_warehouse.regexp_replace_all('upper(' ~ expression ~ ')', '[^A-Z0-9]', '') }}, '')
+{%- endmacro %}
