@@ -1,0 +1,12 @@
+{#- Every supplier source id -> unified supplier id, straight from entity_resolution.entity_map. -#}
+select
+    cast(unified_id as varchar) as supplier_id,
+    cast(source_system as varchar) as source_system,
+    cast(source_entity as varchar) as source_entity,
+    cast(source_id as varchar) as source_id,
+    cast(match_rule as varchar) as match_rule,
+    cast(match_score as double) as match_score,
+    cast(resolved_at as timestamp) as resolved_at,
+    cast(er_run_id as varchar) as er_run_id
+from {{ source('entity_resolution', 'entity_map') }}
+where entity_type = 'supplier'

@@ -1,0 +1,15 @@
+{#- Golden customer record (survivorship in int_customer_golden); personal data masked / hashed. -#}
+select
+    cast(golden.customer_id as varchar) as customer_id,
+    cast({{ legal_name('golden.customer_name') }} as varchar) as legal_name,
+    cast({{ legal_form('golden.customer_name') }} as varchar) as legal_form,
+    cast({{ mask_email('golden.email') }} as varchar) as email_masked,
+    cast({{ hash_pii('golden.email') }} as varchar) as email_sha256,
+    cast({{ mask_phone('golden.phone_e164') }} as varchar) as phone_masked,
+    cast(golden.country_code as varchar) as country_code,
+    golden.n_erp_customers,
+    golden.n_crm_accounts,
+    golden.n_crm_contacts,
+    golden.n_finance_debtors,
+    golden.n_support_customers
+from {{ ref('int_customer_golden') }} as golden

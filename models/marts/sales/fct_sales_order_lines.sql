@@ -1,0 +1,56 @@
+{#- One row per ERP sales order line, keyed to unified customer / product, amounts in base currency. -#}
+with
+
+lines as (select * from {{ ref('stg_erp__sales_order_lines') }}),
+orders as (select * from {{ ref('stg_erp__sales_orders') }}),
+customers as (
+    select source_id, customer_id from {{ ref('bdg_customer_source_ids') }}
+    where source_system = 'erp' and source_entity = 'customers'
+),
+products as (
+    select source_id, product_id from {{ ref('bdg_product_source_ids') }}
+    where source_system = 'erp' and source_entity = 'products'
+),
+
+priced as (
+
+    select
+        lines.*,
+        orders.erp_customer_id,
+        orders.location_id,
+        orders.order_status,
+        orders.currency_code,
+        orders.order_date,
+        orders.requested_date,
+        cast(lines.quantity * lines.unit_price * (1 - coalesce(lines.discount_pct, 0) / 100.0) as decimal(18, 4))
+            as net_amount
+    from lines
+    left join orders
+        on orders.erp_sales_order_id = lines.erp_sales_order_id
+
+)
+
+select
+    cast(priced.erp_sales_order_id || '-' || cast(priced.line_no as varchar) as varchar) as sales_order_line_id,
+    cast(priced.erp_sales_order_id as varchar) as erp_sales_order_id,
+    cast(priced.line_no as integer) as line_no,
+    cast(customers.customer_id as varchar) as customer_id,
+    cast(priced.erp_customer_id as varchar) as erp_customer_id,
+    cast(products.product_id as varchar) as product_id,
+    cast(priced.sku as varchar) as sku,
+    cast(priced.location_id as varchar) as location_id,
+    cast(priced.crm_promotion_id as varchar) as crm_promotion_id,
+    cast(priced.order_status as varchar) as order_status,
+    cast(priced.order_date as date) as order_date,
+    cast(priced.requested_date as date) as requested_date,
+    cast(priced.currency_code as varchar) as currency_code,
+    cast(priced.quantity as bigint) as quantity,
+    cast(priced.unit_price as decimal(18, 4)) as unit_price,
+    cast(priced.discount_pct as decimal(18, 4)) as discount_pct,
+    priced.net_amount,
+    {{ to_base_currency('priced.net_amount', 'priced.currency_code', 'priced.order_date') }} as net_amount_base,
+    cast(priced._source_file as varchar) as _source_file,
+    cast(priced._load_id as varchar) as _load_id
+from priced
+left join customers on customers.source_id = priced.erp_customer_id
+left join products on products.source_id = priced.sku
