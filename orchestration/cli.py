@@ -21,11 +21,19 @@ def run_demo() -> int:
         failures = [e for e in result.all_events if e.is_step_failure]
         print("\nRUN FAILED: the published warehouse was left untouched.", file=sys.stderr)
         for event in failures:
-            error = event.step_failure_data.error
-            print(f"- step {event.step_key}: {error.message.strip() if error else 'failed'}", file=sys.stderr)
+            print(f"- step {event.step_key}: {failure_message(event)}", file=sys.stderr)
         return 1
     print_locations(result.run_id)
     return 0
+
+
+def failure_message(event) -> str:
+    """The step's error with its causes: Dagster wraps the loader's ContractViolation in a step error."""
+    parts, error = [], event.step_failure_data.error if event.step_failure_data else None
+    while error is not None:
+        parts.append(error.message.strip())
+        error = error.cause
+    return "\n  caused by: ".join(parts) or "failed"
 
 
 def print_locations(run_id: str) -> None:

@@ -70,4 +70,7 @@ ensure_manifest()
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR, project=DBT_PROJECT)
 def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with dbt_target(warehouse.ensure_candidate(context.run_id)):
-        yield from dbt.cli(["build"], context=context).stream()
+        # Dagster splits dbt into several steps around the Python assets (entity resolution sits between
+        # staging and marts). "buildable" runs a test in the step where all its parents exist, instead of
+        # dbt's default "eager", which would run a staging-vs-fact reconciliation before the fact is built.
+        yield from dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream()

@@ -19,7 +19,10 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source" or meta_key:
             return super().get_asset_key(dbt_resource_props)
         schema = dbt_resource_props.get("config", {}).get("schema") or "main"
-        return AssetKey([schema, dbt_resource_props["name"]])
+        name = dbt_resource_props["name"]
+        version = dbt_resource_props.get("version")
+        # Versioned models (dim_customer v1/v2) are separate relations and separate assets.
+        return AssetKey([schema, f"{name}_v{version}" if version is not None else name])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
