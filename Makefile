@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test ui docs clean
+.PHONY: install demo data test ui docs analysis bench-loader bench-er clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -41,6 +41,18 @@ ui: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m orchestration.cli docs
+
+# An impact query from analyses/ on the published warehouse, e.g.
+#   make analysis NAME=impact_product_recall VARS='{product_id: PRD-000008}'
+analysis: $(STAMP)
+	$(BIN)/python -m orchestration.cli analysis $(NAME) --vars "$(or $(VARS),{})"
+
+# Benchmarks print figures (speed ratios, accuracy against ground truth); they are not tests.
+bench-loader: $(STAMP)
+	$(BIN)/python -m orchestration.ingestion.benchmark --scale $(or $(BENCH_SCALE),20)
+
+bench-er: $(STAMP)
+	$(BIN)/python -m ml.benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)
 
 clean:
 	rm -rf data target logs

@@ -59,6 +59,34 @@ def print_locations(run_id: str) -> None:
     )
 
 
+def run_analysis(name: str, dbt_vars: str) -> int:
+    """Compile an analysis (analyses/<name>.sql) with dbt and run it on the published warehouse, read-only.
+
+    dbt only renders the SQL (against a throwaway DuckDB file); the query itself runs on a read-only
+    connection, so it can never change what BI tools read.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT, dbt_target
+    from orchestration.lib.warehouse import connect_published
+
+    with tempfile.TemporaryDirectory(prefix="analysis-") as tmp, dbt_target(Path(tmp) / "compile.duckdb"):
+        dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+        args = ["compile", "--select", name, "--vars", dbt_vars or "{}"]
+        dbt.cli(args, target_path=Path(tmp) / "target", raise_on_error=True).wait()
+        compiled = next((Path(tmp) / "target" / "compiled").rglob(f"{name}.sql"))
+        sql = compiled.read_text()
+    con = connect_published()
+    try:
+        print(con.sql(sql))
+    finally:
+        con.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,12 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", default="3000")
     docs = sub.add_parser("docs", help="serve the dbt docs site on localhost")
     docs.add_argument("--port", default="8080")
+    analysis = sub.add_parser("analysis", help="run an analysis (impact query) on the published warehouse")
+    analysis.add_argument("name", help="file name in analyses/ without .sql, e.g. impact_product_recall")
+    analysis.add_argument("--vars", default="{}", help="dbt vars as YAML, e.g. '{product_id: PRD-000008}'")
     args = parser.parse_args(argv)
 
     disable_telemetry()
     dagster_home()
     if args.command == "demo":
         return run_demo()
+    if args.command == "analysis":
+        return run_analysis(args.name, args.vars)
     if args.command == "ui":
         return subprocess.call([sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
                                 "-h", "127.0.0.1", "-p", args.port])
