@@ -19,6 +19,6 @@ def test_readme_contract_section_is_up_to_date():
 def test_readme_commands_exist_in_makefile_and_ci_runs_the_test_command():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
-    for target in set(re.findall(r"`?make (\w+)", readme)):
+    for target in set(re.findall(r"`?make ([\w-]+)", readme)):
         assert re.search(rf"^{target}:", makefile, re.M), f"README names `make {target}` but the Makefile lacks it"
     assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
