@@ -16,7 +16,10 @@ def run_demo() -> int:
     from orchestration.definitions import defs
 
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def("warehouse_job").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},  # DEBUG events go to the UI
+        )
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         print("\nRUN FAILED: the published warehouse was left untouched.", file=sys.stderr)

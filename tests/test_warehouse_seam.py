@@ -22,7 +22,7 @@ def test_candidate_starts_as_copy_and_publish_swaps_atomically(tmp_path):
         con.execute("CREATE TABLE t AS SELECT * FROM range(3)")
     assert not wh.published_path.exists()
     wh.publish("run1")
-    assert _count(wh.published_path) == 3 and not wh.candidate_path("run1").exists()
+    assert _count(wh.published_path) == 3 and not wh.candidate_file.exists()
 
     reader = duckdb.connect(str(wh.published_path), read_only=True)  # a BI tool holding the old file
     with wh.connect("run2") as con:
@@ -46,5 +46,7 @@ def test_failed_run_leaves_published_untouched(tmp_path):
             con.execute("DROP TABLE t")
             raise RuntimeError("a check failed")
     assert wh.published_path.read_bytes() == before
-    with pytest.raises(FileNotFoundError):
-        wh.publish("never-started")
+    with pytest.raises(FileNotFoundError):  # only the run that owns the candidate may publish it
+        wh.publish("another-run")
+    with wh.connect("next") as con:  # the next run starts from the published file, not the failed candidate
+        assert con.execute("SELECT x FROM t").fetchall() == [(1,)]

@@ -24,10 +24,17 @@ DBT_PROJECT = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.D
 _DBT_INPUTS = ("models", "macros", "seeds", "analyses", "snapshots", "data_tests", "dbt_project.yml", "profiles.yml")
 
 
+def _parsed_for(project: DbtProject) -> Path:
+    return Path(project.project_dir) / project.target_path / ".parsed_for_warehouse"
+
+
 def manifest_is_stale(project: DbtProject = DBT_PROJECT) -> bool:
     manifest = project.manifest_path
     if not manifest.exists():
         return True
+    marker = _parsed_for(project)
+    if not marker.exists() or marker.read_text() != str(WarehouseResource().candidate_file):
+        return True  # dbt's partial-parse state is only reusable for the same rendered profile
     built = manifest.stat().st_mtime
     root = Path(project.project_dir)
     for name in _DBT_INPUTS:
@@ -45,8 +52,13 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     a `dbt parse` (a few seconds) only after the dbt project changed.
     """
     if manifest_is_stale(project):
-        dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
-        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        candidate = WarehouseResource().candidate_file
+        # Parse with the profile every run step will render (the candidate path), so each dbt step
+        # of a run starts from this partial-parse state instead of re-parsing the project.
+        with dbt_target(candidate):
+            dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+            dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        _parsed_for(project).write_text(str(candidate))
     return project.manifest_path
 
 

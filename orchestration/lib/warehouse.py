@@ -1,10 +1,10 @@
 """The one seam through which Python touches the warehouse engine.
 
-Write-audit-publish: every Dagster run writes into its own *candidate* warehouse, a copy of the last
-published one taken when the run first touches it. Only the publish asset, which runs after every
+Write-audit-publish: every Dagster run writes into a *candidate* warehouse, a fresh copy of the last
+published one taken when the run first touches it (one run at a time: dagster.yaml queues runs). Only the publish asset, which runs after every
 blocking check has passed, swaps the candidate in as the published warehouse with one atomic rename.
 A failed run therefore never changes what BI tools and the dbt docs read; its candidate is left on
-disk for inspection and pruned later.
+disk for inspection until the next run replaces it.
 
 DuckDB is the embedded default. Moving to PostgreSQL or Spark means a different implementation of this
 module (same methods), not changes in the assets.
@@ -21,8 +21,6 @@ import duckdb
 from dagster import ConfigurableResource
 
 from orchestration.lib import paths
-
-KEEP_CANDIDATES = 3  # failed candidates kept for debugging; older ones are pruned at publish
 
 
 def connect_published(read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -46,25 +44,43 @@ class WarehouseResource(ConfigurableResource):
     def published_path(self) -> Path:
         return self.root / "warehouse.duckdb"
 
+    @property
+    def candidate_file(self) -> Path:
+        """One fixed candidate path. Fixed on purpose: dbt's profile renders this path, and a path that
+        changed every run would make dbt re-parse the whole project at every step (~10 s each)."""
+        return self.root / "candidate.duckdb"
+
+    @property
+    def _owner_file(self) -> Path:
+        return self.root / "candidate.run_id"
+
     def candidate_path(self, run_id: str) -> Path:
-        return self.root / "candidates" / f"{run_id}.duckdb"
+        """This run's candidate (the fixed file, once the run has claimed it)."""
+        return self.candidate_file
+
+    def _owner(self) -> str | None:
+        return self._owner_file.read_text().strip() if self._owner_file.exists() else None
 
     def ensure_candidate(self, run_id: str) -> Path:
         """The run's candidate, created on first use as a copy of the published warehouse.
 
-        A copy (not the published file itself) is what makes a failed run harmless. The copy goes to
-        a temporary name first so a crash mid-copy never leaves a half-file that looks like a candidate.
+        A copy (not the published file itself) is what makes a failed run harmless. A candidate left by
+        another (failed) run is replaced: it stays on disk for inspection only until the next run. The
+        copy goes to a temporary name first so a crash mid-copy never looks like a candidate.
         """
-        candidate = self.candidate_path(run_id)
-        if candidate.exists():
+        candidate = self.candidate_file
+        if candidate.exists() and self._owner() == run_id:
             return candidate
-        candidate.parent.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        for stale in (candidate, candidate.with_name(candidate.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        partial = candidate.with_suffix(".partial")
         if self.published_path.exists():
-            partial = candidate.with_suffix(".partial")
             shutil.copyfile(self.published_path, partial)
-            os.replace(partial, candidate)
         else:
-            duckdb.connect(str(candidate)).close()
+            duckdb.connect(str(partial)).close()
+        os.replace(partial, candidate)
+        self._owner_file.write_text(run_id)
         return candidate
 
     @contextmanager
@@ -81,8 +97,8 @@ class WarehouseResource(ConfigurableResource):
 
     def publish(self, run_id: str) -> Path:
         """Atomically make this run's candidate the published warehouse."""
-        candidate = self.candidate_path(run_id)
-        if not candidate.exists():
+        candidate = self.candidate_file
+        if not candidate.exists() or self._owner() != run_id:
             raise FileNotFoundError(f"run {run_id} has no candidate warehouse to publish")
         con = duckdb.connect(str(candidate))
         try:
@@ -93,13 +109,5 @@ class WarehouseResource(ConfigurableResource):
         if wal.exists():
             raise RuntimeError(f"{wal} still exists after checkpoint; refusing to publish a partial file")
         os.replace(candidate, self.published_path)
-        self.prune_candidates()
+        self._owner_file.unlink(missing_ok=True)
         return self.published_path
-
-    def prune_candidates(self) -> None:
-        folder = self.root / "candidates"
-        if not folder.exists():
-            return
-        stale = sorted(folder.glob("*.duckdb*"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for path in stale[KEEP_CANDIDATES:]:
-            path.unlink(missing_ok=True)
