@@ -287,12 +287,12 @@ class FinanceSim:
             month_days = np.arange(first, last + 1)
             pay_day = int(month_days[weekday_of(month_days) < 5][-1])  # last business day
             if d0 <= pay_day <= d1:
-                rows.append((pay_day, -round(85_000 * self.scale * (1 + 0.03 * (m / 12)) * float(rng.uniform(0.98, 1.02)), 2),
+                rows.append((pay_day, -round(45_000 * self.scale * (1 + 0.03 * (m / 12)) * float(rng.uniform(0.98, 1.02)), 2),
                              "LOHN GEHALT SAMMLER", "DE02100100100006820101", f"Payroll {m + 1:02d}"))
                 rows.append((pay_day, -round(float(rng.uniform(30, 60)), 2), "Bank fees", None, "Kontofuehrung"))
             tax_day = int(next_weekday(np.array([first + 9]))[0])
             if d0 <= tax_day <= d1:
-                rows.append((tax_day, -round(22_000 * self.scale * float(rng.uniform(0.7, 1.3)), 2), "FINANZAMT BERLIN",
+                rows.append((tax_day, -round(12_000 * self.scale * float(rng.uniform(0.7, 1.3)), 2), "FINANZAMT BERLIN",
                              "DE21100000000010001520", f"USt-VA {m:02d}"))
         n_card = int(rng.poisson(0.45 * len(days) * max(1.0, self.scale ** 0.5)))
         cd = next_weekday(rng.integers(d0, d1 + 1, n_card))
