@@ -1,0 +1,119 @@
+"""Monitoring asset: Evidently drift and quality for the champion, flattened into ml.drift_metrics and
+ml.forecast_quality (HTML reports linked from the materialization). Drift is a WARN check, not a
+blocker: the warehouse still publishes, and forecast_drift_sensor asks for a retrain.
+
+No `from __future__ import annotations` here (Dagster checks the `context` annotation by identity).
+"""
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Union
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
+
+from ml import tracking
+from ml.forecasting import monitoring, tables
+from ml.forecasting.backtest import coverage, point_metrics
+from ml.forecasting.config import MODEL_NAME
+from ml.forecasting.dataset import load_features
+from orchestration.forecasting.assets import DRIFT, FEATURES, FORECASTS, GROUP, QUALITY
+from orchestration.lib.warehouse import WarehouseResource
+
+MATURED_SQL = """
+SELECT log.forecast_date, log.prediction, log.lower, log.upper, f.quantity AS actual
+FROM ml.demand_forecast_log AS log
+JOIN ml.ml_demand_features AS f
+  ON f.sku = log.sku AND f.location_id = log.location_id AND f.demand_date = log.forecast_date AND NOT f.is_future
+WHERE log.model_name = ? AND log.model_version = ?
+"""
+
+
+def _backtest_predictions(run_id: str) -> pd.DataFrame:
+    tracking.configure()
+    import mlflow.artifacts
+
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evaluation/backtest_predictions.csv")
+    return pd.read_csv(path, parse_dates=["forecast_date"])
+
+
+def _fold_quality(preds: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, fold in preds.groupby("fold"):
+        m = point_metrics(fold["actual"], fold["prediction"])
+        m["interval_coverage"] = coverage(fold["actual"].to_numpy(), fold["lower"].to_numpy(), fold["upper"].to_numpy())
+        rows += [{"evaluation_source": "backtest", "metric_name": k, "metric_value": v, "n_points": len(fold),
+                  "window_start": fold["forecast_date"].min().date(), "window_end": fold["forecast_date"].max().date(),
+                  "report_path": None} for k, v in m.items()]
+    return pd.DataFrame(rows)
+
+
+@multi_asset(
+    specs=[AssetSpec(DRIFT, group_name=GROUP, deps=[FORECASTS, FEATURES], kinds={"evidently", "duckdb"},
+                     description="Evidently feature drift (training reference vs last 28 days) and prediction drift "
+                                 "(backtest vs current forecast) of the champion, one row per column."),
+           AssetSpec(QUALITY, group_name=GROUP, deps=[FORECASTS, FEATURES], kinds={"evidently", "duckdb"},
+                     description="Champion forecast quality: backtest per fold, and matured forecasts vs actuals.")],
+    check_specs=[
+        AssetCheckSpec("feature_drift", asset=DRIFT, description=(
+            f"Warns when >= {monitoring.DATASET_DRIFT_SHARE:.0%} of watched demand features drifted "
+            f"(Wasserstein > {monitoring.NUM_THRESHOLD} std) or any one moved >= {monitoring.STRONG_DRIFT} std; "
+            "the drift sensor then requests a retrain.")),
+        AssetCheckSpec("prediction_drift", asset=DRIFT, description="Warns when the forecast distribution drifted "
+                                                                    "from the champion's backtest predictions."),
+    ],
+    name="forecast_monitoring",
+)
+def forecast_monitoring(context: AssetExecutionContext,
+                        warehouse: WarehouseResource) -> Iterator[Union[MaterializeResult, AssetCheckResult]]:
+    with warehouse.connect(context.run_id) as con:
+        features = load_features(con)
+        forecasts = con.execute(f"SELECT * FROM {tables.SCHEMA}.demand_forecasts").df()
+    if forecasts.empty:
+        raise RuntimeError("ml.demand_forecasts is empty: nothing to monitor")
+    version, run_id = str(forecasts["model_version"].iloc[0]), str(forecasts["mlflow_run_id"].iloc[0])
+    tag = context.run_id.split("-")[0]
+    feature = monitoring.feature_drift(features, tag)
+    backtest = _backtest_predictions(run_id)
+    prediction = monitoring.prediction_drift(backtest["prediction"], forecasts, tag)
+    pooled, regression_html = monitoring.regression_quality(backtest, "backtest_pooled", tag)
+    with warehouse.connect(context.run_id) as con:
+        matured_rows = con.execute(MATURED_SQL, [MODEL_NAME, version]).df()
+        matured, matured_html = monitoring.regression_quality(matured_rows, "matured", tag)
+        now = pd.Timestamp(datetime.now(timezone.utc).replace(tzinfo=None))
+        drift = pd.concat([feature.rows, prediction.rows], ignore_index=True)
+        quality = pd.concat([_fold_quality(backtest), matured], ignore_index=True)
+        for frame in (drift, quality):
+            frame["computed_at"], frame["dagster_run_id"] = now, context.run_id
+            frame["model_name"], frame["model_version"] = MODEL_NAME, version
+        tables.append(con, "drift_metrics", drift, delete_where="dagster_run_id = ?", params=[context.run_id])
+        tables.append(con, "forecast_quality", quality, delete_where="dagster_run_id = ?", params=[context.run_id])
+
+    def link(path: Path | None):
+        return MetadataValue.path(str(path)) if path else MetadataValue.text("no matured forecasts yet")
+
+    yield MaterializeResult(asset_key=DRIFT, metadata={
+        "model_version": version, "feature_drift_detected": feature.detected,
+        "drifted_feature_share": MetadataValue.float(feature.drifted_share),
+        "prediction_drift_detected": prediction.detected,
+        "feature_drift_report": link(feature.report_path), "prediction_drift_report": link(prediction.report_path)})
+    pooled_wape = pooled.loc[pooled["metric_name"] == "wape", "metric_value"]
+    yield MaterializeResult(asset_key=QUALITY, metadata={
+        "model_version": version, "backtest_wape": MetadataValue.float(float(pooled_wape.iloc[0]) if len(pooled_wape) else float("nan")),
+        "matured_points": len(matured_rows), "backtest_regression_report": link(regression_html),
+        "matured_regression_report": link(matured_html)})
+    scores = feature.rows.set_index("column_name")["drift_score"].round(4).to_dict()
+    yield AssetCheckResult(check_name="feature_drift", asset_key=DRIFT, passed=not feature.detected,
+                           severity=AssetCheckSeverity.WARN,
+                           metadata={"drifted_share": feature.drifted_share, "scores": MetadataValue.json(scores)})
+    yield AssetCheckResult(check_name="prediction_drift", asset_key=DRIFT, passed=not prediction.detected,
+                           severity=AssetCheckSeverity.WARN,
+                           metadata={"score": float(prediction.rows["drift_score"].iloc[0]) if len(prediction.rows) else -1.0})
