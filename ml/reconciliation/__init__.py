@@ -1,0 +1,1 @@
+"""AP invoice reconciliation: the pair scorer, the append-only review decisions store and its CLI."""
