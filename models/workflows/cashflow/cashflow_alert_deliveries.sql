@@ -1,0 +1,13 @@
+{#-
+  Every alert notification attempt (Dagster asset cashflow/alert_notifications): which alert, which
+  channel, delivered or not. Reading it here also orders the notification step before publishing.
+-#}
+select
+    cast(alert_id as varchar) as alert_id,
+    cast(channel as varchar) as channel,
+    cast(target as varchar) as target,
+    cast(delivered as boolean) as delivered,
+    cast(detail as varchar) as detail,
+    cast(notified_at as timestamp) as notified_at,
+    cast(run_id as varchar) as run_id
+from {{ source('cashflow', 'alert_deliveries') }}

@@ -1,0 +1,38 @@
+{#-
+  One row per ticket: the triage suggestion (category, priority, team or human review) with the unified
+  customer / product and the top-3 KB articles. No free text or personal data.
+-#}
+with
+
+kb as (
+    select support_ticket_id,
+        max(case when suggestion_rank = 1 then support_article_id end) as kb_article_1,
+        max(case when suggestion_rank = 2 then support_article_id end) as kb_article_2,
+        max(case when suggestion_rank = 3 then support_article_id end) as kb_article_3
+    from {{ source('triage', 'kb_suggestions') }}
+    group by support_ticket_id
+)
+
+select
+    cast(p.support_ticket_id as varchar) as support_ticket_id,
+    cast(fct.customer_id as varchar) as customer_id,
+    cast(fct.product_id as varchar) as product_id,
+    cast(fct.created_at as timestamp) as created_at,
+    cast(p.predicted_category as varchar) as predicted_category,
+    cast(p.category_confidence as double) as category_confidence,
+    cast(p.predicted_priority as varchar) as predicted_priority,
+    cast(p.priority_confidence as double) as priority_confidence,
+    cast(p.suggested_team as varchar) as suggested_team,
+    cast(p.route as varchar) as route,
+    cast(p.is_auto_triaged as boolean) as is_auto_triaged,
+    cast(p.label_split as varchar) as label_split,
+    cast(p.desk_category as varchar) as desk_category,
+    cast(p.desk_priority as varchar) as desk_priority,
+    cast(kb.kb_article_1 as varchar) as kb_article_1,
+    cast(kb.kb_article_2 as varchar) as kb_article_2,
+    cast(kb.kb_article_3 as varchar) as kb_article_3,
+    cast(p.category_model_version as varchar) as category_model_version,
+    cast(p.priority_model_version as varchar) as priority_model_version
+from {{ source('triage', 'ticket_predictions') }} as p
+inner join {{ ref('fct_support_tickets') }} as fct on fct.support_ticket_id = p.support_ticket_id
+left join kb on kb.support_ticket_id = p.support_ticket_id

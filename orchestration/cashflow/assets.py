@@ -1,0 +1,94 @@
+"""Cash-flow monitoring as Dagster assets.
+
+  cashflow/bank_txn_scores      reads workflows.cashflow_bank_txn_features (dbt), scores every bank line
+                                (ml/cashflow/anomaly.py), writes cashflow.bank_txn_scores, which dbt reads
+                                back as a source (cashflow_bank_txn_scores, cashflow_alerts).
+  cashflow/alert_notifications  reads workflows.cashflow_alerts (dbt), sends them through
+                                orchestration/lib/notify.py (log by default, webhook from env), records the
+                                deliveries; its WARN check `no_open_cash_alerts` fails while alerts exist.
+
+No `from __future__ import annotations` here: Dagster checks the `context` annotation by identity.
+"""
+from datetime import datetime, timezone
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from ml.cashflow.anomaly import ScoringConfig, score
+from orchestration.cashflow import tables
+from orchestration.lib.notify import Notifier
+from orchestration.lib.warehouse import WarehouseResource
+
+GROUP = "cashflow"
+FEATURES_KEY = AssetKey(["workflows", "cashflow_bank_txn_features"])
+ALERTS_KEY = AssetKey(["workflows", "cashflow_alerts"])
+SCORER_MODEL_NAME = "bank_txn_anomaly_scorer"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _register(scored, config: ScoringConfig, n_lines: int, n_flagged: int) -> str:
+    """The fitted forest as a model version in MLflow; scoring never fails because tracking did."""
+    if scored.forest is None:
+        return "untracked"
+    try:
+        from ml.triage.registry import log_model_version
+
+        return log_model_version("cashflow_anomalies", SCORER_MODEL_NAME, scored.forest,
+                                 params=config.__dict__, metrics={"lines": n_lines, "rule_or_forest_flagged": n_flagged},
+                                 trusted_types=["sklearn.tree._tree.Tree"])
+    except Exception as exc:  # noqa: BLE001 - a tracking outage must not stop monitoring
+        return f"untracked ({type(exc).__name__})"
+
+
+@asset(key=AssetKey([GROUP, "bank_txn_scores"]), group_name=GROUP, deps=[FEATURES_KEY], kinds={"duckdb", "python", "scikitlearn"},
+       description="Anomaly score 0..1 per bank line: median/MAD amount z-score per counterparty, rules "
+                   "(duplicate, weekend, new payee, no payment document) and an IsolationForest.")
+def bank_txn_scores(context: AssetExecutionContext, warehouse: WarehouseResource) -> Output[None]:
+    config = ScoringConfig()
+    with warehouse.connect(context.run_id) as con:
+        features = con.execute("SELECT * FROM workflows.cashflow_bank_txn_features ORDER BY finance_bank_txn_id").df()
+    scored = score(features, config)
+    frame = scored.scores
+    flagged = int((frame["anomaly_score"] >= 0.7).sum()) if len(frame) else 0
+    frame = frame.assign(model_version=_register(scored, config, len(frame), flagged), scored_at=_now(), run_id=context.run_id)
+    with warehouse.connect(context.run_id) as con:
+        tables.replace(con, "bank_txn_scores", tables.SCORES_COLUMNS, frame)
+    reasons = frame["anomaly_reason"].dropna().str.split(", ").explode().value_counts().to_dict() if len(frame) else {}
+    return Output(None, metadata={"lines_scored": len(frame), "score_at_least_0_7": flagged,
+                                  "model_version": str(frame["model_version"].iloc[0]) if len(frame) else "none",
+                                  "reasons": MetadataValue.json({k: int(v) for k, v in reasons.items()})})
+
+
+@asset(key=AssetKey([GROUP, "alert_notifications"]), group_name=GROUP, deps=[ALERTS_KEY], kinds={"python"},
+       check_specs=[AssetCheckSpec("no_open_cash_alerts", asset=AssetKey([GROUP, "alert_notifications"]),
+                                   description="Warns while workflows.cashflow_alerts holds any alert.")],
+       description="Sends workflows.cashflow_alerts through the configured channel (log by default; "
+                   "SMB_ALERT_WEBHOOK_URL enables a webhook) and records each delivery in cashflow.alert_deliveries.")
+def alert_notifications(context: AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context.run_id) as con:
+        alerts = con.execute("SELECT * FROM workflows.cashflow_alerts ORDER BY severity, alert_type, alert_date").df()
+    notifier = Notifier.from_env()
+    records = alerts.astype(object).where(alerts.notna(), None).to_dict("records")
+    delivery = notifier.send("SMB warehouse cash-flow alerts", records)
+    deliveries = pd.DataFrame({"alert_id": alerts["alert_id"], "channel": delivery.channel, "target": delivery.target,
+                               "delivered": delivery.delivered, "detail": delivery.detail, "notified_at": _now(),
+                               "run_id": context.run_id})
+    with warehouse.connect(context.run_id) as con:
+        tables.append(con, "alert_deliveries", tables.DELIVERY_COLUMNS, deliveries)
+    by_type = alerts["alert_type"].value_counts().to_dict()
+    yield Output(None, metadata={"alerts": len(alerts), "channel": delivery.channel, "delivered": delivery.delivered,
+                                 "by_type": MetadataValue.json({k: int(v) for k, v in by_type.items()})})
+    yield AssetCheckResult(check_name="no_open_cash_alerts", passed=alerts.empty, severity=AssetCheckSeverity.WARN,
+                           metadata={"alerts": len(alerts), "by_type": MetadataValue.json({k: int(v) for k, v in by_type.items()})})
