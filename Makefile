@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test ui docs analysis bench-loader bench-er clean
+.PHONY: install demo data test ui docs analysis bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -53,6 +53,32 @@ bench-loader: $(STAMP)
 
 bench-er: $(STAMP)
 	$(BIN)/python -m ml.benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)
+
+bench-recon: $(STAMP)
+	$(BIN)/python -m ml.benchmarks.reconciliation --scale $(SCALE)
+
+bench-cashflow: $(STAMP)
+	$(BIN)/python -m ml.benchmarks.cashflow
+
+bench-triage: $(STAMP)
+	$(BIN)/python -m ml.benchmarks.triage
+
+# statsforecast needs pandas<3: it lives in its own venv; the forecast benchmark calls it as a subprocess.
+.venv-bench/.installed: requirements-bench.txt
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench-forecast: $(STAMP) .venv-bench/.installed
+	$(BIN)/python -m ml.benchmarks.forecast --scale $(SCALE) --seed $(SEED)
+
+# Move the demand forecaster's champion alias back one version and re-score.
+forecast-rollback: $(STAMP)
+	$(BIN)/python -m ml.forecasting.cli rollback
+
+# The AP invoice review queue, e.g. make review ARGS="list" or ARGS="approve AP-0000123 --by ann --why 'checked'"
+review: $(STAMP)
+	$(BIN)/python -m ml.reconciliation.review $(ARGS)
 
 clean:
 	rm -rf data target logs
