@@ -2,7 +2,10 @@
 slower end-to-end tests (generation is deterministic, so sharing it hides nothing)."""
 from __future__ import annotations
 
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,3 +26,38 @@ def tiny_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     landing, truth = root / "landing", root / "ground_truth"
     generate(landing, truth, seed=7, scale=TINY_SCALE)
     return landing, truth
+
+
+# The cash-flow and triage tests share one tiny `warehouse_job` run (ml.benchmarks.cashflow.shared_tiny_run),
+# with the alert webhook pointed at a local HTTP server the tests start on 127.0.0.1.
+def start_local_webhook():
+    """(url, stop, received): a 127.0.0.1 server on a free port that records every POSTed JSON body."""
+    received: list = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            length = int(self.headers.get("Content-Length", 0))
+            received.append({"path": self.path, "body": json.loads(self.rfile.read(length) or b"null")})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # keep pytest output clean
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_port}/hooks/alerts?token=test-secret", stop, received
+
+
+@pytest.fixture(scope="session")
+def workflows_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from ml.benchmarks.cashflow import shared_tiny_run
+
+    landing, truth = tiny_sources
+    return {**shared_tiny_run(tmp_path_factory.getbasetemp(), landing, start_local_webhook), "truth": truth}
