@@ -7,6 +7,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from orchestration.lib.warehouse import replace_tables
+
 SCHEMA = "reconciliation"
 DDL = {
     "candidate_scores": """
@@ -30,16 +32,4 @@ def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def write(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
     """Replace both tables in one transaction: scores and the decisions they were made with go together."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        for name, frame in frames.items():
-            view = f"__recon_{name}"
-            con.register(view, frame[COLUMNS[name]])
-            con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{name} ({DDL[name]})")
-            con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {view}")
-            con.unregister(view)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    replace_tables(con, SCHEMA, frames, DDL, COLUMNS)

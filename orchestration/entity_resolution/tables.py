@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from orchestration.lib.warehouse import replace_tables
+
 if TYPE_CHECKING:
     from orchestration.entity_resolution.matching import Resolution
 
@@ -50,16 +52,4 @@ def write(con: duckdb.DuckDBPyConnection, resolution: "Resolution") -> None:
     """Replace the three tables in one transaction: readers never see a map without its evidence."""
     frames = {"entity_map": resolution.entity_map, "match_evidence": resolution.match_evidence,
               "review_queue": resolution.review_queue}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        for name, frame in frames.items():
-            view = f"__er_{name}"
-            con.register(view, frame[COLUMNS[name]])
-            con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{name} ({DDL[name]})")
-            con.execute(f"INSERT INTO {SCHEMA}.{name} SELECT * FROM {view}")
-            con.unregister(view)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    replace_tables(con, SCHEMA, frames, DDL, COLUMNS)

@@ -111,3 +111,23 @@ class WarehouseResource(ConfigurableResource):
         os.replace(candidate, self.published_path)
         self._owner_file.unlink(missing_ok=True)
         return self.published_path
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, schema: str, frames: dict[str, "pd.DataFrame"],
+                   ddl: dict[str, str], columns: dict[str, list[str]]) -> None:
+    """Replace several Python-written tables in one transaction, so readers never see one without the
+    others (an entity map without its evidence, scores without the decisions they used). Each table is
+    created from its declared DDL (the contract dbt reads as a source), then filled from the frame."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for name, frame in frames.items():
+            view = f"__replace_{schema}_{name}"
+            con.register(view, frame[columns[name]])
+            con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} ({ddl[name]})")
+            con.execute(f"INSERT INTO {schema}.{name} SELECT * FROM {view}")
+            con.unregister(view)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
