@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test ui docs analysis bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback review clean
+.PHONY: install demo data test test-fast lint ui docs analysis bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -36,6 +36,15 @@ demo: data
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The fast loop (under 2 minutes): everything but the tests that run dbt builds or Dagster jobs.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Linters the code passes: ruff (Python) and sqlfluff (dbt SQL).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models macros analyses
+
 ui: $(STAMP)
 	$(BIN)/python -m orchestration.cli ui
 
@@ -49,19 +58,19 @@ analysis: $(STAMP)
 
 # Benchmarks print figures (speed ratios, accuracy against ground truth); they are not tests.
 bench-loader: $(STAMP)
-	$(BIN)/python -m orchestration.ingestion.benchmark --scale $(or $(BENCH_SCALE),20)
+	$(BIN)/python -m benchmarks.loader --scale $(or $(BENCH_SCALE),20)
 
 bench-er: $(STAMP)
-	$(BIN)/python -m ml.benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)
+	$(BIN)/python -m benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)
 
 bench-recon: $(STAMP)
-	$(BIN)/python -m ml.benchmarks.reconciliation --scale $(SCALE)
+	$(BIN)/python -m benchmarks.reconciliation --scale $(SCALE)
 
 bench-cashflow: $(STAMP)
-	$(BIN)/python -m ml.benchmarks.cashflow
+	$(BIN)/python -m benchmarks.cashflow
 
 bench-triage: $(STAMP)
-	$(BIN)/python -m ml.benchmarks.triage
+	$(BIN)/python -m benchmarks.triage
 
 # statsforecast needs pandas<3: it lives in its own venv; the forecast benchmark calls it as a subprocess.
 .venv-bench/.installed: requirements-bench.txt
@@ -70,15 +79,15 @@ bench-triage: $(STAMP)
 	touch $@
 
 bench-forecast: $(STAMP) .venv-bench/.installed
-	$(BIN)/python -m ml.benchmarks.forecast --scale $(SCALE) --seed $(SEED)
+	$(BIN)/python -m benchmarks.forecast --scale $(SCALE) --seed $(SEED)
 
 # Move the demand forecaster's champion alias back one version and re-score.
 forecast-rollback: $(STAMP)
-	$(BIN)/python -m ml.forecasting.cli rollback
+	$(BIN)/python -m orchestration.forecasting.cli rollback
 
 # The AP invoice review queue, e.g. make review ARGS="list" or ARGS="approve AP-0000123 --by ann --why 'checked'"
 review: $(STAMP)
-	$(BIN)/python -m ml.reconciliation.review $(ARGS)
+	$(BIN)/python -m smb_warehouse.reconciliation.review $(ARGS)
 
 clean:
 	rm -rf data target logs

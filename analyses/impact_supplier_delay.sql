@@ -10,7 +10,7 @@
 {%- set as_of = "cast('" ~ var('as_of_date') ~ "' as date)" if var('as_of_date', none) else 'current_date' %}
 with exposed_products as (
     select replace(dst_node_id, 'product:', '') as product_id
-    from {{ ref('graph_edges') }}
+    from {{ ref('fct_graph_edges') }}
     where edge_type = 'supplier_supplies_product' and src_node_id = 'supplier:{{ supplier_id }}'
 ),
 next_delivery as (

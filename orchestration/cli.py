@@ -5,8 +5,8 @@ import argparse
 import subprocess
 import sys
 
-from orchestration.lib import paths
-from orchestration.lib.config import dagster_home, disable_telemetry
+from smb_warehouse.core import paths
+from smb_warehouse.core.config import dagster_home, disable_telemetry
 
 
 def run_demo() -> int:
@@ -40,7 +40,7 @@ def failure_message(event) -> str:
 
 
 def print_locations(run_id: str) -> None:
-    from orchestration.lib.warehouse import connect_published
+    from smb_warehouse.core.warehouse import connect_published
 
     con = connect_published()
     try:
@@ -74,7 +74,7 @@ def run_analysis(name: str, dbt_vars: str) -> int:
     from dagster_dbt import DbtCliResource
 
     from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT, dbt_target
-    from orchestration.lib.warehouse import connect_published
+    from smb_warehouse.core.warehouse import connect_published
 
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp, dbt_target(Path(tmp) / "compile.duckdb"):
         dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from orchestration.lib.paths import ground_truth_dir, landing_dir
+from smb_warehouse.core.paths import ground_truth_dir, landing_dir
 
 
 def main(argv: list[str] | None = None) -> int:

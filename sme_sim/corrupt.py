@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestration.ingestion.contracts import Entity
+from smb_warehouse.ingestion.contracts import Entity
 
 # Columns whose value identifies the row/source entity; breaking them would make truth unmappable.
 PROTECTED = {"debtor_id", "vendor_id", "customer_email", "account_id", "customer_id", "supplier_id", "sku",

@@ -6,13 +6,13 @@ evaluated independently and the truth file can be written chunk by chunk.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 
 from sme_sim.seeds import rng_for
 from sme_sim.timeutil import N_DAYS, START, day_calendar
-import datetime as dt
 
 LINES_PER_DAY = 56.0  # at scale 1: ~41k sales order lines over two years
 WEEKLY_B2B = np.array([1.2, 1.25, 1.2, 1.2, 1.05, 0.07, 0.03])

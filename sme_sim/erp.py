@@ -12,7 +12,7 @@ import pandas as pd
 from sme_sim import vocab as V
 from sme_sim.demand import DemandModel
 from sme_sim.entities import World
-from sme_sim.frames import EventQueue, batch_keys, cols
+from sme_sim.frames import EventQueue, batch_keys
 from sme_sim.seeds import rng_for
 from sme_sim.timeutil import N_DAYS, month_of_day, next_weekday, weekday_of
 from sme_sim.truth import Truth

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sme_sim import masters, support
-from sme_sim.demand import REGIME_START, DemandModel, LINES_PER_DAY
+from sme_sim.demand import LINES_PER_DAY, REGIME_START, DemandModel
 from sme_sim.entities import build_world
 from sme_sim.erp import ErpSim
 from sme_sim.finance import FinanceSim

@@ -6,7 +6,7 @@ day / per second of day) so millions of rows format with numpy indexing instead 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -23,13 +23,13 @@ def day_to_date(day: int) -> dt.date:
     return START + dt.timedelta(days=int(day))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _date_table(fmt: str) -> np.ndarray:
     n = (_TABLE_LAST - _TABLE_FIRST).days + 1
     return np.array([(_TABLE_FIRST + dt.timedelta(days=i)).strftime(fmt) for i in range(n)], dtype=object)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _time_table() -> np.ndarray:
     return np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)], dtype=object)
 
@@ -61,7 +61,7 @@ def fmt_timestamps(secs: np.ndarray, sep: str = " ", suffix: str = "") -> np.nda
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def day_calendar() -> dict[str, np.ndarray]:
     """Per simulated day: weekday (0=Mon), day of year, month key index, month key strings."""
     dates = [day_to_date(d) for d in range(N_DAYS)]

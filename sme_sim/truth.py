@@ -2,8 +2,9 @@
 produced; small ones are collected and written at the end. Never loaded into the warehouse."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 import numpy as np
 

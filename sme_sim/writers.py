@@ -14,9 +14,9 @@ from typing import IO
 
 import numpy as np
 
-from orchestration.ingestion.contracts import Entity, load_contracts
+from smb_warehouse.ingestion.contracts import Entity, load_contracts
 from sme_sim import corrupt
-from sme_sim.timeutil import NULL_DAY, fmt_dates, fmt_timestamps
+from sme_sim.timeutil import fmt_dates, fmt_timestamps
 
 # Per-system export conventions (mirroring the contract files).
 STYLE = {

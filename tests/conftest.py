@@ -28,14 +28,14 @@ def tiny_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return landing, truth
 
 
-# The cash-flow and triage tests share one tiny `warehouse_job` run (ml.benchmarks.cashflow.shared_tiny_run),
+# The cash-flow and triage tests share one tiny `warehouse_job` run (benchmarks.cashflow.shared_tiny_run),
 # with the alert webhook pointed at a local HTTP server the tests start on 127.0.0.1.
 def start_local_webhook():
     """(url, stop, received): a 127.0.0.1 server on a free port that records every POSTed JSON body."""
     received: list = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             received.append({"path": self.path, "body": json.loads(self.rfile.read(length) or b"null")})
             self.send_response(204)
@@ -57,7 +57,7 @@ def start_local_webhook():
 
 @pytest.fixture(scope="session")
 def workflows_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from ml.benchmarks.cashflow import shared_tiny_run
+    from benchmarks.cashflow import shared_tiny_run
 
     landing, truth = tiny_sources
     return {**shared_tiny_run(tmp_path_factory.getbasetemp(), landing, start_local_webhook), "truth": truth}

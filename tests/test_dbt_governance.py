@@ -58,10 +58,10 @@ def test_lineage_runs_from_raw_sources_through_staging_and_entities_to_graph_and
                     todo.append(parent)
         return seen
 
-    edges_id = next(k for k, n in nodes.items() if n.get("name") == "graph_edges" and n["resource_type"] == "model")
+    edges_id = next(k for k, n in nodes.items() if n.get("name") == "fct_graph_edges" and n["resource_type"] == "model")
     names = {nodes[a]["name"] for a in ancestors(edges_id) if a in nodes}
     assert any(n.startswith("stg_") for n in names)
     assert any(n.startswith("fct_") for n in names) and any(n.startswith("bdg_") for n in names)
     raw_sources = {a for a in ancestors(edges_id) if a.startswith("source.") and nodes[a]["schema"] == "raw"}
-    assert raw_sources, "graph_edges must trace back to raw sources"
+    assert raw_sources, "fct_graph_edges must trace back to raw sources"
     assert any(nodes[a]["name"] == "entity_map" for a in ancestors(edges_id) if a.startswith("source."))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from orchestration.ingestion.contract_docs import render, updated_readme
-from orchestration.ingestion.contracts import all_entities
-from orchestration.lib.paths import PROJECT_ROOT
+from smb_warehouse.core.paths import PROJECT_ROOT
+from smb_warehouse.ingestion.contract_docs import render, updated_readme
+from smb_warehouse.ingestion.contracts import all_entities
 
 
 def test_readme_contract_section_is_up_to_date():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert updated_readme(readme) == readme, "run: python -m orchestration.ingestion.contract_docs --write"
+    assert updated_readme(readme) == readme, "run: python -m smb_warehouse.ingestion.contract_docs --write"
     for entity in all_entities():
         assert f"**{entity.system}/{entity.name}**" in render()
 

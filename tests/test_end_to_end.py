@@ -11,7 +11,7 @@ import pytest
 from dagster import DagsterInstance
 
 from orchestration.cli import failure_message
-from orchestration.ingestion.contracts import all_entities
+from smb_warehouse.ingestion.contracts import all_entities
 
 
 def _sha(path: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration.lib.warehouse import WarehouseResource
+from smb_warehouse.core.warehouse import Warehouse
 
 
 def _count(path, table="t"):
@@ -17,7 +17,7 @@ def _count(path, table="t"):
 
 
 def test_candidate_starts_as_copy_and_publish_swaps_atomically(tmp_path):
-    wh = WarehouseResource(warehouse_dir=str(tmp_path))
+    wh = Warehouse(tmp_path)
     with wh.connect("run1") as con:
         con.execute("CREATE TABLE t AS SELECT * FROM range(3)")
     assert not wh.published_path.exists()
@@ -36,15 +36,14 @@ def test_candidate_starts_as_copy_and_publish_swaps_atomically(tmp_path):
 
 
 def test_failed_run_leaves_published_untouched(tmp_path):
-    wh = WarehouseResource(warehouse_dir=str(tmp_path))
+    wh = Warehouse(tmp_path)
     with wh.connect("good") as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
     wh.publish("good")
     before = wh.published_path.read_bytes()
-    with pytest.raises(RuntimeError):
-        with wh.connect("bad") as con:
-            con.execute("DROP TABLE t")
-            raise RuntimeError("a check failed")
+    with pytest.raises(RuntimeError), wh.connect("bad") as con:
+        con.execute("DROP TABLE t")
+        raise RuntimeError("a check failed")
     assert wh.published_path.read_bytes() == before
     with pytest.raises(FileNotFoundError):  # only the run that owns the candidate may publish it
         wh.publish("another-run")

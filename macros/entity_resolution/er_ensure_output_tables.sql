@@ -5,7 +5,7 @@
   so a plain `dbt build` outside Dagster (CI, a fresh dev database) can build the marts that read them as
   sources. Never replaces existing tables: the Dagster asset entity_resolution/* owns their content.
   Meant for `on-run-start` in dbt_project.yml. Keep the columns in step with
-  orchestration/entity_resolution/tables.py (the contract).
+  smb_warehouse/entity_resolution/tables.py (the contract).
 -#}
 {% macro er_ensure_output_tables() -%}
     create schema if not exists entity_resolution;

@@ -1,5 +1,5 @@
 {#-
-  Matching-key normalisation for entity resolution (models/intermediate/entity_resolution).
+  Matching-key normalisation for entity resolution (models/intermediate/er).
   Plain expressions of their argument; engine-specific functions sit behind adapter.dispatch.
 -#}
 

@@ -4,8 +4,8 @@
   Creates EMPTY ml.{model_registry, model_registry_metrics, demand_forecasts, demand_forecast_log,
   drift_metrics, forecast_quality} when they do not exist yet, so a plain `dbt build` outside Dagster
   can build the kpi models that read them as sources. Never replaces existing tables: the Dagster assets
-  in orchestration/forecasting own their content. Keep in step with ml/forecasting/tables.py and
-  ml/registry.py (the DDL there is the contract; NOT NULL / keys are enforced by the Python writers).
+  in orchestration/forecasting own their content. Keep in step with smb_warehouse/forecasting/tables.py and
+  smb_warehouse/core/registry.py (the DDL there is the contract; NOT NULL / keys are enforced by the Python writers).
 -#}
 {% macro ml_ensure_output_tables() -%}
     create schema if not exists ml;

@@ -1,15 +1,15 @@
 """Cash-flow monitoring as Dagster assets.
 
-  cashflow/bank_txn_scores      reads workflows.cashflow_bank_txn_features (dbt), scores every bank line
-                                (ml/cashflow/anomaly.py), writes cashflow.bank_txn_scores, which dbt reads
-                                back as a source (cashflow_bank_txn_scores, cashflow_alerts).
-  cashflow/alert_notifications  reads workflows.cashflow_alerts (dbt), sends them through
-                                orchestration/lib/notify.py (log by default, webhook from env), records the
+  cashflow/bank_txn_scores      reads intermediate.int_cashflow__bank_txn_features (dbt), scores every bank line
+                                (smb_warehouse/cashflow/anomaly.py), writes cashflow.bank_txn_scores, which dbt reads
+                                back as a source (fct_bank_txn_anomaly_scores, fct_cash_alerts).
+  cashflow/alert_notifications  reads marts.fct_cash_alerts (dbt), sends them through
+                                smb_warehouse/core/notify.py (log by default, webhook from env), records the
                                 deliveries; its WARN check `no_open_cash_alerts` fails while alerts exist.
 
 No `from __future__ import annotations` here: Dagster checks the `context` annotation by identity.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 from dagster import (
@@ -23,19 +23,19 @@ from dagster import (
     asset,
 )
 
-from ml.cashflow.anomaly import ScoringConfig, score
-from orchestration.cashflow import tables
-from orchestration.lib.notify import Notifier
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.cashflow import tables
+from smb_warehouse.cashflow.anomaly import ScoringConfig, score
+from smb_warehouse.core.notify import Notifier
 
 GROUP = "cashflow"
-FEATURES_KEY = AssetKey(["workflows", "cashflow_bank_txn_features"])
-ALERTS_KEY = AssetKey(["workflows", "cashflow_alerts"])
+FEATURES_KEY = AssetKey(["intermediate", "int_cashflow__bank_txn_features"])
+ALERTS_KEY = AssetKey(["marts", "fct_cash_alerts"])
 SCORER_MODEL_NAME = "bank_txn_anomaly_scorer"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _register(scored, config: ScoringConfig, n_lines: int, n_flagged: int) -> str:
@@ -43,12 +43,12 @@ def _register(scored, config: ScoringConfig, n_lines: int, n_flagged: int) -> st
     if scored.forest is None:
         return "untracked"
     try:
-        from ml.triage.registry import log_model_version
+        from smb_warehouse.core.model_versions import log_model_version
 
         return log_model_version("cashflow_anomalies", SCORER_MODEL_NAME, scored.forest,
                                  params=config.__dict__, metrics={"lines": n_lines, "rule_or_forest_flagged": n_flagged},
                                  trusted_types=["sklearn.tree._tree.Tree"])
-    except Exception as exc:  # noqa: BLE001 - a tracking outage must not stop monitoring
+    except Exception as exc:
         return f"untracked ({type(exc).__name__})"
 
 
@@ -58,7 +58,7 @@ def _register(scored, config: ScoringConfig, n_lines: int, n_flagged: int) -> st
 def bank_txn_scores(context: AssetExecutionContext, warehouse: WarehouseResource) -> Output[None]:
     config = ScoringConfig()
     with warehouse.connect(context.run_id) as con:
-        features = con.execute("SELECT * FROM workflows.cashflow_bank_txn_features ORDER BY finance_bank_txn_id").df()
+        features = con.execute("SELECT * FROM intermediate.int_cashflow__bank_txn_features ORDER BY finance_bank_txn_id").df()
     scored = score(features, config)
     frame = scored.scores
     flagged = int((frame["anomaly_score"] >= 0.7).sum()) if len(frame) else 0
@@ -73,12 +73,12 @@ def bank_txn_scores(context: AssetExecutionContext, warehouse: WarehouseResource
 
 @asset(key=AssetKey([GROUP, "alert_notifications"]), group_name=GROUP, deps=[ALERTS_KEY], kinds={"python"},
        check_specs=[AssetCheckSpec("no_open_cash_alerts", asset=AssetKey([GROUP, "alert_notifications"]),
-                                   description="Warns while workflows.cashflow_alerts holds any alert.")],
-       description="Sends workflows.cashflow_alerts through the configured channel (log by default; "
+                                   description="Warns while marts.fct_cash_alerts holds any alert.")],
+       description="Sends marts.fct_cash_alerts through the configured channel (log by default; "
                    "SMB_ALERT_WEBHOOK_URL enables a webhook) and records each delivery in cashflow.alert_deliveries.")
 def alert_notifications(context: AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect(context.run_id) as con:
-        alerts = con.execute("SELECT * FROM workflows.cashflow_alerts ORDER BY severity, alert_type, alert_date").df()
+        alerts = con.execute("SELECT * FROM marts.fct_cash_alerts ORDER BY severity, alert_type, alert_date").df()
     notifier = Notifier.from_env()
     records = alerts.astype(object).where(alerts.notna(), None).to_dict("records")
     delivery = notifier.send("SMB warehouse cash-flow alerts", records)

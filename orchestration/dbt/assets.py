@@ -7,16 +7,16 @@ test fails this step, and the publish asset downstream then never runs.
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.lib import paths
 from orchestration.lib.dbt_translator import TRANSLATOR
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core import paths
 
 # The venv's dbt even when the venv is not activated (make calls .venv/bin/python directly).
 DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))

@@ -1,6 +1,1 @@
-"""Entity resolution: customers, suppliers and products across ERP, CRM, finance and support.
-
-Deterministic rules on normalised keys first, then a Splink model (DuckDB backend) for organisations
-the rules leave apart, then stable unified ids. `matching.resolve()` is the whole method; `assets.py`
-runs it inside Dagster against the run's candidate warehouse.
-"""
+"""Dagster assets of entity resolution (the algorithm lives in smb_warehouse.entity_resolution)."""

@@ -7,7 +7,8 @@ downstream); Dagster runs the subsettable dbt multi-asset in as many steps as th
 No `from __future__ import annotations` here: this Dagster build checks the `context` annotation by
 identity and rejects the string a postponed annotation would be.
 """
-from typing import Iterator, Union
+from collections.abc import Iterator
+from typing import Union
 
 from dagster import (
     AssetCheckResult,
@@ -21,10 +22,10 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.entity_resolution import tables
-from orchestration.entity_resolution.matching import resolve, rule_counts
-from orchestration.entity_resolution.specs import SPECS
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.entity_resolution import tables
+from smb_warehouse.entity_resolution.matching import resolve, rule_counts
+from smb_warehouse.entity_resolution.specs import SPECS
 
 GROUP = "entity_resolution"
 ENTITY_MAP = AssetKey([GROUP, "entity_map"])

@@ -1,13 +1,14 @@
 """Demand forecasting as governed assets: train a candidate (blocking gate check), promote it, score
 with the champion, mirror the model registry, monitor drift and quality.
 
-Graph: ml/ml_demand_features (dbt) -> forecasting/demand_forecaster_candidate [gate] ->
+Graph: intermediate/int_forecasting__demand_features (dbt) -> forecasting/demand_forecaster_candidate [gate] ->
 forecasting/demand_forecaster_champion -> ml/demand_forecasts (+ log) -> ml/model_registry (+ metrics),
-ml/drift_metrics + ml/forecast_quality -> dbt kpi_forecast_accuracy / kpi_model_health -> publish.
+ml/drift_metrics + ml/forecast_quality -> dbt marts kpi_forecasting__accuracy / kpi_ml__model_health -> publish.
 
 No `from __future__ import annotations` here: Dagster checks the `context` annotation by identity.
 """
-from typing import Iterator, Union
+from collections.abc import Iterator
+from typing import Union
 
 import pandas as pd
 from dagster import (
@@ -24,15 +25,15 @@ from dagster import (
     multi_asset,
 )
 
-from ml import registry
-from ml.forecasting import scoring, tables
-from ml.forecasting.config import MODEL_NAME, BacktestPlan, ForecastSpec, TrainingConfig
-from ml.forecasting.dataset import load_features
-from ml.forecasting.training import train_candidate
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core import registry
+from smb_warehouse.forecasting import scoring, tables
+from smb_warehouse.forecasting.config import MODEL_NAME, BacktestPlan, ForecastSpec, TrainingConfig
+from smb_warehouse.forecasting.dataset import load_features
+from smb_warehouse.forecasting.training import train_candidate
 
 GROUP = "forecasting"
-FEATURES = AssetKey(["ml", "ml_demand_features"])
+FEATURES = AssetKey(["intermediate", "int_forecasting__demand_features"])
 CANDIDATE = AssetKey([GROUP, "demand_forecaster_candidate"])
 CHAMPION = AssetKey([GROUP, "demand_forecaster_champion"])
 FORECASTS = AssetKey(["ml", "demand_forecasts"])
@@ -67,7 +68,7 @@ def _features(warehouse: WarehouseResource, run_id: str) -> pd.DataFrame:
 
 @asset(
     key=CANDIDATE, group_name=GROUP, deps=[FEATURES], kinds={"mlflow", "scikitlearn"},
-    description="Trains a demand-forecaster candidate on ml_demand_features, backtests it (rolling origin) against "
+    description="Trains a demand-forecaster candidate on int_forecasting__demand_features, backtests it (rolling origin) against "
                 "the seasonal-naive baseline and the champion's spec on the same folds, logs the run and registers "
                 f"a version of `{MODEL_NAME}` in MLflow.",
     check_specs=[AssetCheckSpec(GATE_CHECK, asset=CANDIDATE, blocking=True,

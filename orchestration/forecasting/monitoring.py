@@ -4,9 +4,10 @@ blocker: the warehouse still publishes, and forecast_drift_sensor asks for a ret
 
 No `from __future__ import annotations` here (Dagster checks the `context` annotation by identity).
 """
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Union
 
 import pandas as pd
 from dagster import (
@@ -20,18 +21,18 @@ from dagster import (
     multi_asset,
 )
 
-from ml import tracking
-from ml.forecasting import monitoring, tables
-from ml.forecasting.backtest import coverage, point_metrics
-from ml.forecasting.config import MODEL_NAME
-from ml.forecasting.dataset import load_features
 from orchestration.forecasting.assets import DRIFT, FEATURES, FORECASTS, GROUP, QUALITY
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core import tracking
+from smb_warehouse.forecasting import monitoring, tables
+from smb_warehouse.forecasting.backtest import coverage, point_metrics
+from smb_warehouse.forecasting.config import MODEL_NAME
+from smb_warehouse.forecasting.dataset import load_features
 
 MATURED_SQL = """
 SELECT log.forecast_date, log.prediction, log.lower, log.upper, f.quantity AS actual
 FROM ml.demand_forecast_log AS log
-JOIN ml.ml_demand_features AS f
+JOIN intermediate.int_forecasting__demand_features AS f
   ON f.sku = log.sku AND f.location_id = log.location_id AND f.demand_date = log.forecast_date AND NOT f.is_future
 WHERE log.model_name = ? AND log.model_version = ?
 """
@@ -88,7 +89,7 @@ def forecast_monitoring(context: AssetExecutionContext,
     with warehouse.connect(context.run_id) as con:
         matured_rows = con.execute(MATURED_SQL, [MODEL_NAME, version]).df()
         matured, matured_html = monitoring.regression_quality(matured_rows, "matured", tag)
-        now = pd.Timestamp(datetime.now(timezone.utc).replace(tzinfo=None))
+        now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
         drift = pd.concat([feature.rows, prediction.rows], ignore_index=True)
         quality = pd.concat([_fold_quality(backtest), matured], ignore_index=True)
         for frame in (drift, quality):

@@ -1,1 +1,1 @@
-"""Contract-driven ingestion: one generic loader for every source system."""
+"""Dagster assets, checks and sensors of ingestion (the loader lives in smb_warehouse.ingestion)."""

@@ -16,10 +16,10 @@ from dagster import (
     asset,
 )
 
-from orchestration.ingestion.contracts import Entity, all_entities
-from orchestration.ingestion.loader import ensure_ingestion_tables, load_entity
-from orchestration.lib import paths
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core import paths
+from smb_warehouse.ingestion.contracts import Entity, all_entities
+from smb_warehouse.ingestion.loader import ensure_ingestion_tables, load_entity
 
 # Above this share of quarantined rows the entity's check warns: the load still succeeds (good rows
 # are good), but someone should look at the export.

@@ -11,9 +11,9 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.ingestion.contracts import all_entities
-from orchestration.ingestion.loader import ensure_ingestion_tables
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.ingestion.contracts import all_entities
+from smb_warehouse.ingestion.loader import ensure_ingestion_tables
 
 AUDIT_KEY = AssetKey(["raw", "ingestion", "load_audit"])
 QUARANTINE_KEY = AssetKey(["raw", "ingestion", "quarantine"])

@@ -4,8 +4,8 @@ import hashlib
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from orchestration.ingestion.contracts import all_entities
-from orchestration.lib import paths
+from smb_warehouse.core import paths
+from smb_warehouse.ingestion.contracts import all_entities
 
 
 def landing_fingerprint() -> tuple[str, int]:

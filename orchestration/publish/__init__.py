@@ -1,0 +1,1 @@
+"""Publishing: the atomic swap of the candidate warehouse and the dbt docs site."""

@@ -8,10 +8,10 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource
 
-from orchestration.dbt.assets import DBT_PROJECT, dbt_target, warehouse_dbt_models
+from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
-from orchestration.lib import paths
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core import paths
 
 DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json", "catalog.json": "catalog.json"}
 

@@ -1,17 +1,18 @@
 """AP invoice reconciliation as a Dagster asset: between the dbt candidate model and the outcome model.
 
-Reads workflows.int_ap_recon__candidates from the run's candidate warehouse and the append-only review
+Reads intermediate.int_ap_recon__candidates from the run's candidate warehouse and the append-only review
 decisions store, trains the invoice_match_scorer (bootstrap weak labels + every human decision so far; the
 version is registered in MLflow), scores every candidate pair and writes reconciliation.{candidate_scores,
-review_decisions}. dbt's wf_ap_invoice_outcomes turns those into one outcome per invoice.
+review_decisions}. dbt's fct_ap_invoice_outcomes turns those into one outcome per invoice.
 
 `apply_review_decisions_job` re-runs just this asset, the dbt models downstream of it and publish, so decisions
-recorded with `python -m ml.reconciliation.review` take effect without reloading anything.
+recorded with `python -m smb_warehouse.reconciliation.review` take effect without reloading anything.
 
 No `from __future__ import annotations` here (Dagster checks the `context` annotation by identity).
 """
-from datetime import datetime, timezone
-from typing import Iterator, Union
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Union
 
 from dagster import (
     AssetCheckResult,
@@ -26,14 +27,14 @@ from dagster import (
     multi_asset,
 )
 
-from ml.reconciliation import decisions as decision_store
-from ml.reconciliation import scorer, tables
-from orchestration.lib.warehouse import WarehouseResource
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.reconciliation import decisions as decision_store
+from smb_warehouse.reconciliation import scorer, tables
 
 GROUP = "reconciliation"
 CANDIDATE_SCORES = AssetKey([GROUP, "candidate_scores"])
 REVIEW_DECISIONS = AssetKey([GROUP, "review_decisions"])
-INPUT_KEYS = [AssetKey(["workflows", "int_ap_recon__candidates"])]
+INPUT_KEYS = [AssetKey(["intermediate", "int_ap_recon__candidates"])]
 
 
 @multi_asset(
@@ -57,11 +58,11 @@ def ap_reconciliation_assets(
         trained = scorer.train_and_register(candidates, decisions, run_label=context.run_id[:8])
         scores = candidates[["invoice_id", "po_number"]].assign(
             match_score=trained.score(candidates), model_name=scorer.MODEL_NAME, model_version=trained.version,
-            scored_at=datetime.now(timezone.utc).replace(tzinfo=None), recon_run_id=context.run_id,
+            scored_at=datetime.now(UTC).replace(tzinfo=None), recon_run_id=context.run_id,
         )
         tables.write(con, {"candidate_scores": scores, "review_decisions": decisions})
         n_pairs, bad = con.execute(
-            "SELECT (SELECT count(*) FROM workflows.int_ap_recon__candidates), "
+            "SELECT (SELECT count(*) FROM intermediate.int_ap_recon__candidates), "
             "(SELECT count(*) FROM reconciliation.candidate_scores WHERE match_score NOT BETWEEN 0 AND 1)"
         ).fetchone()
 

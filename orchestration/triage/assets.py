@@ -1,12 +1,13 @@
-"""Support triage as one Dagster multi-asset: reads workflows.triage_ticket_inputs and the KB
+"""Support triage as one Dagster multi-asset: reads intermediate.int_triage__ticket_inputs and the KB
 (staging.stg_support__kb_articles), trains the category / priority classifiers on the desk's labels,
 records them in MLflow, and writes triage.{ticket_predictions, kb_suggestions}, which the triage marts
 read back as dbt sources. Low-confidence tickets get route = 'human_review' and are never auto-acted.
 
 No `from __future__ import annotations` here: Dagster checks the `context` annotation by identity.
 """
-from datetime import datetime, timezone
-from typing import Iterator, Union
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Union
 
 from dagster import (
     AssetCheckResult,
@@ -20,15 +21,15 @@ from dagster import (
     multi_asset,
 )
 
-from ml.triage.model import TriageConfig, triage
-from orchestration.cashflow.tables import replace
-from orchestration.lib.warehouse import WarehouseResource
-from orchestration.triage import tables
+from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.cashflow.tables import replace
+from smb_warehouse.triage import tables
+from smb_warehouse.triage.model import TriageConfig, triage
 
 GROUP = "triage"
 PREDICTIONS = AssetKey([GROUP, "ticket_predictions"])
 KB_SUGGESTIONS = AssetKey([GROUP, "kb_suggestions"])
-INPUTS = [AssetKey(["workflows", "triage_ticket_inputs"]), AssetKey(["staging", "stg_support__kb_articles"])]
+INPUTS = [AssetKey(["intermediate", "int_triage__ticket_inputs"]), AssetKey(["staging", "stg_support__kb_articles"])]
 CATEGORY_MODEL = "ticket_category_classifier"
 PRIORITY_MODEL = "ticket_priority_classifier"
 
@@ -37,10 +38,10 @@ def _register(name: str, model, config: TriageConfig, metrics: dict) -> str:
     if model is None:
         return "untrained"
     try:
-        from ml.triage.registry import log_model_version
+        from smb_warehouse.core.model_versions import log_model_version
 
         return log_model_version("support_triage", name, model, params=config.__dict__, metrics=metrics)
-    except Exception as exc:  # noqa: BLE001 - tracking trouble must not stop triage
+    except Exception as exc:
         return f"untracked ({type(exc).__name__})"
 
 
@@ -59,11 +60,11 @@ def _register(name: str, model, config: TriageConfig, metrics: dict) -> str:
 def ticket_triage(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[Union[MaterializeResult, AssetCheckResult]]:
     config = TriageConfig()
     with warehouse.connect(context.run_id) as con:
-        tickets = con.execute("SELECT * FROM workflows.triage_ticket_inputs ORDER BY support_ticket_id").df()
+        tickets = con.execute("SELECT * FROM intermediate.int_triage__ticket_inputs ORDER BY support_ticket_id").df()
         articles = con.execute("SELECT support_article_id, title, body, category, sku "
                                "FROM staging.stg_support__kb_articles ORDER BY support_article_id").df()
     result = triage(tickets, articles, config)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     predictions = result.predictions.assign(
         category_model_version=_register(CATEGORY_MODEL, result.category_model, config, result.metrics),
         priority_model_version=_register(PRIORITY_MODEL, result.priority_model, config, result.metrics),

@@ -6,8 +6,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ml.benchmarks.cashflow import anomaly_scores, precision_recall
-from orchestration.lib.notify import Notifier
+from benchmarks.cashflow import anomaly_scores, precision_recall
+from smb_warehouse.core.notify import Notifier
 
 RECALL_FLOOR = 0.5  # the benchmark target is far higher; this only catches a broken scorer
 THRESHOLD = 0.7
@@ -25,13 +25,13 @@ def test_daily_position_matches_month_end_kpi_and_projection_has_three_horizons(
     published = workflows_run["published"]
     diff = _q(published, """
         SELECT k.month_start, k.cash_position_base, d.cash_balance_base
-        FROM marts.kpi_cash_position k JOIN workflows.cashflow_daily_position d ON d.date_day = k.month_end
+        FROM marts.kpi_finance__cash_position k JOIN marts.fct_cash_daily_position d ON d.date_day = k.month_end
         WHERE abs(k.cash_position_base - d.cash_balance_base) > 0.01 * greatest(abs(k.cash_position_base), 1000)""")
     assert diff.empty, diff.head()
-    summary = _q(published, "SELECT * FROM workflows.cashflow_projection_summary ORDER BY horizon_days")
+    summary = _q(published, "SELECT * FROM marts.kpi_cashflow__projection_summary ORDER BY horizon_days")
     assert summary["horizon_days"].tolist() == [30, 60, 90]
     assert (summary["lowest_balance_base"] <= summary["projected_balance_base"]).all()
-    assert _q(published, "SELECT count(*) AS n FROM workflows.cashflow_projection")["n"][0] == 90
+    assert _q(published, "SELECT count(*) AS n FROM marts.fct_cash_projection")["n"][0] == 90
 
 
 def test_scores_catch_injected_anomalies(workflows_run):
@@ -45,9 +45,9 @@ def test_scores_catch_injected_anomalies(workflows_run):
 
 def test_alerts_fire_for_flagged_lines_and_reach_the_local_webhook(workflows_run):
     published = workflows_run["published"]
-    alerts = _q(published, "SELECT * FROM workflows.cashflow_alerts")
+    alerts = _q(published, "SELECT * FROM marts.fct_cash_alerts")
     flagged = _q(published, """
-        SELECT finance_bank_txn_id FROM workflows.cashflow_bank_txn_scores
+        SELECT finance_bank_txn_id FROM marts.fct_bank_txn_anomaly_scores
         WHERE is_flagged AND booking_date > (SELECT max(booking_date) FROM marts.fct_bank_transactions) - 365""")
     assert len(flagged) > 0
     assert set(flagged["finance_bank_txn_id"]) <= set(alerts.loc[alerts["alert_type"] == "bank_txn_anomaly", "subject_id"])
@@ -56,7 +56,7 @@ def test_alerts_fire_for_flagged_lines_and_reach_the_local_webhook(workflows_run
     assert len(posts) == 1, "one digest message per run"
     assert posts[0]["path"].startswith("/hooks/alerts")
     assert {a["alert_id"] for a in posts[0]["body"]["alerts"]} == set(alerts["alert_id"])
-    deliveries = _q(published, "SELECT * FROM workflows.cashflow_alert_deliveries")
+    deliveries = _q(published, "SELECT * FROM marts.fct_cash_alert_deliveries")
     assert set(deliveries["alert_id"]) == set(alerts["alert_id"])
     assert deliveries["delivered"].all() and (deliveries["channel"] == "webhook").all()
     assert not deliveries["target"].str.contains("token|hooks").any(), "the webhook secret never reaches the warehouse"
@@ -68,7 +68,7 @@ def test_workflow_assets_are_part_of_warehouse_job():
 
     keys = {k.to_user_string() for k in defs.resolve_job_def("warehouse_job").asset_layer.selected_asset_keys}
     assert {"cashflow/bank_txn_scores", "cashflow/alert_notifications", "triage/ticket_predictions",
-            "triage/kb_suggestions", "workflows/cashflow_alerts", "workflows/kpi_support_triage"} <= keys
+            "triage/kb_suggestions", "marts/fct_cash_alerts", "marts/kpi_triage__tickets"} <= keys
 
 
 def test_notifier_logs_by_default_and_reports_an_unreachable_webhook(monkeypatch: pytest.MonkeyPatch):

@@ -23,7 +23,7 @@ import duckdb
 import pytest
 import yaml
 
-from orchestration.ingestion.contracts import all_entities
+from smb_warehouse.ingestion.contracts import all_entities
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STAGING_DIR = PROJECT_DIR / "models" / "staging"
@@ -159,7 +159,7 @@ def _create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     for entity in ENTITIES:
         con.execute(entity.raw_ddl())
     try:
-        from orchestration.ingestion.loader import ensure_ingestion_tables
+        from smb_warehouse.ingestion.loader import ensure_ingestion_tables
     except ImportError:
         for ddl in _LEDGER_DDL:
             con.execute(ddl)

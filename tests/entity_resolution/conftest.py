@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def er_warehouse(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ml.benchmarks.er_warehouse import build
+    from benchmarks.er_warehouse import build
 
     landing, _truth = tiny_sources
     return build(tmp_path_factory.mktemp("er") / "warehouse.duckdb", landing)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from ml.benchmarks.entity_resolution import run
-from orchestration.entity_resolution import tables
+from benchmarks.entity_resolution import run
+from smb_warehouse.entity_resolution import tables
 
 F1_FLOOR = 0.85
 
@@ -22,7 +22,7 @@ def test_pairwise_f1_above_floor(er_warehouse: Path, tiny_sources: tuple[Path, P
 
 
 def test_entity_map_schema_and_one_row_per_record(er_copy: Path) -> None:
-    from orchestration.entity_resolution.matching import resolve
+    from smb_warehouse.entity_resolution.matching import resolve
 
     con = duckdb.connect(str(er_copy))
     try:
@@ -53,7 +53,7 @@ def test_entity_map_schema_and_one_row_per_record(er_copy: Path) -> None:
 
 
 def test_rule_evidence_is_recorded(er_copy: Path) -> None:
-    from orchestration.entity_resolution.matching import resolve
+    from smb_warehouse.entity_resolution.matching import resolve
 
     con = duckdb.connect(str(er_copy))
     try:

@@ -5,11 +5,11 @@ import json
 
 import pandas as pd
 
-from orchestration.entity_resolution import products
-from orchestration.entity_resolution.clustering import UnionFind
-from orchestration.entity_resolution.matching import _model_links, resolve_entity_type
-from orchestration.entity_resolution.specs import SUPPLIER
-from orchestration.entity_resolution.splink_model import SplinkConfig
+from smb_warehouse.entity_resolution import products
+from smb_warehouse.entity_resolution.clustering import UnionFind
+from smb_warehouse.entity_resolution.matching import _model_links, resolve_entity_type
+from smb_warehouse.entity_resolution.specs import SUPPLIER
+from smb_warehouse.entity_resolution.splink_model import SplinkConfig
 
 
 def _scored(rows: list[tuple[str, str, float]]) -> pd.DataFrame:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.entity_resolution import tables
-from orchestration.entity_resolution.matching import resolve
-from orchestration.entity_resolution.stable_ids import assign_ids
+from smb_warehouse.entity_resolution import tables
+from smb_warehouse.entity_resolution.matching import resolve
+from smb_warehouse.entity_resolution.stable_ids import assign_ids
 
 
 def _ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

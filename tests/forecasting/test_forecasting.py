@@ -64,7 +64,7 @@ def regime(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _champion() -> str:
-    from ml import registry
+    from smb_warehouse.core import registry
 
     return str(registry.version_info(MODEL).version)
 
@@ -85,7 +85,7 @@ def test_pipeline_trains_gates_scores_and_mirrors(regime):
     metrics = dict(_query(published, "SELECT metric_name, metric_value FROM ml.model_registry_metrics "
                                      "WHERE model_version = ?", [champion]))
     assert metrics["backtest_wape"] < metrics["baseline_wape"]
-    backtest = _query(published, "SELECT count(*) FROM ml.kpi_forecast_accuracy WHERE evaluation_source = 'backtest'")
+    backtest = _query(published, "SELECT count(*) FROM marts.kpi_forecasting__accuracy WHERE evaluation_source = 'backtest'")
     assert backtest[0][0] == 2  # one window per fold
     gate = [e for e in regime["result"].all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
             and e.event_specific_data.check_name == "beats_champion_and_baseline"]
@@ -96,7 +96,7 @@ def test_regime_change_is_flagged_and_the_sensor_requests_a_retrain(regime):
     published = regime["published"]
     flagged = _query(published, "SELECT drifted FROM ml.drift_metrics WHERE drift_kind = 'feature' AND column_name = '__dataset__'")
     assert flagged == [(True,)]
-    health = _query(published, "SELECT health_status FROM ml.kpi_model_health WHERE model_name = ? AND is_champion", [MODEL])
+    health = _query(published, "SELECT health_status FROM marts.kpi_ml__model_health WHERE model_name = ? AND is_champion", [MODEL])
     assert health == [("drifting",)]
     report = _query(published, "SELECT DISTINCT report_path FROM ml.drift_metrics WHERE drift_kind = 'feature'")[0][0]
     assert Path(report).is_file() and Path(report).is_relative_to(regime["root"] / "reports")
@@ -120,7 +120,7 @@ def test_gate_blocks_a_worse_candidate(regime):
     assert [g.passed for g in gate] == [False]
     assert _champion() == before_champion
     refused = gate[0].metadata["candidate_version"].value
-    from ml import registry
+    from smb_warehouse.core import registry
 
     assert registry.version_info(MODEL, refused).tags["gate_status"] == "refused"
     # nothing downstream ran: the published warehouse still carries the champion's forecasts
@@ -128,8 +128,8 @@ def test_gate_blocks_a_worse_candidate(regime):
 
 
 def test_promote_then_rollback_rescores_with_the_older_version(regime):
-    from ml import registry
-    from ml.forecasting import cli
+    from orchestration.forecasting import cli
+    from smb_warehouse.core import registry
 
     published = regime["published"]
     first = _champion()
@@ -157,13 +157,13 @@ def test_no_feature_drift_before_the_regime_change(regime):
 
     import pandas as pd
 
-    from ml.forecasting import monitoring
+    from smb_warehouse.forecasting import monitoring
 
     with open(regime["root"] / "ground_truth" / "regime_changes.csv", newline="") as fh:
         change = min(r["change_date"] for r in csv.DictReader(fh) if r["affected"] == "true")
     con = duckdb.connect(str(regime["published"]), read_only=True)
     try:
-        features = con.execute("SELECT * FROM ml.ml_demand_features WHERE demand_date < ? AND NOT is_future", [change]).df()
+        features = con.execute("SELECT * FROM intermediate.int_forecasting__demand_features WHERE demand_date < ? AND NOT is_future", [change]).df()
     finally:
         con.close()
     stable = monitoring.feature_drift(features, "stable")

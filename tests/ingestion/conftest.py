@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingestion.contracts import Entity, parse_contract
+from smb_warehouse.ingestion.contracts import Entity, parse_contract
 
 # A deliberately small contract covering every type, option and format the loader supports.
 TEST_CONTRACT = """

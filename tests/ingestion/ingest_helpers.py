@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestration.ingestion.contracts import Entity
-from orchestration.ingestion.loader import ContractViolation, EntityLoadResult, load_entity
+from smb_warehouse.ingestion.contracts import Entity
+from smb_warehouse.ingestion.loader import ContractViolation, EntityLoadResult, load_entity
 
 
 def land(landing: Path, entity: Entity, name: str, content: str | bytes) -> str:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from ingest_helpers import assert_conserved, audit, land, load, quarantine
 
-from orchestration.ingestion.loader import ContractViolation, load_entity
+from smb_warehouse.ingestion.loader import ContractViolation, load_entity
 
 H = "order_id,customer,quantity,price,order_date,status,paid,updated_at"
 GOOD = "O-001,Ann,2,9.50,2024-03-01,open,yes,2024-03-01T10:00:00Z"

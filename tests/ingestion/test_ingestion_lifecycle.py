@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from ingest_helpers import assert_conserved, audit, land, load, quarantine
 
-from orchestration.ingestion.contracts import parse_contract
-from orchestration.ingestion.loader import ContractViolation, ensure_ingestion_tables, load_entity
+from smb_warehouse.ingestion.contracts import parse_contract
+from smb_warehouse.ingestion.loader import ContractViolation, ensure_ingestion_tables, load_entity
 
 H = "order_id,customer,quantity,price,order_date,status,paid,updated_at"
 GOOD = "O-001,Ann,2,9.50,2024-03-01,open,yes,2024-03-01T10:00:00Z"

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from ingest_helpers import assert_conserved, land, load, quarantine
 
-from orchestration.ingestion.contracts import Column, Entity, all_entities
-from orchestration.ingestion.loader import ensure_ingestion_tables
+from smb_warehouse.ingestion.contracts import Column, Entity, all_entities
+from smb_warehouse.ingestion.loader import ensure_ingestion_tables
 
 ENTITIES = {f"{e.system}.{e.name}": e for e in all_entities()}
 

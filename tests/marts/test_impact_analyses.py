@@ -39,8 +39,8 @@ def _run_dbt(args: list[str], db: Path, work: Path) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def warehouse(tiny_sources, tmp_path_factory):
-    from orchestration.ingestion.contracts import all_entities
-    from orchestration.ingestion.loader import ensure_ingestion_tables, load_entity
+    from smb_warehouse.ingestion.contracts import all_entities
+    from smb_warehouse.ingestion.loader import ensure_ingestion_tables, load_entity
 
     landing, truth = tiny_sources
     work = tmp_path_factory.mktemp("marts")
@@ -56,7 +56,7 @@ def warehouse(tiny_sources, tmp_path_factory):
         write_truth_entity_map(con, truth)
         for name in ("entities", "ticket_labels"):
             con.execute(f"CREATE TABLE main.truth_{name} AS SELECT * FROM read_csv('{truth / (name + '.csv')}', header=true, all_varchar=true)")
-    proc = _run_dbt(["build", "--exclude", "path:models/intermediate/entity_resolution"], db, work)
+    proc = _run_dbt(["build", "--exclude", "path:models/intermediate/er"], db, work)
     assert proc.returncode == 0, proc.stdout[-6000:]
     return db, work
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml.reconciliation.features import FEATURES, levenshtein, matrix, training_set
+from smb_warehouse.reconciliation.features import FEATURES, levenshtein, matrix, training_set
 
 
 def _candidates() -> pd.DataFrame:

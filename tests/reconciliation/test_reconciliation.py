@@ -14,9 +14,9 @@ import duckdb
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance
 
-from orchestration.lib.paths import PROJECT_ROOT
+from smb_warehouse.core.paths import PROJECT_ROOT
 
-OUTPUT_KEYS = [AssetKey(["workflows", "kpi_ap_reconciliation"]), AssetKey(["workflows", "wf_ap_review_queue"]),
+OUTPUT_KEYS = [AssetKey(["marts", "kpi_ap_recon__outcomes"]), AssetKey(["marts", "fct_ap_review_queue"]),
                # the facts' relationship tests run in the same dbt step and need these dims
                AssetKey(["marts", "dim_supplier"]), AssetKey(["marts", "dim_product"])]
 
@@ -31,7 +31,7 @@ def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 def _review(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SMB_DATA_DIR": str(root)}
-    return subprocess.run([sys.executable, "-m", "ml.reconciliation.review", *args], cwd=PROJECT_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "smb_warehouse.reconciliation.review", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -57,7 +57,7 @@ def recon(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFact
 
 def _outcomes(recon) -> dict[str, dict]:
     rows = _query(recon["published"], "SELECT invoice_id, outcome, exception_reason, matched_po_number, match_method, "
-                                       "model_version FROM workflows.wf_ap_invoice_outcomes")
+                                       "model_version FROM marts.fct_ap_invoice_outcomes")
     return {r[0]: dict(zip(["invoice_id", "outcome", "reason", "po", "method", "model_version"], r)) for r in rows}
 
 
@@ -92,13 +92,13 @@ def test_duplicates_and_po_less_invoices_are_exceptions_with_the_right_reason(re
 
 
 def test_scores_carry_the_registered_model_version_and_kpis_add_up(recon):
-    from ml import tracking
+    from smb_warehouse.core import tracking
 
     versions = {o["model_version"] for o in _outcomes(recon).values() if o["model_version"]}
     registered = {str(v.version) for v in tracking.configure().search_model_versions("name = 'invoice_match_scorer'")}
     assert versions and versions <= registered
     n_invoices, n_auto, n_exc = _query(recon["published"], "SELECT sum(n_invoices), sum(n_auto_matched), sum(n_exceptions) "
-                                                           "FROM workflows.kpi_ap_reconciliation")[0]
+                                                           "FROM marts.kpi_ap_recon__outcomes")[0]
     assert n_invoices == len(_outcomes(recon)) and n_auto + n_exc == n_invoices
 
 
@@ -128,13 +128,13 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon)
 
     after = _outcomes(recon)
     assert (after[to_reject]["outcome"], after[to_reject]["po"]) == ("rejected_by_review", None)
-    suggested = _query(published, "SELECT suggested_po_number FROM workflows.wf_ap_invoice_outcomes WHERE invoice_id = ?",
+    suggested = _query(published, "SELECT suggested_po_number FROM marts.fct_ap_invoice_outcomes WHERE invoice_id = ?",
                        [to_approve])  # approve without --po takes the suggested PO
     assert after[to_approve]["outcome"] == "matched_by_review" and after[to_approve]["po"] is not None
     assert suggested[0][0] is None  # no longer an exception
     assert (after[to_reassign]["outcome"], after[to_reassign]["po"]) == ("matched_by_review", before[to_reassign]["po"])
     assert after[to_reassign]["method"] == "review:reassign"
-    queue = {r[0] for r in _query(published, "SELECT invoice_id FROM workflows.wf_ap_review_queue")}
+    queue = {r[0] for r in _query(published, "SELECT invoice_id FROM marts.fct_ap_review_queue")}
     assert not queue & {to_reject, to_approve}
 
     # audit trail: every decision kept (both reassignments), with who and why, in the store and the warehouse

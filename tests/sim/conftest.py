@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sim_helpers import SCALE
 
 from sme_sim import generate
-from sim_helpers import SCALE
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,10 @@ import csv
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from orchestration.ingestion.contracts import Entity, load_contracts
+from smb_warehouse.ingestion.contracts import Entity, load_contracts
 
 SCALE = 0.1  # big enough for every scenario to occur, small enough for a fast suite
 

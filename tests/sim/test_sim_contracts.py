@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import duckdb
-
 from sim_helpers import csv_header, entities, iter_rows, read_truth, row_errors
 
 

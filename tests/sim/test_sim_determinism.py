@@ -3,8 +3,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from sme_sim import generate
 from sim_helpers import SCALE
+
+from sme_sim import generate
 
 
 def _hashes(*roots: Path) -> dict[str, str]:

@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sme_sim.pipeline import MAX_LINES_PER_CHUNK, chunks
 from sme_sim.demand import LINES_PER_DAY
+from sme_sim.pipeline import MAX_LINES_PER_CHUNK, chunks
 
 PROBE = """
 import resource, sys

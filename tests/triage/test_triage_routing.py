@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from ml.triage.model import HUMAN_REVIEW, TEAMS, TriageConfig, classify
+from smb_warehouse.triage.model import HUMAN_REVIEW, TEAMS, TriageConfig, classify
 
 
 def _q(path, sql: str) -> pd.DataFrame:
@@ -17,7 +17,7 @@ def _q(path, sql: str) -> pd.DataFrame:
 
 
 def test_classifier_beats_majority_baseline_on_holdout(workflows_run):
-    routing = _q(workflows_run["published"], "SELECT * FROM workflows.triage_ticket_routing")
+    routing = _q(workflows_run["published"], "SELECT * FROM marts.fct_ticket_triage")
     holdout = routing[routing["label_split"] == "holdout"]
     assert len(holdout) >= 10
     majority = routing.loc[routing["label_split"] == "train", "desk_category"].mode().iloc[0]
@@ -30,7 +30,7 @@ def test_classifier_beats_majority_baseline_on_holdout(workflows_run):
 
 
 def test_low_confidence_tickets_are_routed_to_human_review(workflows_run):
-    routing = _q(workflows_run["published"], "SELECT * FROM workflows.triage_ticket_routing")
+    routing = _q(workflows_run["published"], "SELECT * FROM marts.fct_ticket_triage")
     config = TriageConfig()
     low = (routing["category_confidence"] < config.min_category_confidence) | \
           (routing["priority_confidence"] < config.min_priority_confidence)
@@ -38,19 +38,19 @@ def test_low_confidence_tickets_are_routed_to_human_review(workflows_run):
     assert (~routing.loc[low, "is_auto_triaged"]).all()
     auto = routing[~low]
     assert (auto["route"] == auto["predicted_category"].map(TEAMS)).all()
-    kpi = _q(workflows_run["published"], "SELECT sum(n_triaged) AS n, sum(n_holdout) AS h FROM workflows.kpi_support_triage")
+    kpi = _q(workflows_run["published"], "SELECT sum(n_triaged) AS n, sum(n_holdout) AS h FROM marts.kpi_triage__tickets")
     assert kpi["n"][0] == len(routing) and kpi["h"][0] > 0
 
 
 def test_a_strict_threshold_sends_everything_to_a_person(workflows_run):
     """Same classifier with an impossible confidence bar: nothing may be auto-acted."""
-    tickets = _q(workflows_run["published"], "SELECT * FROM workflows.triage_ticket_inputs")
+    tickets = _q(workflows_run["published"], "SELECT * FROM intermediate.int_triage__ticket_inputs")
     out, *_ = classify(tickets, TriageConfig(min_category_confidence=1.01))
     assert (out["route"] == HUMAN_REVIEW).all() and not out["is_auto_triaged"].any()
 
 
 def test_three_kb_suggestions_per_ticket_and_models_registered(workflows_run):
-    routing = _q(workflows_run["published"], "SELECT * FROM workflows.triage_ticket_routing")
+    routing = _q(workflows_run["published"], "SELECT * FROM marts.fct_ticket_triage")
     assert routing[["kb_article_1", "kb_article_2", "kb_article_3"]].notna().all().all()
     assert routing["category_model_version"].str.startswith("ticket_category_classifier/").all()
     from mlflow.tracking import MlflowClient

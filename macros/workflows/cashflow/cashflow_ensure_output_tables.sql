@@ -4,7 +4,7 @@
   Creates EMPTY cashflow.{bank_txn_scores, alert_deliveries} when they do not exist yet, so a plain
   `dbt build` (CI, a fresh dev database) can build the models reading them as sources. Never replaces
   existing tables: the Dagster assets in orchestration/cashflow own their content. Keep the columns in
-  step with orchestration/cashflow/tables.py (the contract). Meant for `on-run-start`.
+  step with smb_warehouse/cashflow/tables.py (the contract). Meant for `on-run-start`.
 -#}
 {% macro cashflow_ensure_output_tables() -%}
     create schema if not exists cashflow;

@@ -4,7 +4,7 @@
   Creates EMPTY reconciliation.{candidate_scores, review_decisions} when they do not exist yet, so a plain
   `dbt build` outside Dagster can build the outcome model and KPIs that read them as sources. Never replaces
   existing tables: the Dagster asset reconciliation/* owns their content. Meant for `on-run-start`.
-  Keep the columns in step with ml/reconciliation/tables.py (the contract).
+  Keep the columns in step with smb_warehouse/reconciliation/tables.py (the contract).
 -#}
 {% macro recon_ensure_output_tables() -%}
     create schema if not exists reconciliation;

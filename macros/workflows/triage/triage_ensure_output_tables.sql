@@ -4,7 +4,7 @@
   Creates EMPTY triage.{ticket_predictions, kb_suggestions} when they do not exist yet, so a plain
   `dbt build` can build the triage marts reading them as sources. Never replaces existing tables: the
   Dagster asset in orchestration/triage owns their content. Keep the columns in step with
-  orchestration/triage/tables.py (the contract). Meant for `on-run-start`.
+  smb_warehouse/triage/tables.py (the contract). Meant for `on-run-start`.
 -#}
 {% macro triage_ensure_output_tables() -%}
     create schema if not exists triage;

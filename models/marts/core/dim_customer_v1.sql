@@ -10,4 +10,4 @@ select
     golden.n_crm_contacts,
     golden.n_finance_debtors,
     golden.n_support_customers
-from {{ ref('int_customer_golden') }} as golden
+from {{ ref('int_core__customer_golden') }} as golden

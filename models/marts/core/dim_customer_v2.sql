@@ -1,4 +1,4 @@
-{#- Golden customer record (survivorship in int_customer_golden); personal data masked / hashed. -#}
+{#- Golden customer record (survivorship in int_core__customer_golden); personal data masked / hashed. -#}
 select
     cast(golden.customer_id as varchar) as customer_id,
     cast({{ legal_name('golden.customer_name') }} as varchar) as legal_name,
@@ -12,4 +12,4 @@ select
     golden.n_crm_contacts,
     golden.n_finance_debtors,
     golden.n_support_customers
-from {{ ref('int_customer_golden') }} as golden
+from {{ ref('int_core__customer_golden') }} as golden

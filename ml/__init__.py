@@ -1,1 +1,0 @@
-"""Model benchmarks and ML helpers that are not part of the scheduled pipeline."""

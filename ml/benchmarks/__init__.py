@@ -1,1 +1,0 @@
-"""Benchmarks: `python -m ml.benchmarks.<name>`; they measure, they do not gate (pytest does)."""

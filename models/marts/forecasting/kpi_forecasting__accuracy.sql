@@ -1,0 +1,70 @@
+{#-
+  Forecast accuracy per model version and evaluation window, from two sources:
+  - matured: logged forecasts (ml.demand_forecast_log) joined to the actuals that have since arrived
+    (int_forecasting__demand_features, is_future = false), one window per forecast origin;
+  - backtest: the rolling-origin backtest the training run logged (ml.forecast_quality), latest per window.
+  WAPE = sum|actual - forecast| / sum actual; bias = sum(forecast - actual) / sum actual;
+  MAPE over days with actual > 0; coverage = share of actuals inside [lower, upper].
+-#}
+with
+
+actuals as (
+    select sku, location_id, demand_date, quantity
+    from {{ ref('int_forecasting__demand_features') }}
+    where not is_future
+),
+
+matured as (
+    select
+        log.model_name, log.model_version, 'matured' as evaluation_source,
+        min(log.forecast_date) as window_start, max(log.forecast_date) as window_end,
+        count(*) as n_points,
+        sum(abs(actuals.quantity - log.prediction)) / nullif(sum(actuals.quantity), 0) as wape,
+        sum(log.prediction - actuals.quantity) / nullif(sum(actuals.quantity), 0) as bias,
+        avg(case when actuals.quantity > 0 then abs(actuals.quantity - log.prediction) / actuals.quantity end) as mape,
+        avg(case when actuals.quantity between log.lower and log.upper then 1.0 else 0.0 end) as interval_coverage
+    from {{ source('ml', 'demand_forecast_log') }} as log
+    inner join actuals
+        on actuals.sku = log.sku and actuals.location_id = log.location_id and actuals.demand_date = log.forecast_date
+    group by log.model_name, log.model_version, log.origin_date
+),
+
+backtest_latest as (
+    select * from (
+        select q.*, rank() over (partition by model_name, model_version, window_start order by computed_at desc) as recency
+        from {{ source('ml', 'forecast_quality') }} as q
+        where evaluation_source = 'backtest'
+    ) as ranked
+    where recency = 1
+),
+
+backtest as (
+    select
+        model_name, model_version, 'backtest' as evaluation_source, window_start, max(window_end) as window_end,
+        max(n_points) as n_points,
+        max(case when metric_name = 'wape' then metric_value end) as wape,
+        max(case when metric_name = 'bias' then metric_value end) as bias,
+        max(case when metric_name = 'mape' then metric_value end) as mape,
+        max(case when metric_name = 'interval_coverage' then metric_value end) as interval_coverage
+    from backtest_latest
+    group by model_name, model_version, window_start
+),
+
+unioned as (
+    select * from matured
+    union all
+    select * from backtest
+)
+
+select
+    cast(model_name as varchar) as model_name,
+    cast(model_version as varchar) as model_version,
+    cast(evaluation_source as varchar) as evaluation_source,
+    cast(window_start as date) as window_start,
+    cast(window_end as date) as window_end,
+    cast(n_points as bigint) as n_points,
+    cast(wape as double) as wape,
+    cast(bias as double) as bias,
+    cast(mape as double) as mape,
+    cast(interval_coverage as double) as interval_coverage
+from unioned

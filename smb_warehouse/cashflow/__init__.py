@@ -1,0 +1,1 @@
+"""Cash-flow monitoring: bank-line anomaly scoring and the tables it writes."""

@@ -1,0 +1,37 @@
+"""Process-wide settings applied before any tool starts."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from smb_warehouse.core import paths
+
+TELEMETRY_OFF = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",  # dbt
+    "DO_NOT_TRACK": "1",  # Evidently (and other tools honouring the convention)
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}
+
+DAGSTER_YAML = """\
+# Written by smb_warehouse.core.config; safe to edit.
+telemetry:
+  enabled: false
+run_queue:
+  max_concurrent_runs: 1  # one writer at a time: every run publishes the same warehouse file
+"""
+
+
+def disable_telemetry() -> None:
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME (default ./data/dagster_home) with a dagster.yaml that turns telemetry off."""
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.data_dir() / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

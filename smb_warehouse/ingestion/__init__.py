@@ -1,0 +1,1 @@
+"""Contract-driven ingestion: one generic loader for every source system."""

@@ -1,0 +1,1 @@
+"""Support triage: ticket category / priority classifiers and knowledge-base retrieval."""
