@@ -16,6 +16,17 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 TINY_SCALE = 0.05
 
+# Fixtures that build a warehouse (dbt builds, Dagster runs): any test using one, directly or through
+# another fixture, is marked `slow` here, so `pytest -m "not slow"` (make test-fast) is the quick loop.
+SLOW_FIXTURES = {"tiny_run", "er_warehouse", "regime", "recon", "recon_clone", "marts_warehouse", "built_warehouse",
+                 "e2e_clone"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def tiny_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -28,8 +39,6 @@ def tiny_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return landing, truth
 
 
-# The cash-flow and triage tests share one tiny `warehouse_job` run (benchmarks.cashflow.shared_tiny_run),
-# with the alert webhook pointed at a local HTTP server the tests start on 127.0.0.1.
 def start_local_webhook():
     """(url, stop, received): a 127.0.0.1 server on a free port that records every POSTed JSON body."""
     received: list = []
@@ -56,8 +65,33 @@ def start_local_webhook():
 
 
 @pytest.fixture(scope="session")
-def workflows_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from benchmarks.cashflow import shared_tiny_run
+def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """ONE complete `warehouse_job` run (every asset, then publish) on the tiny generation, shared by every
+    test that only reads its outcome: end to end, cash flow, triage, reconciliation. Its cash alerts go to
+    a webhook server the fixture starts on 127.0.0.1. Tests that run more jobs on top of it take a private
+    copy (`tests.support.clone_run`); nothing may write into this one.
+
+    Returns root (data dir), landing, truth, published (warehouse file), webhooks (POSTed bodies) and checks
+    ({"<asset key>:<check>": passed} of every asset check evaluated in the run).
+    """
+    from dagster import DagsterInstance
+
+    from tests.support import environment, run_env, step_failures
 
     landing, truth = tiny_sources
-    return {**shared_tiny_run(tmp_path_factory.getbasetemp(), landing, start_local_webhook), "truth": truth}
+    root = tmp_path_factory.mktemp("tiny_run")
+    url, stop, received = start_local_webhook()
+    try:
+        with environment(run_env(root, landing, SMB_ALERT_WEBHOOK_URL=url, SMB_ALERT_CHANNEL=None)):
+            from orchestration.definitions import defs
+
+            result = defs.resolve_job_def("warehouse_job").execute_in_process(
+                instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    finally:
+        stop()
+    assert result.success, step_failures(result)
+    checks = {f"{e.event_specific_data.asset_key.to_user_string()}:{e.event_specific_data.check_name}":
+              bool(e.event_specific_data.passed)
+              for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    return {"root": root, "landing": landing, "truth": truth, "published": root / "warehouse" / "warehouse.duckdb",
+            "webhooks": list(received), "checks": checks}

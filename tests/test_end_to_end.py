@@ -1,17 +1,17 @@
-"""End to end through Dagster at a tiny scale: load, model, check, publish; then the same again
-(nothing loaded twice); then a broken extract (run fails, published warehouse untouched)."""
+"""End to end through Dagster at a tiny scale: the shared complete run (load, model, check, publish), then on a
+copy of it the same again (nothing loaded twice) and a broken extract (run fails, published warehouse untouched)."""
 from __future__ import annotations
 
 import hashlib
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 from dagster import DagsterInstance
 
 from orchestration.cli import failure_message
 from smb_warehouse.ingestion.contracts import all_entities
+from tests.support import clone_run, environment, query, run_env, step_failures
 
 
 def _sha(path: Path) -> str:
@@ -19,76 +19,66 @@ def _sha(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def env(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
-    landing_src, truth = tiny_sources
+def e2e_clone(tiny_run: dict, tmp_path_factory: pytest.TempPathFactory):
+    """A private copy of the shared run (data dir and landing zone) for the tests that run again on top of it
+    (a second run; a broken extract)."""
     root = tmp_path_factory.mktemp("e2e")
+    clone_run(tiny_run["root"], root / "data")
     landing = root / "landing"
-    shutil.copytree(landing_src, landing)  # this module adds a broken file; keep the shared copy clean
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SMB_DATA_DIR", str(root))
-        mp.setenv("SMB_LANDING_DIR", str(landing))
+    shutil.copytree(tiny_run["landing"], landing)  # a broken file is added here, never to the shared copy
+    with environment(run_env(root / "data", landing)):
         from orchestration.definitions import defs
 
-        yield {"root": root, "landing": landing, "truth": truth, "defs": defs,
-               "published": root / "warehouse" / "warehouse.duckdb"}
+        yield {"root": root / "data", "landing": landing, "defs": defs,
+               "published": root / "data" / "warehouse" / "warehouse.duckdb"}
+
+
+def _raw_counts(published: Path) -> dict[str, int]:
+    return {e.raw_table: query(published, f"SELECT count(*) FROM {e.qualified_raw_table}")[0][0] for e in all_entities()}
 
 
 def _run(env):
-    job = env["defs"].get_job_def("warehouse_job")
+    job = env["defs"].resolve_job_def("warehouse_job")
     return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
 
-def _query(path: Path, sql: str):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-@pytest.fixture(scope="module")
-def first_run(env):
-    result = _run(env)
-    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
-    return result
-
-
-def test_published_warehouse_has_raw_audit_quarantine_and_staging(env, first_run):
-    published = env["published"]
-    tables = {(s, t) for s, t in _query(published, "SELECT table_schema, table_name FROM information_schema.tables")}
+def test_published_warehouse_has_raw_audit_quarantine_and_staging(tiny_run):
+    published = tiny_run["published"]
+    tables = {(s, t) for s, t in query(published, "SELECT table_schema, table_name FROM information_schema.tables")}
     for entity in all_entities():
         assert ("raw", entity.raw_table) in tables
         assert ("staging", f"stg_{entity.system}__{entity.name}") in tables
         # every entity really received rows from the generated extracts
-        assert _query(published, f"SELECT count(*) FROM {entity.qualified_raw_table}")[0][0] > 0, entity.raw_table
+        assert query(published, f"SELECT count(*) FROM {entity.qualified_raw_table}")[0][0] > 0, entity.raw_table
     assert ("raw", "load_audit") in tables and ("raw", "quarantine") in tables
-    unbalanced = _query(published, "SELECT count(*) FROM raw.load_audit WHERE rows_read <> rows_loaded + rows_quarantined")
+    unbalanced = query(published, "SELECT count(*) FROM raw.load_audit WHERE rows_read <> rows_loaded + rows_quarantined")
     assert unbalanced[0][0] == 0
-    assert (env["root"] / "docs" / "index.html").exists()
+    assert (tiny_run["root"] / "docs" / "index.html").exists()
 
 
-def test_every_injected_malformed_row_is_quarantined_at_its_line(env, first_run):
+def test_every_injected_malformed_row_is_quarantined_at_its_line(tiny_run):
     import csv
 
-    with open(env["truth"] / "malformed_rows.csv", newline="") as fh:
+    with open(tiny_run["truth"] / "malformed_rows.csv", newline="") as fh:
         injected = {(r["system"], r["entity"], r["file"], int(r["line"])) for r in csv.DictReader(fh)}
     assert injected, "the generator should inject malformed rows"
-    quarantined = set(_query(env["published"], "SELECT system, entity, source_file, source_line FROM raw.quarantine"))
+    quarantined = set(query(tiny_run["published"], "SELECT system, entity, source_file, source_line FROM raw.quarantine"))
     relative = {(s, e, f if "/" in f else f"{s}/{e}/{f}", line) for s, e, f, line in injected}
     assert relative <= quarantined, sorted(relative - quarantined)[:5]
 
 
-def test_second_run_loads_nothing_twice(env, first_run):
-    before = _query(env["published"], "SELECT count(*), sum(rows_loaded) FROM raw.load_audit")
-    raw_before = {e.raw_table: _query(env["published"], f"SELECT count(*) FROM {e.qualified_raw_table}")[0][0] for e in all_entities()}
+def test_second_run_loads_nothing_twice(e2e_clone):
+    env = e2e_clone
+    before = query(env["published"], "SELECT count(*), sum(rows_loaded) FROM raw.load_audit")
+    raw_before = _raw_counts(env["published"])
     result = _run(env)
-    assert result.success
-    assert _query(env["published"], "SELECT count(*), sum(rows_loaded) FROM raw.load_audit") == before
-    raw_after = {e.raw_table: _query(env["published"], f"SELECT count(*) FROM {e.qualified_raw_table}")[0][0] for e in all_entities()}
-    assert raw_after == raw_before
+    assert result.success, step_failures(result)
+    assert query(env["published"], "SELECT count(*), sum(rows_loaded) FROM raw.load_audit") == before
+    assert _raw_counts(env["published"]) == raw_before
 
 
-def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(env, first_run):
+def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(e2e_clone):
+    env = e2e_clone
     published = env["published"]
     digest = _sha(published)
     broken = env["landing"] / "erp" / "customers" / "zz_broken_export.csv"

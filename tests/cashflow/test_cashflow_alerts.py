@@ -2,40 +2,31 @@
 generator's injected anomalies, alerts, and their delivery to a local webhook."""
 from __future__ import annotations
 
-import duckdb
-import pandas as pd
 import pytest
 
 from benchmarks.cashflow import anomaly_scores, precision_recall
 from smb_warehouse.core.notify import Notifier
+from tests.support import query_df
 
 RECALL_FLOOR = 0.5  # the benchmark target is far higher; this only catches a broken scorer
 THRESHOLD = 0.7
 
 
-def _q(path, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
-
-
-def test_daily_position_matches_month_end_kpi_and_projection_has_three_horizons(workflows_run):
-    published = workflows_run["published"]
-    diff = _q(published, """
+def test_daily_position_matches_month_end_kpi_and_projection_has_three_horizons(tiny_run):
+    published = tiny_run["published"]
+    diff = query_df(published, """
         SELECT k.month_start, k.cash_position_base, d.cash_balance_base
         FROM marts.kpi_finance__cash_position k JOIN marts.fct_cash_daily_position d ON d.date_day = k.month_end
         WHERE abs(k.cash_position_base - d.cash_balance_base) > 0.01 * greatest(abs(k.cash_position_base), 1000)""")
     assert diff.empty, diff.head()
-    summary = _q(published, "SELECT * FROM marts.kpi_cashflow__projection_summary ORDER BY horizon_days")
+    summary = query_df(published, "SELECT * FROM marts.kpi_cashflow__projection_summary ORDER BY horizon_days")
     assert summary["horizon_days"].tolist() == [30, 60, 90]
     assert (summary["lowest_balance_base"] <= summary["projected_balance_base"]).all()
-    assert _q(published, "SELECT count(*) AS n FROM marts.fct_cash_projection")["n"][0] == 90
+    assert query_df(published, "SELECT count(*) AS n FROM marts.fct_cash_projection")["n"][0] == 90
 
 
-def test_scores_catch_injected_anomalies(workflows_run):
-    merged = anomaly_scores(workflows_run["published"], workflows_run["truth"])
+def test_scores_catch_injected_anomalies(tiny_run):
+    merged = anomaly_scores(tiny_run["published"], tiny_run["truth"])
     assert merged["anomaly_score"].notna().all(), "every bank line (and every injected anomaly) is scored"
     pr = precision_recall(merged, THRESHOLD)
     assert pr["anomalies"] > 0
@@ -43,24 +34,25 @@ def test_scores_catch_injected_anomalies(workflows_run):
     assert pr["precision"] > 0.2, pr
 
 
-def test_alerts_fire_for_flagged_lines_and_reach_the_local_webhook(workflows_run):
-    published = workflows_run["published"]
-    alerts = _q(published, "SELECT * FROM marts.fct_cash_alerts")
-    flagged = _q(published, """
+def test_alerts_fire_for_flagged_lines_and_reach_the_local_webhook(tiny_run):
+    published = tiny_run["published"]
+    alerts = query_df(published, "SELECT * FROM marts.fct_cash_alerts")
+    flagged = query_df(published, """
         SELECT finance_bank_txn_id FROM marts.fct_bank_txn_anomaly_scores
         WHERE is_flagged AND booking_date > (SELECT max(booking_date) FROM marts.fct_bank_transactions) - 365""")
     assert len(flagged) > 0
     assert set(flagged["finance_bank_txn_id"]) <= set(alerts.loc[alerts["alert_type"] == "bank_txn_anomaly", "subject_id"])
     assert len(alerts) > 0
-    posts = workflows_run["webhooks"]
+    posts = tiny_run["webhooks"]
     assert len(posts) == 1, "one digest message per run"
     assert posts[0]["path"].startswith("/hooks/alerts")
     assert {a["alert_id"] for a in posts[0]["body"]["alerts"]} == set(alerts["alert_id"])
-    deliveries = _q(published, "SELECT * FROM marts.fct_cash_alert_deliveries")
+    deliveries = query_df(published, "SELECT * FROM marts.fct_cash_alert_deliveries")
     assert set(deliveries["alert_id"]) == set(alerts["alert_id"])
     assert deliveries["delivered"].all() and (deliveries["channel"] == "webhook").all()
     assert not deliveries["target"].str.contains("token|hooks").any(), "the webhook secret never reaches the warehouse"
-    assert workflows_run["checks"]["no_open_cash_alerts"] is False, "open alerts fail the WARN asset check"
+    check = tiny_run["checks"]["cashflow/alert_notifications:no_open_cash_alerts"]
+    assert check is False, "open alerts fail the WARN asset check"
 
 
 def test_workflow_assets_are_part_of_warehouse_job():

@@ -38,7 +38,7 @@ def _run_dbt(args: list[str], db: Path, work: Path) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def warehouse(tiny_sources, tmp_path_factory):
+def marts_warehouse(tiny_sources, tmp_path_factory):
     from smb_warehouse.ingestion.contracts import all_entities
     from smb_warehouse.ingestion.loader import ensure_ingestion_tables, load_entity
 
@@ -61,8 +61,8 @@ def warehouse(tiny_sources, tmp_path_factory):
     return db, work
 
 
-def _analysis(warehouse, name: str, vars_: str) -> list[tuple]:
-    db, work = warehouse
+def _analysis(marts_warehouse, name: str, vars_: str) -> list[tuple]:
+    db, work = marts_warehouse
     proc = _run_dbt(["compile", "--select", f"path:analyses/{name}.sql", "--vars", vars_], db, work)
     assert proc.returncode == 0, proc.stdout[-4000:]
     sql = (work / "target" / "compiled" / "smb_warehouse" / "analyses" / f"{name}.sql").read_text()
@@ -70,8 +70,8 @@ def _analysis(warehouse, name: str, vars_: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def _query(warehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse[0]), read_only=True) as con:
+def _query(marts_warehouse, sql: str) -> list[tuple]:
+    with duckdb.connect(str(marts_warehouse[0]), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
@@ -141,20 +141,20 @@ open_supply AS (
 """
 
 
-def test_product_recall_finds_every_buyer(warehouse):
-    product, expected = _query(warehouse, _TRUTH + """
+def test_product_recall_finds_every_buyer(marts_warehouse):
+    product, expected = _query(marts_warehouse, _TRUTH + """
         , buyers AS (SELECT product_id, customer_id, count(DISTINCT order_id) AS n, sum(quantity) AS q
                      FROM sales WHERE status <> 'cancelled' GROUP BY ALL)
         SELECT product_id, list((customer_id, n, q) ORDER BY customer_id)
         FROM buyers GROUP BY product_id ORDER BY count(*) DESC, product_id LIMIT 1""")[0]
-    rows = _analysis(warehouse, "impact_product_recall", f"{{product_id: {product}}}")
+    rows = _analysis(marts_warehouse, "impact_product_recall", f"{{product_id: {product}}}")
     assert [(r[0], r[1], r[2]) for r in rows] == [tuple(e) for e in expected]
     assert len(rows) > 0
 
 
-def test_supplier_tickets_match_ground_truth_ticket_labels(warehouse):
+def test_supplier_tickets_match_ground_truth_ticket_labels(marts_warehouse):
     # Tickets whose TRUE product (ticket_labels.true_sku) is supplied by the supplier, among tickets that name a product.
-    supplier, expected = _query(warehouse, _TRUTH + """
+    supplier, expected = _query(marts_warehouse, _TRUTH + """
         , labelled AS (
             SELECT l.ticket_id, 'PRD-' || lpad(regexp_extract(l.true_sku, '[0-9]+$'), 6, '0') AS product_id
             FROM main.truth_ticket_labels l
@@ -165,12 +165,12 @@ def test_supplier_tickets_match_ground_truth_ticket_labels(warehouse):
         SELECT supplier_id, list(DISTINCT ticket_id ORDER BY ticket_id)
         FROM supplies JOIN labelled USING (product_id)
         GROUP BY supplier_id ORDER BY count(DISTINCT ticket_id) DESC, supplier_id LIMIT 1""")[0]
-    rows = _analysis(warehouse, "impact_supplier_tickets", f"{{supplier_id: {supplier}}}")
+    rows = _analysis(marts_warehouse, "impact_supplier_tickets", f"{{supplier_id: {supplier}}}")
     assert sorted({r[1] for r in rows}) == sorted(expected)
 
 
-def test_supplier_two_weeks_late_hits_open_orders(warehouse):
-    candidates = _query(warehouse, _TRUTH + f"""
+def test_supplier_two_weeks_late_hits_open_orders(marts_warehouse):
+    candidates = _query(marts_warehouse, _TRUTH + f"""
         , affected AS (
             SELECT supplies.supplier_id, sales.order_id || '-' || sales.line_no AS line_id, sales.customer_id
             FROM sales JOIN supplies USING (product_id)
@@ -184,17 +184,17 @@ def test_supplier_two_weeks_late_hits_open_orders(warehouse):
     if not candidates:
         pytest.skip("no open order exposed to any supplier in this tiny dataset")
     supplier, lines, customers = candidates[0]
-    rows = _analysis(warehouse, "impact_supplier_delay", f"{{supplier_id: {supplier}, delay_days: 14, as_of_date: '{AS_OF}'}}")
+    rows = _analysis(marts_warehouse, "impact_supplier_delay", f"{{supplier_id: {supplier}, delay_days: 14, as_of_date: '{AS_OF}'}}")
     assert sorted({r[2] for r in rows}) == sorted(lines)
     assert sorted({r[0] for r in rows}) == sorted(customers)
 
 
-def test_facts_reconcile_and_keep_lineage(warehouse):
-    (n_stg, n_fct, n_lineage), = _query(warehouse, """
+def test_facts_reconcile_and_keep_lineage(marts_warehouse):
+    (n_stg, n_fct, n_lineage), = _query(marts_warehouse, """
         SELECT (SELECT count(*) FROM staging.stg_erp__sales_order_lines), count(*), count(_source_file)
         FROM marts.fct_sales_order_lines""")
     assert n_stg == n_fct == n_lineage
     # no raw e-mail address in any public mart column
-    leaks = _query(warehouse, """
+    leaks = _query(marts_warehouse, """
         SELECT count(*) FROM marts.dim_customer WHERE email_masked NOT LIKE '%***@%'""")
     assert leaks == [(0,)]

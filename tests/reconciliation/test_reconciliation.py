@@ -1,6 +1,6 @@
-"""AP reconciliation end to end at tiny scale: one pipeline run (everything the reconciliation needs, then
-publish), outcomes checked against the generator's known answers, then the human-review round trip: decisions
-made through the CLI (a subprocess) change the next run's outcomes and stay in the append-only audit trail."""
+"""AP reconciliation end to end at tiny scale: the shared complete run's outcomes checked against the
+generator's known answers, then the human-review round trip: decisions made through the CLI (a subprocess) on
+a copy of that run change the next run's outcomes and stay in the append-only audit trail."""
 from __future__ import annotations
 
 import csv
@@ -10,23 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
-from dagster import AssetKey, AssetSelection, DagsterInstance
+from dagster import DagsterInstance
 
 from smb_warehouse.core.paths import PROJECT_ROOT
-
-OUTPUT_KEYS = [AssetKey(["marts", "kpi_ap_recon__outcomes"]), AssetKey(["marts", "fct_ap_review_queue"]),
-               # the facts' relationship tests run in the same dbt step and need these dims
-               AssetKey(["marts", "dim_supplier"]), AssetKey(["marts", "dim_product"])]
-
-
-def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+from tests.support import clone_run, environment, query, run_env, step_failures
 
 
 def _review(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -35,28 +23,30 @@ def _review(root: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+def _answers(truth: Path) -> dict[str, dict]:
+    with open(truth / "ap_invoice_matches.csv", newline="") as fh:
+        return {r["invoice_id"]: r for r in csv.DictReader(fh)}
+
+
 @pytest.fixture(scope="module")
-def recon(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory):
-    landing, truth = tiny_sources
-    root = tmp_path_factory.mktemp("recon")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SMB_DATA_DIR", str(root))
-        mp.setenv("SMB_LANDING_DIR", str(landing))
+def recon(tiny_run: dict):
+    """The shared complete run, read only (its MLflow store is where the scorer versions are)."""
+    with environment(run_env(tiny_run["root"], tiny_run["landing"])):
+        yield {"root": tiny_run["root"], "answers": _answers(tiny_run["truth"]), "published": tiny_run["published"]}
+
+
+@pytest.fixture()
+def recon_clone(tiny_run: dict, tmp_path: Path):
+    """A private copy of the shared run for the review round trip (it records decisions and runs again)."""
+    root = clone_run(tiny_run["root"], tmp_path / "data")
+    with environment(run_env(root, tiny_run["landing"])):
         from orchestration.definitions import defs
 
-        # The reconciliation, everything upstream of it, and publish (other workflows are not needed here).
-        graph = defs.resolve_asset_graph()
-        keys = AssetSelection.assets(*OUTPUT_KEYS).upstream().required_multi_asset_neighbors().resolve(graph) | {AssetKey("published_warehouse")}
-        job = defs.resolve_job_def("warehouse_job")
-        result = job.execute_in_process(instance=DagsterInstance.ephemeral(), asset_selection=list(keys), raise_on_error=False)
-        assert result.success, [e.message for e in result.all_events if e.is_step_failure]
-        with open(truth / "ap_invoice_matches.csv", newline="") as fh:
-            answers = {r["invoice_id"]: r for r in csv.DictReader(fh)}
-        yield {"root": root, "defs": defs, "answers": answers, "published": root / "warehouse" / "warehouse.duckdb"}
+        yield {"root": root, "defs": defs, "published": root / "warehouse" / "warehouse.duckdb"}
 
 
 def _outcomes(recon) -> dict[str, dict]:
-    rows = _query(recon["published"], "SELECT invoice_id, outcome, exception_reason, matched_po_number, match_method, "
+    rows = query(recon["published"], "SELECT invoice_id, outcome, exception_reason, matched_po_number, match_method, "
                                        "model_version FROM marts.fct_ap_invoice_outcomes")
     return {r[0]: dict(zip(["invoice_id", "outcome", "reason", "po", "method", "model_version"], r)) for r in rows}
 
@@ -97,12 +87,13 @@ def test_scores_carry_the_registered_model_version_and_kpis_add_up(recon):
     versions = {o["model_version"] for o in _outcomes(recon).values() if o["model_version"]}
     registered = {str(v.version) for v in tracking.configure().search_model_versions("name = 'invoice_match_scorer'")}
     assert versions and versions <= registered
-    n_invoices, n_auto, n_exc = _query(recon["published"], "SELECT sum(n_invoices), sum(n_auto_matched), sum(n_exceptions) "
+    n_invoices, n_auto, n_exc = query(recon["published"], "SELECT sum(n_invoices), sum(n_auto_matched), sum(n_exceptions) "
                                                            "FROM marts.kpi_ap_recon__outcomes")[0]
     assert n_invoices == len(_outcomes(recon)) and n_auto + n_exc == n_invoices
 
 
-def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon):
+def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_clone):
+    recon = recon_clone
     root, published = recon["root"], recon["published"]
     before = _outcomes(recon)
     queued = _review(root, "list", "--limit", "500")
@@ -110,7 +101,7 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon)
     to_reject = next(i for i, o in sorted(before.items()) if o["reason"] == "duplicate_invoice")
     to_approve = next(i for i, o in sorted(before.items()) if o["reason"] == "price_variance")
     to_reassign = next(i for i, o in sorted(before.items()) if o["method"] == "rule:three_way_match")
-    other_po = _query(published, "SELECT min(erp_po_number) FROM marts.fct_purchase_order_lines WHERE erp_po_number <> ?",
+    other_po = query(published, "SELECT min(erp_po_number) FROM marts.fct_purchase_order_lines WHERE erp_po_number <> ?",
                       [before[to_reassign]["po"]])[0][0]
     assert to_reject in queued.stdout and to_approve in queued.stdout
 
@@ -124,21 +115,21 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon)
 
     result = recon["defs"].resolve_job_def("apply_review_decisions_job").execute_in_process(
         instance=DagsterInstance.ephemeral(), raise_on_error=False)
-    assert result.success, [e.message for e in result.all_events if e.is_step_failure]
+    assert result.success, step_failures(result)
 
     after = _outcomes(recon)
     assert (after[to_reject]["outcome"], after[to_reject]["po"]) == ("rejected_by_review", None)
-    suggested = _query(published, "SELECT suggested_po_number FROM marts.fct_ap_invoice_outcomes WHERE invoice_id = ?",
+    suggested = query(published, "SELECT suggested_po_number FROM marts.fct_ap_invoice_outcomes WHERE invoice_id = ?",
                        [to_approve])  # approve without --po takes the suggested PO
     assert after[to_approve]["outcome"] == "matched_by_review" and after[to_approve]["po"] is not None
     assert suggested[0][0] is None  # no longer an exception
     assert (after[to_reassign]["outcome"], after[to_reassign]["po"]) == ("matched_by_review", before[to_reassign]["po"])
     assert after[to_reassign]["method"] == "review:reassign"
-    queue = {r[0] for r in _query(published, "SELECT invoice_id FROM marts.fct_ap_review_queue")}
+    queue = {r[0] for r in query(published, "SELECT invoice_id FROM marts.fct_ap_review_queue")}
     assert not queue & {to_reject, to_approve}
 
     # audit trail: every decision kept (both reassignments), with who and why, in the store and the warehouse
-    trail = _query(published, "SELECT decided_by, reason FROM reconciliation.review_decisions WHERE invoice_id = ? "
+    trail = query(published, "SELECT decided_by, reason FROM reconciliation.review_decisions WHERE invoice_id = ? "
                               "ORDER BY decided_at", [to_reassign])
     assert trail == [("Bob", "delivery booked on wrong PO"), ("Cy", "Bob was wrong")]
     shown = _review(root, "show", to_reassign)

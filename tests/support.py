@@ -1,0 +1,66 @@
+"""Helpers shared by the tests (plain functions; the fixtures that use them are in conftest.py)."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` on the DuckDB file at ``path``, opened read-only (as BI tools open it)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def query_df(path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    """``query`` as a DataFrame."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()
+
+
+@contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or with None, unset) environment variables for a block; restores them afterwards."""
+    previous = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_env(root: Path, landing: Path, **extra: str | None) -> dict[str, str | None]:
+    """The environment of a pipeline run whose data dir is ``root`` (warehouse, MLflow store, review store,
+    reports, docs all under it) reading exports from ``landing``."""
+    return {"SMB_DATA_DIR": str(root), "SMB_LANDING_DIR": str(landing), "MLFLOW_TRACKING_URI": None, **extra}
+
+
+def step_failures(result) -> list[str]:
+    return [e.message for e in result.all_events if e.is_step_failure]
+
+
+def clone_run(source: Path, target: Path) -> Path:
+    """A private copy of a finished run's data dir, for tests that run more jobs on top of it (the shared
+    run stays as it was for every other test). The MLflow store's artifact paths still point into
+    ``source``: models registered by the shared run are read from there, which is what the clone needs."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("candidate*", "*.wal"))
+    return target
