@@ -48,6 +48,11 @@ def build_er_models(db: Path) -> None:
 
 
 def build(db: Path, landing: Path) -> Path:
+    """Raw tables and the int_er__* models in ``db``; also makes sure the project's dbt manifest is current,
+    since entity resolution names the models it reads through it (smb_warehouse.core.dbt_manifest)."""
+    from orchestration.dbt.assets import ensure_manifest
+
     load_raw(db, landing)
     build_er_models(db)
+    ensure_manifest()
     return db

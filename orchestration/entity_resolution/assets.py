@@ -21,26 +21,31 @@ from dagster import (
     MetadataValue,
     multi_asset,
 )
+from dagster_dbt import get_asset_key_for_model
 
+from orchestration.dbt.assets import warehouse_dbt_models
 from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core.dbt_manifest import relation
 from smb_warehouse.entity_resolution import tables
 from smb_warehouse.entity_resolution.matching import resolve, rule_counts
 from smb_warehouse.entity_resolution.specs import SPECS
 
 GROUP = "entity_resolution"
-ENTITY_MAP = AssetKey([GROUP, "entity_map"])
-MATCH_EVIDENCE = AssetKey([GROUP, "match_evidence"])
-REVIEW_QUEUE = AssetKey([GROUP, "review_queue"])
-INPUT_KEYS = [AssetKey(["intermediate", spec.model]) for spec in SPECS]
+# Keys of the tables this asset writes: as declared in models/sources/_entity_resolution__sources.yml.
+ENTITY_MAP = AssetKey(tables.ENTITY_MAP.asset_key)
+MATCH_EVIDENCE = AssetKey(tables.MATCH_EVIDENCE.asset_key)
+REVIEW_QUEUE = AssetKey(tables.REVIEW_QUEUE.asset_key)
+INPUT_KEYS = [get_asset_key_for_model([warehouse_dbt_models], spec.model) for spec in SPECS]
 
-# Every source record exactly once, and nothing else: marts join on this map, so a gap or a
-# duplicate would silently drop or double facts. Compared against the int models it was built from.
-_MAPPING_SQL = " UNION ALL ".join(
-    f"SELECT '{spec.entity_type}' AS entity_type, record_key FROM intermediate.{spec.model}" for spec in SPECS
-)
-MAPPED_ONCE_SQL = f"""
-WITH expected AS ({_MAPPING_SQL}),
-mapped AS (SELECT entity_type, record_key, count(*) AS n FROM {tables.SCHEMA}.entity_map GROUP BY ALL)
+
+def mapped_once_sql() -> str:
+    """Every source record exactly once, and nothing else: marts join on this map, so a gap or a
+    duplicate would silently drop or double facts. Compared against the int models it was built from."""
+    expected = " UNION ALL ".join(
+        f"SELECT '{spec.entity_type}' AS entity_type, record_key FROM {relation(spec.model)}" for spec in SPECS)
+    return f"""
+WITH expected AS ({expected}),
+mapped AS (SELECT entity_type, record_key, count(*) AS n FROM {tables.ENTITY_MAP.relation} GROUP BY ALL)
 SELECT
     (SELECT count(*) FROM expected e ANTI JOIN mapped m USING (entity_type, record_key)) AS unmapped,
     (SELECT count(*) FROM mapped WHERE n > 1) AS duplicated,
@@ -75,7 +80,7 @@ def entity_resolution_assets(
     with warehouse.connect(context.run_id) as con:
         resolution = resolve(con, context.run_id)
         tables.write(con, resolution)
-        unmapped, duplicated, unknown = con.execute(MAPPED_ONCE_SQL).fetchone()
+        unmapped, duplicated, unknown = con.execute(mapped_once_sql()).fetchone()
 
     entity_map, queue = resolution.entity_map, resolution.review_queue
     clusters = entity_map.groupby("entity_type")["unified_id"].nunique().to_dict()

@@ -24,24 +24,26 @@ from dagster import (
     asset,
     multi_asset,
 )
+from dagster_dbt import get_asset_key_for_model
 
+from orchestration.dbt.assets import warehouse_dbt_models
 from orchestration.lib.resources import WarehouseResource
-from smb_warehouse.core import registry
+from smb_warehouse.core import python_tables, registry
 from smb_warehouse.forecasting import scoring, tables
 from smb_warehouse.forecasting.config import MODEL_NAME, BacktestPlan, ForecastSpec, TrainingConfig
-from smb_warehouse.forecasting.dataset import load_features
+from smb_warehouse.forecasting.dataset import FEATURES_MODEL, load_features
 from smb_warehouse.forecasting.training import train_candidate
 
 GROUP = "forecasting"
-FEATURES = AssetKey(["intermediate", "int_forecasting__demand_features"])
+FEATURES = get_asset_key_for_model([warehouse_dbt_models], FEATURES_MODEL)
 CANDIDATE = AssetKey([GROUP, "demand_forecaster_candidate"])
 CHAMPION = AssetKey([GROUP, "demand_forecaster_champion"])
-FORECASTS = AssetKey(["ml", "demand_forecasts"])
-FORECAST_LOG = AssetKey(["ml", "demand_forecast_log"])
-REGISTRY = AssetKey(["ml", "model_registry"])
-REGISTRY_METRICS = AssetKey(["ml", "model_registry_metrics"])
-DRIFT = AssetKey(["ml", "drift_metrics"])
-QUALITY = AssetKey(["ml", "forecast_quality"])
+# Keys of the ml.* tables these assets write: as declared in models/sources/_ml__sources.yml.
+FORECASTS = AssetKey(tables.FORECASTS.asset_key)
+FORECAST_LOG = AssetKey(tables.FORECAST_LOG.asset_key)
+REGISTRY, REGISTRY_METRICS = (AssetKey(python_tables.table(name).asset_key) for name in registry.MIRROR_TABLES)
+DRIFT = AssetKey(tables.DRIFT.asset_key)
+QUALITY = AssetKey(tables.QUALITY.asset_key)
 GATE_CHECK = "beats_champion_and_baseline"
 _DEFAULT = ForecastSpec()
 
@@ -125,7 +127,7 @@ def forecast_scoring(context: AssetExecutionContext, config: ScoringConfig,
     with warehouse.connect(context.run_id) as con:
         forecasts = scoring.score(load_features(con))
         scoring.write(con, forecasts)
-        logged = con.execute(f"SELECT count(*) FROM {tables.SCHEMA}.demand_forecast_log").fetchone()[0]
+        logged = con.execute(f"SELECT count(*) FROM {tables.FORECAST_LOG.relation}").fetchone()[0]
     first = forecasts.iloc[0] if len(forecasts) else None
     yield MaterializeResult(asset_key=FORECASTS, metadata={
         "rows": len(forecasts), "model_version": str(first["model_version"]) if first is not None else "",
@@ -146,8 +148,7 @@ def forecast_scoring(context: AssetExecutionContext, config: ScoringConfig,
 def model_registry_mirror(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
     versions, metrics = registry.mirror_frames()
     with warehouse.connect(context.run_id) as con:
-        tables.replace(con, "model_registry", versions, ddl=registry.REGISTRY_DDL)
-        tables.replace(con, "model_registry_metrics", metrics, ddl=registry.REGISTRY_DDL)
+        registry.write_mirror(con, versions, metrics)
     champions = versions.loc[versions["is_champion"], ["model_name", "model_version"]]
     yield MaterializeResult(asset_key=REGISTRY, metadata={
         "versions": len(versions), "models": int(versions["model_name"].nunique()),

@@ -27,12 +27,15 @@ from smb_warehouse.core import tracking
 from smb_warehouse.forecasting import monitoring, tables
 from smb_warehouse.forecasting.backtest import coverage, point_metrics
 from smb_warehouse.forecasting.config import MODEL_NAME
-from smb_warehouse.forecasting.dataset import load_features
+from smb_warehouse.forecasting.dataset import features_relation, load_features
 
-MATURED_SQL = """
+
+def matured_sql() -> str:
+    """Logged forecasts of one model version (params: model_name, model_version) whose actuals have arrived."""
+    return f"""
 SELECT log.forecast_date, log.prediction, log.lower, log.upper, f.quantity AS actual
-FROM ml.demand_forecast_log AS log
-JOIN intermediate.int_forecasting__demand_features AS f
+FROM {tables.FORECAST_LOG.relation} AS log
+JOIN {features_relation()} AS f
   ON f.sku = log.sku AND f.location_id = log.location_id AND f.demand_date = log.forecast_date AND NOT f.is_future
 WHERE log.model_name = ? AND log.model_version = ?
 """
@@ -77,7 +80,7 @@ def forecast_monitoring(context: AssetExecutionContext,
                         warehouse: WarehouseResource) -> Iterator[Union[MaterializeResult, AssetCheckResult]]:
     with warehouse.connect(context.run_id) as con:
         features = load_features(con)
-        forecasts = con.execute(f"SELECT * FROM {tables.SCHEMA}.demand_forecasts").df()
+        forecasts = con.execute(f"SELECT * FROM {tables.FORECASTS.relation}").df()
     if forecasts.empty:
         raise RuntimeError("ml.demand_forecasts is empty: nothing to monitor")
     version, run_id = str(forecasts["model_version"].iloc[0]), str(forecasts["mlflow_run_id"].iloc[0])
@@ -87,7 +90,7 @@ def forecast_monitoring(context: AssetExecutionContext,
     prediction = monitoring.prediction_drift(backtest["prediction"], forecasts, tag)
     pooled, regression_html = monitoring.regression_quality(backtest, "backtest_pooled", tag)
     with warehouse.connect(context.run_id) as con:
-        matured_rows = con.execute(MATURED_SQL, [MODEL_NAME, version]).df()
+        matured_rows = con.execute(matured_sql(), [MODEL_NAME, version]).df()
         matured, matured_html = monitoring.regression_quality(matured_rows, "matured", tag)
         now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
         drift = pd.concat([feature.rows, prediction.rows], ignore_index=True)
@@ -95,8 +98,7 @@ def forecast_monitoring(context: AssetExecutionContext,
         for frame in (drift, quality):
             frame["computed_at"], frame["dagster_run_id"] = now, context.run_id
             frame["model_name"], frame["model_version"] = MODEL_NAME, version
-        tables.append(con, "drift_metrics", drift, delete_where="dagster_run_id = ?", params=[context.run_id])
-        tables.append(con, "forecast_quality", quality, delete_where="dagster_run_id = ?", params=[context.run_id])
+        tables.write_monitoring(con, drift, quality, context.run_id)
 
     def link(path: Path | None):
         return MetadataValue.path(str(path)) if path else MetadataValue.text("no matured forecasts yet")
@@ -108,7 +110,8 @@ def forecast_monitoring(context: AssetExecutionContext,
         "feature_drift_report": link(feature.report_path), "prediction_drift_report": link(prediction.report_path)})
     pooled_wape = pooled.loc[pooled["metric_name"] == "wape", "metric_value"]
     yield MaterializeResult(asset_key=QUALITY, metadata={
-        "model_version": version, "backtest_wape": MetadataValue.float(float(pooled_wape.iloc[0]) if len(pooled_wape) else float("nan")),
+        "model_version": version,
+        "backtest_wape": MetadataValue.float(float(pooled_wape.iloc[0]) if len(pooled_wape) else float("nan")),
         "matured_points": len(matured_rows), "backtest_regression_report": link(regression_html),
         "matured_regression_report": link(matured_html)})
     scores = feature.rows.set_index("column_name")["drift_score"].round(4).to_dict()

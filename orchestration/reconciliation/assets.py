@@ -26,15 +26,17 @@ from dagster import (
     define_asset_job,
     multi_asset,
 )
+from dagster_dbt import get_asset_key_for_model
 
+from orchestration.dbt.assets import warehouse_dbt_models
 from orchestration.lib.resources import WarehouseResource
 from smb_warehouse.reconciliation import decisions as decision_store
 from smb_warehouse.reconciliation import scorer, tables
 
 GROUP = "reconciliation"
-CANDIDATE_SCORES = AssetKey([GROUP, "candidate_scores"])
-REVIEW_DECISIONS = AssetKey([GROUP, "review_decisions"])
-INPUT_KEYS = [AssetKey(["intermediate", "int_ap_recon__candidates"])]
+CANDIDATE_SCORES = AssetKey(tables.CANDIDATE_SCORES.asset_key)  # as declared in models/sources/_reconciliation__sources.yml
+REVIEW_DECISIONS = AssetKey(tables.REVIEW_DECISIONS.asset_key)
+INPUT_KEYS = [get_asset_key_for_model([warehouse_dbt_models], tables.CANDIDATES_MODEL)]
 
 
 @multi_asset(
@@ -62,8 +64,8 @@ def ap_reconciliation_assets(
         )
         tables.write(con, {"candidate_scores": scores, "review_decisions": decisions})
         n_pairs, bad = con.execute(
-            "SELECT (SELECT count(*) FROM intermediate.int_ap_recon__candidates), "
-            "(SELECT count(*) FROM reconciliation.candidate_scores WHERE match_score NOT BETWEEN 0 AND 1)"
+            f"SELECT (SELECT count(*) FROM {tables.candidates_relation()}), "
+            f"(SELECT count(*) FROM {tables.CANDIDATE_SCORES.relation} WHERE match_score NOT BETWEEN 0 AND 1)"
         ).fetchone()
 
     yield MaterializeResult(asset_key=CANDIDATE_SCORES, metadata={

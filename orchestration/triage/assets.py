@@ -20,16 +20,17 @@ from dagster import (
     MetadataValue,
     multi_asset,
 )
+from dagster_dbt import get_asset_key_for_model
 
+from orchestration.dbt.assets import warehouse_dbt_models
 from orchestration.lib.resources import WarehouseResource
-from smb_warehouse.cashflow.tables import replace
 from smb_warehouse.triage import tables
 from smb_warehouse.triage.model import TriageConfig, triage
 
 GROUP = "triage"
-PREDICTIONS = AssetKey([GROUP, "ticket_predictions"])
-KB_SUGGESTIONS = AssetKey([GROUP, "kb_suggestions"])
-INPUTS = [AssetKey(["intermediate", "int_triage__ticket_inputs"]), AssetKey(["staging", "stg_support__kb_articles"])]
+PREDICTIONS = AssetKey(tables.PREDICTIONS.asset_key)        # as declared in models/sources/_triage__sources.yml
+KB_SUGGESTIONS = AssetKey(tables.KB_SUGGESTIONS.asset_key)
+INPUTS = [get_asset_key_for_model([warehouse_dbt_models], model) for model in (tables.TICKETS_MODEL, tables.ARTICLES_MODEL)]
 CATEGORY_MODEL = "ticket_category_classifier"
 PRIORITY_MODEL = "ticket_priority_classifier"
 
@@ -57,12 +58,11 @@ def _register(name: str, model, config: TriageConfig, metrics: dict) -> str:
                                 description="Holdout accuracy (desk labels) above always predicting the most common category.")],
     name="ticket_triage",
 )
-def ticket_triage(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator[Union[MaterializeResult, AssetCheckResult]]:
+def ticket_triage(context: AssetExecutionContext,
+                  warehouse: WarehouseResource) -> Iterator[Union[MaterializeResult, AssetCheckResult]]:
     config = TriageConfig()
     with warehouse.connect(context.run_id) as con:
-        tickets = con.execute("SELECT * FROM intermediate.int_triage__ticket_inputs ORDER BY support_ticket_id").df()
-        articles = con.execute("SELECT support_article_id, title, body, category, sku "
-                               "FROM staging.stg_support__kb_articles ORDER BY support_article_id").df()
+        tickets, articles = tables.read_inputs(con)
     result = triage(tickets, articles, config)
     now = datetime.now(UTC).replace(tzinfo=None)
     predictions = result.predictions.assign(
@@ -71,8 +71,7 @@ def ticket_triage(context: AssetExecutionContext, warehouse: WarehouseResource) 
         predicted_at=now, run_id=context.run_id)
     suggestions = result.kb_suggestions.assign(run_id=context.run_id)
     with warehouse.connect(context.run_id) as con:
-        replace(con, "ticket_predictions", tables.PREDICTION_COLUMNS, predictions, schema=tables.SCHEMA)
-        replace(con, "kb_suggestions", tables.KB_COLUMNS, suggestions, schema=tables.SCHEMA)
+        tables.write(con, predictions, suggestions)
     m = result.metrics
     routes = predictions["route"].value_counts().to_dict()
     yield MaterializeResult(asset_key=PREDICTIONS, metadata={
@@ -85,4 +84,5 @@ def ticket_triage(context: AssetExecutionContext, warehouse: WarehouseResource) 
                            passed=m["holdout_category_accuracy"] > m["holdout_majority_baseline"],
                            severity=AssetCheckSeverity.WARN,
                            metadata={"holdout_accuracy": m["holdout_category_accuracy"],
-                                     "majority_baseline": m["holdout_majority_baseline"], "holdout_tickets": int(m["holdout_tickets"])})
+                                     "majority_baseline": m["holdout_majority_baseline"],
+                                     "holdout_tickets": int(m["holdout_tickets"])})

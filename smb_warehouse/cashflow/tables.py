@@ -1,48 +1,35 @@
-"""The tables the cash-flow assets write (schema `cashflow`). Column lists are the contract shared with
-macros/workflows/cashflow/cashflow_ensure_output_tables.sql and models/sources/_cashflow__sources.yml."""
+"""The tables the cash-flow assets write (schema `cashflow`, declared in models/sources/_cashflow__sources.yml)
+and the dbt models they read."""
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
-SCHEMA = "cashflow"
+from smb_warehouse.core import dbt_manifest, python_tables
+from smb_warehouse.core.warehouse import Append, Replace, write_tables
 
-SCORES_COLUMNS = {
-    "finance_bank_txn_id": "VARCHAR", "anomaly_score": "DOUBLE", "amount_robust_z": "DOUBLE", "isolation_score": "DOUBLE",
-    "is_unusual_amount": "BOOLEAN", "is_new_counterparty": "BOOLEAN", "is_odd_timing": "BOOLEAN",
-    "is_duplicate_candidate": "BOOLEAN", "is_without_payment_record": "BOOLEAN", "anomaly_reason": "VARCHAR",
-    "model_version": "VARCHAR", "scored_at": "TIMESTAMP", "run_id": "VARCHAR",
-}
-DELIVERY_COLUMNS = {
-    "alert_id": "VARCHAR", "channel": "VARCHAR", "target": "VARCHAR", "delivered": "BOOLEAN", "detail": "VARCHAR",
-    "notified_at": "TIMESTAMP", "run_id": "VARCHAR",
-}
+SCORES = python_tables.table("cashflow.bank_txn_scores")
+DELIVERIES = python_tables.table("cashflow.alert_deliveries")
+SCHEMA = SCORES.schema
+FEATURES_MODEL = "int_cashflow__bank_txn_features"
+ALERTS_MODEL = "fct_cash_alerts"
 
 
-def replace(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], frame: pd.DataFrame,
-            schema: str = SCHEMA) -> None:
-    """Replace a table's content in one transaction, casting to the contract's types."""
-    select = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in columns.items())
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    con.register("_frame", frame[list(columns)])
-    try:
-        con.execute("BEGIN")
-        con.execute(f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT {select} FROM _frame")
-        con.execute("COMMIT")
-    finally:
-        con.unregister("_frame")
+def read_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per bank line (int_cashflow__bank_txn_features), ordered by finance_bank_txn_id."""
+    return con.execute(f"SELECT * FROM {dbt_manifest.relation(FEATURES_MODEL)} ORDER BY finance_bank_txn_id").df()
 
 
-def append(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], frame: pd.DataFrame,
-           schema: str = SCHEMA) -> None:
-    """Append (delivery history is kept across runs)."""
-    cols = ", ".join(f"{n} {t}" for n, t in columns.items())
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{table} ({cols})")
-    if frame.empty:
-        return
-    con.register("_frame", frame[list(columns)])
-    try:
-        con.execute(f"INSERT INTO {schema}.{table} SELECT {', '.join(columns)} FROM _frame")
-    finally:
-        con.unregister("_frame")
+def read_alerts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every open alert (fct_cash_alerts), ordered by severity, alert_type, alert_date."""
+    return con.execute(f"SELECT * FROM {dbt_manifest.relation(ALERTS_MODEL)} ORDER BY severity, alert_type, alert_date").df()
+
+
+def write_scores(con: duckdb.DuckDBPyConnection, scores: pd.DataFrame) -> None:
+    """Replace cashflow.bank_txn_scores (one transaction); ``scores`` has its declared columns."""
+    write_tables(con, [Replace(SCORES, scores)])
+
+
+def record_deliveries(con: duckdb.DuckDBPyConnection, deliveries: pd.DataFrame) -> None:
+    """Append to cashflow.alert_deliveries (delivery history is kept across runs)."""
+    write_tables(con, [Append(DELIVERIES, deliveries)])

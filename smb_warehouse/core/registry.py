@@ -16,25 +16,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from smb_warehouse.core import tracking
+from smb_warehouse.core.warehouse import Replace, write_tables
 
 CHAMPION = "champion"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-# Columns of ml.model_registry / ml.model_registry_metrics (kept in step with macros/ml/ml_ensure_output_tables.sql).
-REGISTRY_DDL = {
-    "model_registry": """
-        model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL, aliases VARCHAR, is_champion BOOLEAN NOT NULL,
-        status VARCHAR, gate_status VARCHAR, run_id VARCHAR, experiment_id VARCHAR, data_fingerprint VARCHAR,
-        code_version VARCHAR, training_window_start DATE, training_window_end DATE, description VARCHAR,
-        created_at TIMESTAMP, last_updated_at TIMESTAMP, mirrored_at TIMESTAMP NOT NULL,
-        PRIMARY KEY (model_name, model_version)""",
-    "model_registry_metrics": """
-        model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL, metric_name VARCHAR NOT NULL,
-        metric_value DOUBLE, mirrored_at TIMESTAMP NOT NULL, PRIMARY KEY (model_name, model_version, metric_name)""",
-}
+# The mirror's two tables, declared in models/sources/_ml__sources.yml.
+MIRROR_TABLES = ("ml.model_registry", "ml.model_registry_metrics")
 
 
 def code_version() -> str:
@@ -179,6 +171,13 @@ def rollback(model_name: str) -> tuple[str, str]:
 
 def _ts(millis: int | None) -> pd.Timestamp | None:
     return pd.Timestamp(millis, unit="ms") if millis else None
+
+
+def write_mirror(con: duckdb.DuckDBPyConnection, versions: pd.DataFrame, metrics: pd.DataFrame) -> None:
+    """Replace ml.model_registry and ml.model_registry_metrics with ``mirror_frames()`` (registry, metrics) in
+    one transaction: the metrics never describe versions the registry table does not list."""
+    registry_table, metrics_table = MIRROR_TABLES
+    write_tables(con, [Replace(registry_table, versions), Replace(metrics_table, metrics)])
 
 
 def mirror_frames() -> tuple[pd.DataFrame, pd.DataFrame]:

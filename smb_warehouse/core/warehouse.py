@@ -1,10 +1,14 @@
 """The one seam through which Python touches the warehouse engine.
 
 Write-audit-publish: every Dagster run writes into a *candidate* warehouse, a fresh copy of the last
-published one taken when the run first touches it (one run at a time: dagster.yaml queues runs). Only the publish asset, which runs after every
-blocking check has passed, swaps the candidate in as the published warehouse with one atomic rename.
-A failed run therefore never changes what BI tools and the dbt docs read; its candidate is left on
-disk for inspection until the next run replaces it.
+published one taken when the run first touches it (one run at a time: dagster.yaml queues runs). Only the
+publish asset, which runs after every blocking check has passed, swaps the candidate in as the published
+warehouse with one atomic rename. A failed run therefore never changes what BI tools and the dbt docs read;
+its candidate is left on disk for inspection until the next run replaces it.
+
+Inside a candidate, every table Python writes goes through ``write_tables`` (one transaction per logical
+write, columns and types from the declaration in models/sources/), and every multi-statement write uses
+``transaction``.
 
 DuckDB is the embedded default. Moving to PostgreSQL or Spark means a different implementation of this
 module (same methods), not changes in the assets.
@@ -13,14 +17,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from smb_warehouse.core import paths
+from smb_warehouse.core import paths, python_tables
+from smb_warehouse.core.python_tables import PythonTable
+from smb_warehouse.core.sql import ident
 
 
 def connect_published(read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -114,21 +122,102 @@ class Warehouse:
         return self.published_path
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, schema: str, frames: dict[str, pd.DataFrame],
-                   ddl: dict[str, str], columns: dict[str, list[str]]) -> None:
-    """Replace several Python-written tables in one transaction, so readers never see one without the
-    others (an entity map without its evidence, scores without the decisions they used). Each table is
-    created from its declared DDL (the contract dbt reads as a source), then filled from the frame."""
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` ... ``COMMIT``, or ``ROLLBACK`` and re-raise on any exception (also KeyboardInterrupt): the
+    block's writes land together or not at all. A failed ROLLBACK (the engine already aborted the
+    transaction) never hides the original error."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for name, frame in frames.items():
-            view = f"__replace_{schema}_{name}"
-            con.register(view, frame[columns[name]])
-            con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} ({ddl[name]})")
-            con.execute(f"INSERT INTO {schema}.{name} SELECT * FROM {view}")
-            con.unregister(view)
+        yield con
         con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Replace the whole table with ``frame`` (the table is re-created from its declaration)."""
+
+    table: str | PythonTable   # "<schema>.<table>" as declared in models/sources/, or its declaration
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Append:
+    """Append ``frame`` (the table is created from its declaration when missing). ``delete_where`` (SQL with
+    ``?`` placeholders bound to ``params``) first removes the rows the new ones supersede, in the same
+    transaction, so a re-run replaces its own rows instead of doubling them."""
+
+    table: str | PythonTable
+    frame: pd.DataFrame
+    delete_where: str | None = None
+    params: Sequence[Any] = ()
+
+
+def _declaration(table: str | PythonTable) -> PythonTable:
+    return table if isinstance(table, PythonTable) else python_tables.table(table)
+
+
+def _check_frame(spec: PythonTable, frame: pd.DataFrame) -> None:
+    missing = [c for c in spec.column_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{spec.relation}: the frame lacks declared column(s) {', '.join(missing)} "
+                         f"(declared in {spec.declared_in.relative_to(paths.PROJECT_ROOT)}; frame has "
+                         f"{', '.join(map(str, frame.columns))})")
+
+
+def _check_existing(con: duckdb.DuckDBPyConnection, spec: PythonTable) -> None:
+    """An existing table appended to must have the declared columns and types, in order: an INSERT would
+    otherwise fill an undeclared column with NULL, or a stale table would silently drop a new column."""
+    found = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [spec.schema, spec.identifier]).fetchall()
+    declared = [(c.name, c.sql_type) for c in spec.columns]
+    if found and [(name, dtype.upper()) for name, dtype in found] != declared:
+        raise RuntimeError(f"{spec.relation} exists with columns {found}, not as declared in "
+                           f"{spec.declared_in.relative_to(paths.PROJECT_ROOT)}: {declared}; migrate or drop it")
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, writes: Sequence[Replace | Append]) -> None:
+    """The one writer of Python-written tables: every write of one logical result in ONE transaction, so
+    readers never see one table without the others (an entity map without its evidence, a forecast
+    without its log entry).
+
+    Each table's columns, types, NOT NULL and primary key come from its declaration in models/sources/
+    (``smb_warehouse.core.python_tables``). Every frame needs at least the declared columns (any dtype
+    DuckDB can cast: strings, numbers, bools, ``datetime64``, ``datetime.date`` objects, None/NaN/NaT as
+    NULL); extra columns are ignored; values are cast to the declared types by name, in declared order.
+
+    Raises ``ValueError`` naming the table and the columns a frame lacks (before anything is written),
+    ``KeyError`` for an undeclared table, ``RuntimeError`` when a table appended to exists with other
+    columns than declared, and DuckDB's error when a value breaks a type, NOT NULL or the primary key;
+    on any error nothing of the whole call is written.
+    """
+    plans = [(w, _declaration(w.table)) for w in writes]
+    for write, spec in plans:
+        _check_frame(spec, write.frame)
+    views: list[str] = []
+    try:
+        with transaction(con):
+            for schema in dict.fromkeys(spec.schema for _, spec in plans):
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
+            for i, (write, spec) in enumerate(plans):
+                if isinstance(write, Replace):
+                    con.execute(f"CREATE OR REPLACE TABLE {spec.quoted_relation} ({spec.ddl()})")
+                else:
+                    _check_existing(con, spec)
+                    con.execute(f"CREATE TABLE IF NOT EXISTS {spec.quoted_relation} ({spec.ddl()})")
+                    if write.delete_where:
+                        con.execute(f"DELETE FROM {spec.quoted_relation} WHERE {write.delete_where}", list(write.params))
+                view = f"__write_{i}_{spec.schema}_{spec.identifier}"
+                con.register(view, write.frame[spec.column_names])
+                views.append(view)
+                names = ", ".join(ident(c.name) for c in spec.columns)
+                casts = ", ".join(f"CAST({ident(c.name)} AS {c.sql_type})" for c in spec.columns)
+                con.execute(f"INSERT INTO {spec.quoted_relation} ({names}) SELECT {casts} FROM {ident(view)}")
+    finally:
+        for view in views:
+            con.unregister(view)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
+from smb_warehouse.core import dbt_manifest
 from smb_warehouse.entity_resolution import products, splink_model, tables
 from smb_warehouse.entity_resolution.clustering import UnionFind
 from smb_warehouse.entity_resolution.rules import EDGE_COLUMNS, rule_evidence
@@ -27,7 +28,7 @@ class Resolution:
 
 
 def load_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> pd.DataFrame:
-    return con.execute(f"SELECT * FROM intermediate.{spec.model} ORDER BY record_key").df()
+    return con.execute(f"SELECT * FROM {dbt_manifest.relation(spec.model)} ORDER BY record_key").df()
 
 
 def _attributes(records: pd.DataFrame) -> dict[str, dict[str, frozenset[str]]]:

@@ -1,7 +1,7 @@
 """From the dbt feature table to (origin, horizon) training / test / scoring rows.
 
-No feature logic lives here: every column comes from models/intermediate/forecasting/int_forecasting__demand_features. This module only
-pairs the row of a forecast origin (history as of that day) with the row of the day forecast (calendar,
+No feature logic lives here: every column comes from models/intermediate/forecasting/int_forecasting__demand_features.
+This module only pairs the row of a forecast origin (history as of that day) with the row of the day forecast (calendar,
 promotion, price, same-weekday lags known in advance), by position: the feature table has one row per
 series and day with no gaps, so "h days later" is "h rows later" within a series.
 """
@@ -14,15 +14,22 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from smb_warehouse.core import dbt_manifest
 from smb_warehouse.forecasting.config import ForecastSpec
 
-FEATURE_TABLE = "intermediate.int_forecasting__demand_features"
+FEATURES_MODEL = "int_forecasting__demand_features"  # the dbt model; its relation comes from the dbt manifest
 KEY = ["sku", "location_id", "demand_date"]
 NAIVE_LAGS = {7: "qty_lag_7d", 14: "qty_lag_14d", 21: "qty_lag_21d", 28: "qty_lag_28d"}
 
 
-def load_features(con: duckdb.DuckDBPyConnection, table: str = FEATURE_TABLE) -> pd.DataFrame:
-    return con.execute(f"SELECT * FROM {table} ORDER BY sku, location_id, demand_date").df()
+def features_relation() -> str:
+    """``<schema>.<table>`` of the dbt feature model, as built (from the dbt manifest)."""
+    return dbt_manifest.relation(FEATURES_MODEL)
+
+
+def load_features(con: duckdb.DuckDBPyConnection, table: str | None = None) -> pd.DataFrame:
+    """Every row of the feature model (or of ``table``), ordered by sku, location_id, demand_date."""
+    return con.execute(f"SELECT * FROM {table or features_relation()} ORDER BY sku, location_id, demand_date").df()
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

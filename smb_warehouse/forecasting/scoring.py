@@ -26,7 +26,8 @@ def score(features: pd.DataFrame, model_name: str = MODEL_NAME, version: str | N
     now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
     return pd.DataFrame({
         "sku": rows["sku"], "location_id": rows["location_id"],
-        "origin_date": pd.to_datetime(rows["origin_date"]).dt.date, "forecast_date": pd.to_datetime(rows["forecast_date"]).dt.date,
+        "origin_date": pd.to_datetime(rows["origin_date"]).dt.date,
+        "forecast_date": pd.to_datetime(rows["forecast_date"]).dt.date,
         "horizon": rows["horizon"].astype(int), "prediction": np.asarray(pred, float),
         "lower": np.asarray(lower, float), "upper": np.asarray(upper, float),
         "model_name": model_name, "model_version": str(info.version), "mlflow_run_id": info.run_id,
@@ -35,10 +36,5 @@ def score(features: pd.DataFrame, model_name: str = MODEL_NAME, version: str | N
 
 
 def write(con: duckdb.DuckDBPyConnection, forecasts: pd.DataFrame) -> None:
-    tables.replace(con, "demand_forecasts", forecasts)
-    if len(forecasts):
-        first = forecasts.iloc[0]
-        # A re-run of the same version from the same origin replaces its earlier log rows.
-        tables.append(con, "demand_forecast_log", forecasts,
-                      delete_where="origin_date = ? AND model_name = ? AND model_version = ?",
-                      params=[first["origin_date"], first["model_name"], first["model_version"]])
+    """The current forecast and its log entry, in one transaction (``tables.write_forecasts``)."""
+    tables.write_forecasts(con, forecasts)

@@ -1,80 +1,34 @@
-"""Tables the forecasting assets write into schema `ml` (the contract dbt reads back as sources).
-
-Keep in step with macros/ml/ml_ensure_output_tables.sql (empty tables for a plain `dbt build`) and
-models/sources/_ml__sources.yml (column docs).
-"""
+"""Tables the forecasting assets write into schema `ml` (declared in models/sources/_ml__sources.yml, which
+dbt reads back as sources), and their writes: one transaction per asset."""
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
-SCHEMA = "ml"
+from smb_warehouse.core import python_tables
+from smb_warehouse.core.warehouse import Append, Replace, write_tables
 
-DDL: dict[str, str] = {
-    # The current forecast: replaced by every scoring (also after a rollback).
-    "demand_forecasts": """
-        sku VARCHAR NOT NULL, location_id VARCHAR NOT NULL, origin_date DATE NOT NULL, forecast_date DATE NOT NULL,
-        horizon INTEGER NOT NULL, prediction DOUBLE NOT NULL, lower DOUBLE NOT NULL, upper DOUBLE NOT NULL,
-        model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL, mlflow_run_id VARCHAR NOT NULL,
-        feature_snapshot VARCHAR NOT NULL, scored_at TIMESTAMP NOT NULL,
-        PRIMARY KEY (sku, location_id, forecast_date)""",
-    # Every forecast ever scored, so accuracy can be measured once actuals arrive.
-    "demand_forecast_log": """
-        sku VARCHAR NOT NULL, location_id VARCHAR NOT NULL, origin_date DATE NOT NULL, forecast_date DATE NOT NULL,
-        horizon INTEGER NOT NULL, prediction DOUBLE NOT NULL, lower DOUBLE NOT NULL, upper DOUBLE NOT NULL,
-        model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL, mlflow_run_id VARCHAR NOT NULL,
-        feature_snapshot VARCHAR NOT NULL, scored_at TIMESTAMP NOT NULL""",
-    "drift_metrics": """
-        computed_at TIMESTAMP NOT NULL, dagster_run_id VARCHAR NOT NULL, model_name VARCHAR NOT NULL,
-        model_version VARCHAR, drift_kind VARCHAR NOT NULL, column_name VARCHAR NOT NULL, method VARCHAR,
-        drift_score DOUBLE, threshold DOUBLE, drifted BOOLEAN NOT NULL, reference_start DATE, reference_end DATE,
-        current_start DATE, current_end DATE, report_path VARCHAR""",
-    "forecast_quality": """
-        computed_at TIMESTAMP NOT NULL, dagster_run_id VARCHAR NOT NULL, model_name VARCHAR NOT NULL,
-        model_version VARCHAR, evaluation_source VARCHAR NOT NULL, metric_name VARCHAR NOT NULL,
-        metric_value DOUBLE, n_points BIGINT NOT NULL, window_start DATE, window_end DATE, report_path VARCHAR""",
-}
+FORECASTS = python_tables.table("ml.demand_forecasts")          # the current forecast: replaced by every scoring
+FORECAST_LOG = python_tables.table("ml.demand_forecast_log")    # every forecast ever scored (accuracy later)
+DRIFT = python_tables.table("ml.drift_metrics")
+QUALITY = python_tables.table("ml.forecast_quality")
+SCHEMA = FORECASTS.schema
 
 
-def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [SCHEMA, table]).fetchall()]
+def write_forecasts(con: duckdb.DuckDBPyConnection, forecasts: pd.DataFrame) -> None:
+    """Replace ml.demand_forecasts and append the same rows to ml.demand_forecast_log, in one transaction.
+    A re-run of the same model version from the same origin replaces its earlier log rows (idempotent).
+    ``forecasts``: the declared columns (``scoring.score`` returns them), one origin and version."""
+    writes: list[Replace | Append] = [Replace(FORECASTS, forecasts)]
+    if len(forecasts):
+        first = forecasts.iloc[0]
+        writes.append(Append(FORECAST_LOG, forecasts, delete_where="origin_date = ? AND model_name = ? AND model_version = ?",
+                             params=[first["origin_date"], first["model_name"], first["model_version"]]))
+    write_tables(con, writes)
 
 
-def ensure(con: duckdb.DuckDBPyConnection, ddl: dict[str, str] = DDL) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    for name, body in ddl.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{name} ({body})")
-
-
-def replace(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, ddl: dict[str, str] = DDL) -> None:
-    """Swap the whole table in one transaction (readers never see it half written)."""
-    _write(con, table, frame, ddl, replace_all=True)
-
-
-def append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, delete_where: str | None = None,
-           params: list | None = None, ddl: dict[str, str] = DDL) -> None:
-    """Append rows; `delete_where` first removes the rows they supersede (idempotent re-runs)."""
-    _write(con, table, frame, ddl, replace_all=False, delete_where=delete_where, params=params)
-
-
-def _write(con, table, frame, ddl, replace_all, delete_where=None, params=None) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-        if replace_all:
-            con.execute(f"CREATE OR REPLACE TABLE {SCHEMA}.{table} ({ddl[table]})")
-        else:
-            con.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table} ({ddl[table]})")
-            if delete_where:
-                con.execute(f"DELETE FROM {SCHEMA}.{table} WHERE {delete_where}", params or [])
-        cols = columns(con, table)
-        view = f"__ml_{table}"
-        con.register(view, frame[cols])
-        con.execute(f"INSERT INTO {SCHEMA}.{table} SELECT * FROM {view}")
-        con.unregister(view)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+def write_monitoring(con: duckdb.DuckDBPyConnection, drift: pd.DataFrame, quality: pd.DataFrame, run_id: str) -> None:
+    """Append one monitoring run's rows to ml.drift_metrics and ml.forecast_quality in one transaction,
+    replacing rows an earlier attempt of the same Dagster run (``run_id``) wrote."""
+    write_tables(con, [Append(DRIFT, drift, delete_where="dagster_run_id = ?", params=[run_id]),
+                       Append(QUALITY, quality, delete_where="dagster_run_id = ?", params=[run_id])])

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from smb_warehouse.core.sql import ident, lit
+from smb_warehouse.core.warehouse import transaction
 from smb_warehouse.ingestion.contracts import METADATA_COLUMNS, RAW_SCHEMA, Entity
 from smb_warehouse.ingestion.readers import FileRejected, StagedFile, stage_file
 from smb_warehouse.ingestion.scan import scan_file
@@ -251,13 +252,8 @@ def _audit(con: duckdb.DuckDBPyConnection, entity: Entity, res: FileLoadResult, 
 
 
 def _transaction(con: duckdb.DuckDBPyConnection, work) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         work()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:

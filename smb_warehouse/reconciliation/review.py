@@ -17,13 +17,16 @@ from contextlib import closing
 
 import duckdb
 
+from smb_warehouse.core.dbt_manifest import relation
 from smb_warehouse.core.warehouse import connect_published
-from smb_warehouse.reconciliation import decisions
+from smb_warehouse.reconciliation import decisions, tables
 
-QUEUE_SQL = """
+
+def queue_sql() -> str:
+    return f"""
 SELECT invoice_id, exception_reason, suggested_po_number, round(best_match_score, 3) AS score, po_reference,
        invoice_date, round(total_amount_base, 2) AS amount_base
-FROM marts.fct_ap_review_queue ORDER BY invoice_date, invoice_id
+FROM {relation("fct_ap_review_queue")} ORDER BY invoice_date, invoice_id
 """
 
 
@@ -42,7 +45,7 @@ def _print_table(columns: list[str], rows: list[tuple]) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     decided = set(decisions.load()["invoice_id"])
     with closing(connect_published()) as con:
-        columns, rows = _rows(con, QUEUE_SQL)
+        columns, rows = _rows(con, queue_sql())
     pending = [r for r in rows if r[0] not in decided]  # decided since the last run: no longer waiting
     _print_table(columns, pending[: args.limit])
     print(f"\n{len(pending)} invoice(s) waiting for review ({len(rows) - len(pending)} decided, applied on the next run)")
@@ -51,19 +54,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     with closing(connect_published()) as con:
-        columns, rows = _rows(con, "SELECT * FROM marts.fct_ap_invoice_outcomes WHERE invoice_id = ?", [args.invoice_id])
+        columns, rows = _rows(con, f"SELECT * FROM {relation('fct_ap_invoice_outcomes')} WHERE invoice_id = ?",
+                              [args.invoice_id])
         if not rows:
             print(f"unknown invoice {args.invoice_id}", file=sys.stderr)
             return 2
         for name, value in zip(columns, rows[0]):
             print(f"{name:>24}: {'' if value is None else value}")
         print("\ncandidate purchase orders (best first):")
-        _print_table(*_rows(con, """
+        _print_table(*_rows(con, f"""
             SELECT c.po_number, round(s.match_score, 4) AS score, c.found_by, c.ref_edit_distance AS ref_dist,
                    c.same_supplier, round(c.amount_ratio, 4) AS amount_ratio, round(c.quantity_ratio, 4) AS qty_ratio,
                    c.date_gap_days AS day_gap
-            FROM intermediate.int_ap_recon__candidates c
-            LEFT JOIN reconciliation.candidate_scores s USING (invoice_id, po_number)
+            FROM {tables.candidates_relation()} c
+            LEFT JOIN {tables.CANDIDATE_SCORES.relation} s USING (invoice_id, po_number)
             WHERE c.invoice_id = ? ORDER BY s.match_score DESC NULLS LAST, c.po_number LIMIT 8""", [args.invoice_id]))
     history = decisions.load(invoice_id=args.invoice_id)
     print("\ndecisions (audit trail, oldest first):")
@@ -76,7 +80,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _decide(args: argparse.Namespace) -> int:
     with closing(connect_published()) as con:
-        found = con.execute("SELECT suggested_po_number, matched_po_number FROM marts.fct_ap_invoice_outcomes "
+        found = con.execute(f"SELECT suggested_po_number, matched_po_number FROM {relation('fct_ap_invoice_outcomes')} "
                             "WHERE invoice_id = ?", [args.invoice_id]).fetchone()
         if found is None:
             print(f"unknown invoice {args.invoice_id}", file=sys.stderr)
@@ -87,7 +91,7 @@ def _decide(args: argparse.Namespace) -> int:
             if not po:
                 print("no suggested PO for this invoice: pass --po", file=sys.stderr)
                 return 2
-        if po and not con.execute("SELECT 1 FROM marts.fct_purchase_order_lines WHERE erp_po_number = ? LIMIT 1",
+        if po and not con.execute(f"SELECT 1 FROM {relation('fct_purchase_order_lines')} WHERE erp_po_number = ? LIMIT 1",
                                   [po]).fetchone():
             print(f"unknown purchase order {po}", file=sys.stderr)
             return 2

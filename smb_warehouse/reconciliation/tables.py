@@ -1,35 +1,31 @@
-"""The two tables the reconciliation asset writes into schema `reconciliation` (read by dbt as sources).
-
-Keep in step with macros/workflows/reconciliation/recon_ensure_output_tables.sql.
-"""
+"""The two tables the reconciliation asset writes into schema `reconciliation` (declared in
+models/sources/_reconciliation__sources.yml, read back by dbt as sources), and the candidates it reads."""
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
-from smb_warehouse.core.warehouse import replace_tables
+from smb_warehouse.core import dbt_manifest, python_tables
+from smb_warehouse.core.warehouse import Replace, write_tables
 
-SCHEMA = "reconciliation"
-DDL = {
-    "candidate_scores": """
-        invoice_id VARCHAR NOT NULL, po_number VARCHAR NOT NULL, match_score DOUBLE NOT NULL,
-        model_name VARCHAR NOT NULL, model_version VARCHAR NOT NULL, scored_at TIMESTAMP NOT NULL,
-        recon_run_id VARCHAR NOT NULL, PRIMARY KEY (invoice_id, po_number)""",
-    "review_decisions": """
-        decision_id VARCHAR PRIMARY KEY, invoice_id VARCHAR NOT NULL, action VARCHAR NOT NULL, po_number VARCHAR,
-        decided_by VARCHAR NOT NULL, reason VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL""",
-}
-COLUMNS = {
-    "candidate_scores": ["invoice_id", "po_number", "match_score", "model_name", "model_version", "scored_at", "recon_run_id"],
-    "review_decisions": ["decision_id", "invoice_id", "action", "po_number", "decided_by", "reason", "decided_at"],
-}
-CANDIDATES_SQL = "SELECT * FROM intermediate.int_ap_recon__candidates ORDER BY invoice_id, po_number"
+CANDIDATE_SCORES = python_tables.table("reconciliation.candidate_scores")
+REVIEW_DECISIONS = python_tables.table("reconciliation.review_decisions")
+SCHEMA = CANDIDATE_SCORES.schema
+CANDIDATES_MODEL = "int_ap_recon__candidates"
+
+
+def candidates_relation() -> str:
+    """``<schema>.<table>`` of the dbt candidate-pair model (from the dbt manifest)."""
+    return dbt_manifest.relation(CANDIDATES_MODEL)
 
 
 def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(CANDIDATES_SQL).df()
+    """Every candidate (invoice, PO) pair with its rule features, ordered by invoice_id, po_number."""
+    return con.execute(f"SELECT * FROM {candidates_relation()} ORDER BY invoice_id, po_number").df()
 
 
 def write(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
-    """Replace both tables in one transaction: scores and the decisions they were made with go together."""
-    replace_tables(con, SCHEMA, frames, DDL, COLUMNS)
+    """Replace both tables in one transaction: scores and the decisions they were made with go together.
+    ``frames`` maps ``candidate_scores`` and ``review_decisions`` to frames with the declared columns."""
+    write_tables(con, [Replace(CANDIDATE_SCORES, frames["candidate_scores"]),
+                       Replace(REVIEW_DECISIONS, frames["review_decisions"])])

@@ -1,15 +1,29 @@
-"""The tables the triage asset writes (schema `triage`). Column lists are the contract shared with
-macros/workflows/triage/triage_ensure_output_tables.sql and models/sources/_triage__sources.yml."""
+"""The tables the triage asset writes (schema `triage`, declared in models/sources/_triage__sources.yml) and
+the dbt models it reads."""
 from __future__ import annotations
 
-SCHEMA = "triage"
-PREDICTION_COLUMNS = {
-    "support_ticket_id": "VARCHAR", "predicted_category": "VARCHAR", "category_confidence": "DOUBLE",
-    "predicted_priority": "VARCHAR", "priority_confidence": "DOUBLE", "suggested_team": "VARCHAR", "route": "VARCHAR",
-    "is_auto_triaged": "BOOLEAN", "label_split": "VARCHAR", "desk_category": "VARCHAR", "desk_priority": "VARCHAR",
-    "category_model_version": "VARCHAR", "priority_model_version": "VARCHAR", "predicted_at": "TIMESTAMP", "run_id": "VARCHAR",
-}
-KB_COLUMNS = {
-    "support_ticket_id": "VARCHAR", "suggestion_rank": "INTEGER", "support_article_id": "VARCHAR",
-    "similarity": "DOUBLE", "run_id": "VARCHAR",
-}
+import duckdb
+import pandas as pd
+
+from smb_warehouse.core import dbt_manifest, python_tables
+from smb_warehouse.core.warehouse import Replace, write_tables
+
+PREDICTIONS = python_tables.table("triage.ticket_predictions")
+KB_SUGGESTIONS = python_tables.table("triage.kb_suggestions")
+SCHEMA = PREDICTIONS.schema
+TICKETS_MODEL = "int_triage__ticket_inputs"
+ARTICLES_MODEL = "stg_support__kb_articles"
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(tickets, articles): every row of int_triage__ticket_inputs by support_ticket_id, and the KB articles
+    (support_article_id, title, body, category, sku) by support_article_id."""
+    tickets = con.execute(f"SELECT * FROM {dbt_manifest.relation(TICKETS_MODEL)} ORDER BY support_ticket_id").df()
+    articles = con.execute("SELECT support_article_id, title, body, category, sku "
+                           f"FROM {dbt_manifest.relation(ARTICLES_MODEL)} ORDER BY support_article_id").df()
+    return tickets, articles
+
+
+def write(con: duckdb.DuckDBPyConnection, predictions: pd.DataFrame, suggestions: pd.DataFrame) -> None:
+    """Replace both tables in one transaction: suggestions never belong to another run's predictions."""
+    write_tables(con, [Replace(PREDICTIONS, predictions), Replace(KB_SUGGESTIONS, suggestions)])
