@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from smb_warehouse.core.dbt_manifest import relation
+
 
 @contextmanager
 def _env(values: Mapping[str, str | None]) -> Iterator[None]:
@@ -101,7 +103,8 @@ def shared_tiny_run(base: Path, landing: Path, start_webhook) -> dict:
 def anomaly_scores(published: Path, truth_dir: Path) -> pd.DataFrame:
     con = duckdb.connect(str(published), read_only=True)
     try:
-        scores = con.execute("SELECT finance_bank_txn_id, anomaly_score, anomaly_reason FROM marts.fct_bank_txn_anomaly_scores").df()
+        scores = con.execute("SELECT finance_bank_txn_id, anomaly_score, anomaly_reason "
+                             f"FROM {relation('fct_bank_txn_anomaly_scores')}").df()
     finally:
         con.close()
     truth = pd.read_csv(truth_dir / "bank_anomalies.csv", dtype=str)
@@ -126,8 +129,10 @@ def report(published: Path, truth_dir: Path, threshold: float) -> None:
     con = duckdb.connect(str(published), read_only=True)
     try:
         print(con.execute("SELECT horizon_days, as_of_date, opening_balance_base, projected_balance_base, lowest_balance_base, "
-                          "is_below_floor FROM marts.kpi_cashflow__projection_summary ORDER BY 1").df().to_string(index=False))
-        print(con.execute("SELECT alert_type, count(*) AS alerts FROM marts.fct_cash_alerts GROUP BY 1 ORDER BY 1").df().to_string(index=False))
+                          f"is_below_floor FROM {relation('kpi_cashflow__projection_summary')} ORDER BY 1")
+              .df().to_string(index=False))
+        print(con.execute(f"SELECT alert_type, count(*) AS alerts FROM {relation('fct_cash_alerts')} GROUP BY 1 ORDER BY 1")
+              .df().to_string(index=False))
     finally:
         con.close()
 

@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from smb_warehouse.core import paths
+from smb_warehouse.core.dbt_manifest import relation
 from smb_warehouse.entity_resolution.matching import Resolution, resolve
 
 # ground truth (system, source_entity) -> how its source_id becomes our record_key
@@ -58,7 +59,8 @@ def truth_with_record_keys(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> p
     """entities.csv with the record_key each truth row resolves through (NULL when not in the warehouse)."""
     truth = pd.read_csv(truth_dir / "entities.csv", dtype=str)
     tickets = con.execute(
-        "SELECT support_ticket_id, customer_email, lower(product_mentioned) AS mention FROM staging.stg_support__tickets"
+        "SELECT support_ticket_id, customer_email, lower(product_mentioned) AS mention "
+        f"FROM {relation('stg_support__tickets')}"
     ).df().set_index("support_ticket_id")
     keys = []
     for row in truth.itertuples(index=False):

@@ -38,15 +38,18 @@ def build_features(root: Path, scale: float, seed: int) -> pd.DataFrame:
     cached = root / "features.parquet"
     if cached.exists():
         return pd.read_parquet(cached)
-    from dagster import AssetKey, AssetSelection, DagsterInstance
+    from dagster import DagsterInstance
+    from dagster_dbt import build_dbt_asset_selection
 
+    from orchestration.dbt.assets import warehouse_dbt_models
     from orchestration.definitions import defs
     from orchestration.lib.resources import WarehouseResource
-    from smb_warehouse.forecasting.dataset import load_features
+    from smb_warehouse.forecasting.dataset import FEATURES_MODEL, load_features
 
-    targets = [AssetKey(["intermediate", "int_forecasting__demand_features"])] + [AssetKey(["marts", m]) for m in
-                                                           ("dim_location", "dim_supplier", "dim_customer_v1", "dim_customer_v2")]
-    keys = set(AssetSelection.assets(*targets).upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
+    # dim_customer selects both of its versions
+    targets = build_dbt_asset_selection([warehouse_dbt_models],
+                                        dbt_select=f"{FEATURES_MODEL} dim_location dim_supplier dim_customer")
+    keys = set(targets.upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
     if not result.success:

@@ -24,6 +24,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from smb_warehouse.core.dbt_manifest import relation
+
 MATCHABLE = ("exact", "split_delivery", "wrong_po_typo", "wrong_po_other", "no_po")
 NEVER_AUTO = ("duplicate", "no_po_expected", "price_variance")
 
@@ -33,16 +35,18 @@ def run_pipeline(root: Path, scale: float, seed: int) -> tuple[Path, Path]:
     os.environ["SMB_DATA_DIR"] = str(root)
     os.environ.pop("SMB_LANDING_DIR", None)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
-    from dagster import AssetKey, AssetSelection, DagsterInstance
+    from dagster import AssetKey, DagsterInstance
+    from dagster_dbt import build_dbt_asset_selection
 
     from sme_sim import generate
 
     generate(root / "landing", root / "ground_truth", seed=seed, scale=scale)
+    from orchestration.dbt.assets import warehouse_dbt_models
     from orchestration.definitions import defs
 
-    outputs = [AssetKey(["marts", "kpi_ap_recon__outcomes"]), AssetKey(["marts", "fct_ap_review_queue"]),
-               AssetKey(["marts", "dim_supplier"]), AssetKey(["marts", "dim_product"])]
-    keys = AssetSelection.assets(*outputs).upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph())
+    outputs = build_dbt_asset_selection([warehouse_dbt_models],
+                                        dbt_select="kpi_ap_recon__outcomes fct_ap_review_queue dim_supplier dim_product")
+    keys = outputs.upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph())
     result = defs.resolve_job_def("warehouse_job").execute_in_process(
         instance=DagsterInstance.ephemeral(), asset_selection=[*keys, AssetKey("published_warehouse")], raise_on_error=False)
     if not result.success:
@@ -54,7 +58,7 @@ def evaluate(warehouse: Path, truth_dir: Path) -> tuple[dict[str, float], pd.Dat
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         outcomes = con.execute("SELECT invoice_id, outcome, match_method, matched_po_number, exception_reason "
-                               "FROM marts.fct_ap_invoice_outcomes").df()
+                               f"FROM {relation('fct_ap_invoice_outcomes')}").df()
     finally:
         con.close()
     truth = pd.read_csv(truth_dir / "ap_invoice_matches.csv", dtype=str)
@@ -98,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(per_scenario.to_string())
     print(f"\nauto-match rate (should-match invoices): {metrics['auto_match_rate_matchable']:.2%}   target >= 90%")
     print(f"auto-match rate (all invoices):          {metrics['auto_match_rate_all']:.2%}")
-    print(f"wrong-match rate (of auto-matched):      {metrics['wrong_match_rate']:.2%} ({metrics['wrong_matches']})   target <= 0.5%")
+    print(f"wrong-match rate (of auto-matched):      {metrics['wrong_match_rate']:.2%} ({metrics['wrong_matches']})"
+          "   target <= 0.5%")
     print(f"duplicates flagged:                      {metrics['duplicates_flagged']:.2%}")
     print(f"exception rate:                          {metrics['exception_rate']:.2%}")
     return 0

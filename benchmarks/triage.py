@@ -20,16 +20,18 @@ import duckdb
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
+from smb_warehouse.core.dbt_manifest import relation
+
 
 def evaluate(published: Path, truth_dir: Path) -> dict[str, float]:
     con = duckdb.connect(str(published), read_only=True)
     try:
-        routing = con.execute("SELECT * FROM marts.fct_ticket_triage").df()
-        suggestions = con.execute("""
+        routing = con.execute(f"SELECT * FROM {relation('fct_ticket_triage')}").df()
+        suggestions = con.execute(f"""
             SELECT r.support_ticket_id, kb.category AS article_category, kb.sku AS article_sku
-            FROM marts.fct_ticket_triage r,
+            FROM {relation('fct_ticket_triage')} r,
                  LATERAL (SELECT unnest([r.kb_article_1, r.kb_article_2, r.kb_article_3]) AS article_id) a
-            JOIN staging.stg_support__kb_articles kb ON kb.support_article_id = a.article_id""").df()
+            JOIN {relation('stg_support__kb_articles')} kb ON kb.support_article_id = a.article_id""").df()
     finally:
         con.close()
     truth = pd.read_csv(truth_dir / "ticket_labels.csv", dtype=str)
@@ -44,7 +46,8 @@ def evaluate(published: Path, truth_dir: Path) -> dict[str, float]:
         out[f"{name}_priority_accuracy"] = accuracy_score(part["true_priority"], part["predicted_priority"])
         out[f"{name}_priority_macro_f1"] = f1_score(part["true_priority"], part["predicted_priority"], average="macro")
     out["share_auto_triaged"] = float(df["is_auto_triaged"].mean())
-    out["desk_label_category_accuracy"] = float((df["source_category"] == df["true_category"])[df["source_category"].notna()].mean())
+    desk_labelled = df["source_category"].notna()
+    out["desk_label_category_accuracy"] = float((df["source_category"] == df["true_category"])[desk_labelled].mean())
     # a hit: an article of the true category, or the article of the ticket's true product
     sku_of = {}
     if products is not None:
@@ -52,7 +55,8 @@ def evaluate(published: Path, truth_dir: Path) -> dict[str, float]:
         sku_of = dict(zip(erp["true_entity_id"], erp["source_id"]))
     s = suggestions.merge(truth[["ticket_id", "true_category", "true_sku"]], left_on="support_ticket_id", right_on="ticket_id")
     s["true_sku_code"] = s["true_sku"].map(sku_of)
-    s["hit"] = (s["article_category"] == s["true_category"]) | (s["article_sku"].notna() & (s["article_sku"] == s["true_sku_code"]))
+    same_product = s["article_sku"].notna() & (s["article_sku"] == s["true_sku_code"])
+    s["hit"] = (s["article_category"] == s["true_category"]) | same_product
     out["kb_hit_rate_top3"] = float(s.groupby("support_ticket_id")["hit"].any().mean()) if len(s) else 0.0
     return out
 
