@@ -38,18 +38,22 @@ def build_features(root: Path, scale: float, seed: int) -> pd.DataFrame:
     cached = root / "features.parquet"
     if cached.exists():
         return pd.read_parquet(cached)
-    from dagster import DagsterInstance
-    from dagster_dbt import build_dbt_asset_selection
+    import json
 
-    from orchestration.dbt.assets import warehouse_dbt_models
+    from dagster import AssetSelection, DagsterInstance
+
+    from orchestration.dbt.assets import DBT_PROJECT
     from orchestration.definitions import defs
+    from orchestration.lib.dbt_translator import TRANSLATOR
     from orchestration.lib.resources import WarehouseResource
     from smb_warehouse.forecasting.dataset import FEATURES_MODEL, load_features
 
-    # dim_customer selects both of its versions
-    targets = build_dbt_asset_selection([warehouse_dbt_models],
-                                        dbt_select=f"{FEATURES_MODEL} dim_location dim_supplier dim_customer")
-    keys = set(targets.upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
+    # Keys from the project's translator over the manifest: every version of a versioned model (dim_customer
+    # v1 and v2), which dagster-dbt's get_asset_key_for_model / build_dbt_asset_selection do not resolve.
+    wanted = {FEATURES_MODEL, "dim_location", "dim_supplier", "dim_customer"}
+    nodes = json.loads(DBT_PROJECT.manifest_path.read_text())["nodes"].values()
+    targets = [TRANSLATOR.get_asset_key(n) for n in nodes if n["resource_type"] == "model" and n["name"] in wanted]
+    keys = set(AssetSelection.assets(*targets).upstream().required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
     if not result.success:
