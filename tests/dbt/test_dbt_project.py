@@ -361,3 +361,33 @@ def test_views_survive_publishing_under_another_file_name(built_warehouse, tmp_p
     shutil.copy(built_warehouse, published)
     rows = _rows(published, "SELECT erp_customer_id FROM staging.stg_erp__customers ORDER BY 1")
     assert [r["erp_customer_id"] for r in rows] == ["C-00001", "C-00002"]
+
+
+def test_dbt_creates_every_python_written_table_exactly_as_python_declares_it(built_warehouse, tmp_path):
+    """The on-run-start macro (create_python_written_tables) and the Python writers read one declaration
+    (models/sources/): on a fresh database dbt creates every such table, empty, with the same columns,
+    types, order, NOT NULLs and primary key as the Python DDL."""
+    from smb_warehouse.core import python_tables
+
+    def shape(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> tuple[list[tuple], list[str], int]:
+        columns = con.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                              "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
+        pk = con.execute("SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = ? AND table_name = ? "
+                         "AND constraint_type = 'PRIMARY KEY'", [schema, name]).fetchall()
+        rows = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0] if columns else -1
+        return columns, (pk[0][0] if pk else []), rows
+
+    declared = python_tables.all_tables()
+    assert len(declared) >= 15
+    reference = duckdb.connect(str(tmp_path / "declared.duckdb"))
+    built = duckdb.connect(str(built_warehouse), read_only=True)
+    try:
+        for spec in declared.values():
+            reference.execute(f'CREATE SCHEMA IF NOT EXISTS "{spec.schema}"')
+            reference.execute(f"CREATE TABLE {spec.quoted_relation} ({spec.ddl()})")
+            expected = shape(reference, spec.schema, spec.identifier)
+            assert expected[0], spec.relation
+            assert shape(built, spec.schema, spec.identifier) == expected, spec.relation
+    finally:
+        reference.close()
+        built.close()
