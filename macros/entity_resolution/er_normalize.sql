@@ -1,24 +1,11 @@
 {#-
   Matching-key normalisation for entity resolution (models/intermediate/er).
-  Plain expressions of their argument; engine-specific functions sit behind adapter.dispatch.
+  Plain expressions of their argument; engine-specific functions come from macros/cross_db.
 -#}
 
-{#- Accents folded (Müller -> Muller) so spellings from different keyboards compare equal. -#}
+{#- Accents folded (Müller -> Muller) so spellings from different keyboards compare equal (macros/cross_db). -#}
 {% macro er_strip_accents(expression) -%}
-    {{ return(adapter.dispatch('er_strip_accents', 'smb_warehouse')(expression)) }}
-{%- endmacro %}
-
-{% macro default__er_strip_accents(expression) -%}
-    {{ expression }}
-{%- endmacro %}
-
-{% macro duckdb__er_strip_accents(expression) -%}
-    strip_accents({{ expression }})
-{%- endmacro %}
-
-{% macro postgres__er_strip_accents(expression) -%}
-    {#- needs the unaccent extension; without it names simply keep their accents -#}
-    unaccent({{ expression }})
+    {{ smb_warehouse.strip_accents(expression) }}
 {%- endmacro %}
 
 
@@ -64,10 +51,6 @@
 
 {#- Part after the '@' of a normalised e-mail. -#}
 {% macro er_email_domain(email) -%}
-    {{ return(adapter.dispatch('er_email_domain', 'smb_warehouse')(email)) }}
-{%- endmacro %}
-
-{% macro default__er_email_domain(email) -%}
     nullif(split_part({{ email }}, '@', 2), '')
 {%- endmacro %}
 

@@ -6,8 +6,9 @@
     hash_pii(x)                     -> hex SHA-256 of the value (stable join key without the value)
 -#}
 {% macro mask_email(expression) -%}
-    case when {{ expression }} is not null and strpos({{ expression }}, '@') > 1 then
-        substr({{ expression }}, 1, 1) || '***' || substr({{ expression }}, strpos({{ expression }}, '@'))
+    {%- set at = dbt.position("'@'", expression) -%}
+    case when {{ expression }} is not null and {{ at }} > 1 then
+        substr({{ expression }}, 1, 1) || '***' || substr({{ expression }}, {{ at }})
     end
 {%- endmacro %}
 
@@ -26,17 +27,5 @@
 {%- endmacro %}
 
 {% macro hash_pii(expression) -%}
-    {{ return(adapter.dispatch('hash_pii', 'smb_warehouse')(expression)) }}
-{%- endmacro %}
-
-{% macro default__hash_pii(expression) -%}
-    sha256({{ expression }})
-{%- endmacro %}
-
-{% macro postgres__hash_pii(expression) -%}
-    encode(sha256(convert_to({{ expression }}, 'UTF8')), 'hex')
-{%- endmacro %}
-
-{% macro spark__hash_pii(expression) -%}
-    sha2({{ expression }}, 256)
+    {{ smb_warehouse.sha256_hex(expression) }}
 {%- endmacro %}

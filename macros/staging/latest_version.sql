@@ -5,12 +5,9 @@
   Returns a SELECT of all columns of `relation`, one row per key: the newest version, ordered by
     <updated_at> desc (when the entity has one), _loaded_at desc, _source_file desc, _source_line desc.
 
-  Dispatch: DuckDB (and Snowflake/Databricks) filter with QUALIFY; the default (PostgreSQL, Spark) uses a
-  row_number() subquery, which adds a `_version_rank` column the staging models simply don't select.
+  Portable SQL (a row_number() subquery, no QUALIFY): the SELECT also returns the `_version_rank` column
+  (always 1), which the staging models simply don't select.
 -#}
-{% macro latest_version(relation, key_columns, updated_at=none) -%}
-    {{ return(adapter.dispatch('latest_version', 'smb_warehouse')(relation, key_columns, updated_at)) }}
-{%- endmacro %}
 
 {% macro latest_version_window(key_columns, updated_at=none) -%}
     {%- set keys = [key_columns] if key_columns is string else key_columns -%}
@@ -24,7 +21,7 @@
     )
 {%- endmacro %}
 
-{% macro default__latest_version(relation, key_columns, updated_at=none) %}
+{% macro latest_version(relation, key_columns, updated_at=none) %}
     select *
     from (
         select
@@ -33,10 +30,4 @@
         from {{ relation }} as versions
     ) as ranked_versions
     where _version_rank = 1
-{% endmacro %}
-
-{% macro duckdb__latest_version(relation, key_columns, updated_at=none) %}
-    select *
-    from {{ relation }}
-    qualify {{ smb_warehouse.latest_version_window(key_columns, updated_at) }} = 1
 {% endmacro %}

@@ -16,14 +16,10 @@
     4. result outside 7..15 digits after '+', or starting with '+0'  -> NULL
 
   Calling codes come from the seed country_calling_codes (country, calling_code, national_prefix).
-  Dispatch: the default is a correlated scalar subquery (DuckDB, PostgreSQL); an engine without
-  correlated derived tables (Spark) needs its own implementation joining the seed instead.
+  Portable SQL: a correlated scalar subquery over a FROM-less derived table, which DuckDB, PostgreSQL 15
+  and Spark 3.5 all accept.
 -#}
 {% macro normalize_phone_e164(phone, country) -%}
-    {{ return(adapter.dispatch('normalize_phone_e164', 'smb_warehouse')(phone, country)) }}
-{%- endmacro %}
-
-{% macro default__normalize_phone_e164(phone, country) -%}
     {%- set without_extension = smb_warehouse.regexp_replace_all('lower(' ~ phone ~ ')', '[^0-9]*(ext|x|#)[^0-9]*[0-9]{1,5}[^0-9]*$', '') -%}
     {%- set without_trunk_hint = "replace(" ~ without_extension ~ ", '(0)', '')" -%}
     (

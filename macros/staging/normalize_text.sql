@@ -1,11 +1,17 @@
 {#-
-  Text normalisation used by every staging model. All are plain expressions of their argument (a SQL
-  expression string); regular expressions go through the dispatched regexp_* macros.
+  Text normalisation used by every staging model (and the marts keying on the same text). All are plain
+  expressions of their argument (a SQL expression string); regular expressions go through the
+  macros/cross_db regexp_* macros and their pattern dialect.
 -#}
 
 {#- Trimmed, inner whitespace collapsed to one space; empty -> NULL. For names, addresses, titles. -#}
 {% macro clean_text(expression) -%}
     nullif({{ smb_warehouse.regexp_replace_all('trim(' ~ expression ~ ')', '\s+', ' ') }}, '')
+{%- endmacro %}
+
+{#- Support product mention as entity resolution keys it: trimmed, inner whitespace collapsed, lower case. -#}
+{% macro normalize_mention(expression) -%}
+    lower({{ smb_warehouse.clean_text(expression) }})
 {%- endmacro %}
 
 {#- Trimmed upper-case code (currency, location, SKU); empty -> NULL. -#}
@@ -31,7 +37,7 @@
 {% macro normalize_domain(expression) -%}
     {%- set no_scheme = smb_warehouse.regexp_replace_all('lower(trim(' ~ expression ~ '))', '^[a-z][a-z0-9+.-]*://', '') -%}
     {%- set no_www = smb_warehouse.regexp_replace_all(no_scheme, '^www[.]', '') -%}
-    nullif({{ smb_warehouse.regexp_replace_all(no_www, '[/?#:].*$', '') }}, '')
+    nullif({{ smb_warehouse.regexp_replace_all(no_www, '[/?#:][^\\n]*$', '') }}, '')
 {%- endmacro %}
 
 {#-

@@ -5,14 +5,10 @@
   (seed fx_rates: currency, rate_month = first day of month, rate_to_base = base units per 1 unit),
   as DECIMAL(18,4). Base-currency amounts pass through unchanged; a missing rate gives NULL (the
   seed's tests and the staging not_null tests surface gaps).
-  Dispatch: the default is a correlated scalar subquery over a FROM-less derived table (DuckDB,
-  PostgreSQL); Spark, which rejects correlated derived tables, needs a spark__ join-based version.
+  Portable SQL: a correlated scalar subquery over a FROM-less derived table, which DuckDB, PostgreSQL 15
+  and Spark 3.5 all accept.
 -#}
 {% macro to_base_currency(amount, currency, date) -%}
-    {{ return(adapter.dispatch('to_base_currency', 'smb_warehouse')(amount, currency, date)) }}
-{%- endmacro %}
-
-{% macro default__to_base_currency(amount, currency, date) -%}
     cast(
         case
             when {{ amount }} is null then null

@@ -39,9 +39,9 @@ invoices as (
 purchase_orders as (
     select
         pol.erp_po_number as po_number,
-        any_value(pol.supplier_id) as supplier_id,
-        any_value(pol.erp_supplier_id) as erp_supplier_id,
-        any_value(pol.currency_code) as currency_code,
+        {{ any_value_of('pol.supplier_id') }} as supplier_id,
+        {{ any_value_of('pol.erp_supplier_id') }} as erp_supplier_id,
+        {{ any_value_of('pol.currency_code') }} as currency_code,
         sum(pol.line_amount) as po_amount,
         min(pol.order_date) as order_date
     from {{ ref('fct_purchase_order_lines') }} as pol
@@ -64,38 +64,44 @@ pairs as (
     from invoices
     inner join purchase_orders
         on invoices.po_reference is not null
-        and {{ recon_edit_distance('invoices.po_reference', 'purchase_orders.po_number') }} <= {{ max_edit }}
+        and {{ edit_distance('invoices.po_reference', 'purchase_orders.po_number') }} <= {{ max_edit }}
     union all
     select distinct invoices.invoice_id, receipt_days.po_number, 'supplier' as found_by
     from invoices
     inner join purchase_orders on purchase_orders.supplier_id = invoices.supplier_id
     inner join receipt_days on receipt_days.po_number = purchase_orders.po_number
-        and receipt_days.received_date between invoices.invoice_date - interval '{{ before }} days'
-                                           and invoices.invoice_date + interval '{{ after }} days'
+        and receipt_days.received_date between {{ add_days('invoices.invoice_date', -before) }}
+                                           and {{ add_days('invoices.invoice_date', after) }}
 ),
 
 unique_pairs as (
-    select invoice_id, po_number, string_agg(distinct found_by, '+' order by found_by) as found_by
+    select invoice_id, po_number, {{ string_agg_distinct('found_by', '+') }} as found_by
     from pairs
     group by invoice_id, po_number
 ),
 
 -- the PO's receipt day that best explains the invoice amount (ties: the closer day)
-best_day as (
+ranked_days as (
     select
         unique_pairs.invoice_id,
         unique_pairs.po_number,
         receipt_days.received_date,
         receipt_days.received_quantity,
-        receipt_days.received_value
+        receipt_days.received_value,
+        row_number() over (
+            partition by unique_pairs.invoice_id, unique_pairs.po_number
+            order by abs(invoices.net_amount - receipt_days.received_value) nulls last,
+                     abs({{ days_between('receipt_days.received_date', 'invoices.invoice_date') }}) nulls last
+        ) as day_rank
     from unique_pairs
     inner join invoices on invoices.invoice_id = unique_pairs.invoice_id
     inner join receipt_days on receipt_days.po_number = unique_pairs.po_number
-    qualify row_number() over (
-        partition by unique_pairs.invoice_id, unique_pairs.po_number
-        order by abs(invoices.net_amount - receipt_days.received_value),
-                 abs(invoices.invoice_date - receipt_days.received_date)
-    ) = 1
+),
+
+best_day as (
+    select invoice_id, po_number, received_date, received_quantity, received_value
+    from ranked_days
+    where day_rank = 1
 ),
 
 signals as (select invoice_id, duplicate_of_invoice_id from {{ ref('int_ap_recon__invoices') }}),
@@ -112,9 +118,9 @@ features as (
         invoices.po_reference,
         invoices.po_reference is null as ref_missing,
         coalesce(invoices.po_reference = unique_pairs.po_number, false) as ref_exact,
-        {{ recon_edit_distance('invoices.po_reference', 'unique_pairs.po_number') }} as ref_edit_distance,
+        {{ edit_distance('invoices.po_reference', 'unique_pairs.po_number') }} as ref_edit_distance,
         coalesce(invoices.supplier_id = purchase_orders.supplier_id, false) as same_supplier,
-        coalesce({{ recon_name_similarity('invoices.vendor_name', 'erp_suppliers.supplier_name') }}, 0) as vendor_name_similarity,
+        coalesce({{ name_similarity('invoices.vendor_name', 'erp_suppliers.supplier_name') }}, 0) as vendor_name_similarity,
         coalesce(invoices.currency_code = purchase_orders.currency_code, false) as same_currency,
         invoices.net_amount,
         invoices.invoice_quantity,
@@ -126,8 +132,8 @@ features as (
         invoices.net_amount / nullif(best_day.received_value, 0) as amount_ratio,
         invoices.net_amount / nullif(purchase_orders.po_amount, 0) as po_amount_ratio,
         invoices.invoice_quantity / nullif(best_day.received_quantity, 0) as quantity_ratio,
-        invoices.invoice_date - best_day.received_date as date_gap_days,
-        invoices.invoice_date - purchase_orders.order_date as days_since_order,
+        {{ days_between('best_day.received_date', 'invoices.invoice_date') }} as date_gap_days,
+        {{ days_between('purchase_orders.order_date', 'invoices.invoice_date') }} as days_since_order,
         signals.duplicate_of_invoice_id is not null as duplicate_signal
     from unique_pairs
     inner join invoices on invoices.invoice_id = unique_pairs.invoice_id
@@ -138,15 +144,15 @@ features as (
 )
 
 select
-    cast(invoice_id as varchar) as invoice_id,
-    cast(po_number as varchar) as po_number,
-    cast(found_by as varchar) as found_by,
-    cast(po_reference as varchar) as po_reference,
+    cast(invoice_id as {{ dbt.type_string() }}) as invoice_id,
+    cast(po_number as {{ dbt.type_string() }}) as po_number,
+    cast(found_by as {{ dbt.type_string() }}) as found_by,
+    cast(po_reference as {{ dbt.type_string() }}) as po_reference,
     cast(ref_missing as boolean) as ref_missing,
     cast(ref_exact as boolean) as ref_exact,
     cast(ref_edit_distance as integer) as ref_edit_distance,
     cast(same_supplier as boolean) as same_supplier,
-    cast(vendor_name_similarity as double) as vendor_name_similarity,
+    cast(vendor_name_similarity as {{ type_double() }}) as vendor_name_similarity,
     cast(same_currency as boolean) as same_currency,
     cast(net_amount as decimal(18, 4)) as net_amount,
     cast(invoice_quantity as decimal(18, 4)) as invoice_quantity,
@@ -155,9 +161,9 @@ select
     cast(received_value as decimal(18, 4)) as received_value,
     cast(po_amount as decimal(18, 4)) as po_amount,
     cast(has_receipt as boolean) as has_receipt,
-    cast(amount_ratio as double) as amount_ratio,
-    cast(po_amount_ratio as double) as po_amount_ratio,
-    cast(quantity_ratio as double) as quantity_ratio,
+    cast(amount_ratio as {{ type_double() }}) as amount_ratio,
+    cast(po_amount_ratio as {{ type_double() }}) as po_amount_ratio,
+    cast(quantity_ratio as {{ type_double() }}) as quantity_ratio,
     cast(date_gap_days as integer) as date_gap_days,
     cast(days_since_order as integer) as days_since_order,
     cast(duplicate_signal as boolean) as duplicate_signal,

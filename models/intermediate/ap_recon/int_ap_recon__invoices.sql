@@ -34,14 +34,16 @@ firsts as (
 )
 
 select
-    cast(invoices.invoice_id as varchar) as invoice_id,
-    cast(invoices.supplier_id as varchar) as supplier_id,
-    cast(invoices.vendor_invoice_key as varchar) as vendor_invoice_key,
-    cast(invoices.po_reference as varchar) as po_reference,
-    cast(nullif(firsts.first_invoice_id, invoices.invoice_id) as varchar) as duplicate_of_invoice_id,
+    cast(invoices.invoice_id as {{ dbt.type_string() }}) as invoice_id,
+    cast(invoices.supplier_id as {{ dbt.type_string() }}) as supplier_id,
+    cast(invoices.vendor_invoice_key as {{ dbt.type_string() }}) as vendor_invoice_key,
+    cast(invoices.po_reference as {{ dbt.type_string() }}) as po_reference,
+    cast(nullif(firsts.first_invoice_id, invoices.invoice_id) as {{ dbt.type_string() }}) as duplicate_of_invoice_id,
     cast(coalesce({{ regexp_matches('invoices.po_reference', '^PO-[0-9]{6}$') }}, false) as boolean) as ref_is_po_format,
-    cast(invoices.po_reference in (select erp_po_number from po_numbers) as boolean) as ref_is_known_po,
-    cast(invoices.supplier_id in (select supplier_id from po_numbers where supplier_id is not null) as boolean)
+    cast(invoices.po_reference in (select po_numbers.erp_po_number from po_numbers) as boolean) as ref_is_known_po,
+    cast(invoices.supplier_id in (
+        select po_numbers.supplier_id from po_numbers where po_numbers.supplier_id is not null
+    ) as boolean)
         as supplier_has_pos
 from invoices
 inner join firsts on firsts.invoice_id = invoices.invoice_id

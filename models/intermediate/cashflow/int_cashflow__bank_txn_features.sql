@@ -32,19 +32,40 @@ with_history as (
         lines.*,
         paid.finance_bank_txn_id is not null as has_payment_record,
         row_number() over (partition by counterparty_key order by booking_date, lines.finance_bank_txn_id) as cp_seq,
-        count(*) over (partition by counterparty_key) as cp_n_txns,
-        median(log_abs_amount) over (partition by counterparty_key, direction) as cp_median_log_abs_amount
+        count(*) over (partition by counterparty_key) as cp_n_txns
     from lines
     left join paid on paid.finance_bank_txn_id = lines.finance_bank_txn_id
 ),
+-- robust centre (median) and spread (median absolute deviation) of log(|amount|) per counterparty and
+-- direction, aggregated per group and joined back (a median is not a window function everywhere);
+-- counterparty_key and direction are never NULL, so the inner joins keep every line
+cp_centre as (
+    select counterparty_key, direction, {{ median('log_abs_amount') }} as cp_median_log_abs_amount
+    from lines
+    group by counterparty_key, direction
+),
+cp_spread as (
+    select
+        lines.counterparty_key,
+        lines.direction,
+        {{ median('abs(lines.log_abs_amount - cp_centre.cp_median_log_abs_amount)') }} as cp_mad_log_abs_amount
+    from lines
+    inner join cp_centre
+        on cp_centre.counterparty_key = lines.counterparty_key and cp_centre.direction = lines.direction
+    group by lines.counterparty_key, lines.direction
+),
 with_spread as (
     select
-        *,
-        median(abs(log_abs_amount - cp_median_log_abs_amount)) over (partition by counterparty_key, direction)
-            as cp_mad_log_abs_amount,
-        avg(case when has_payment_record then 1.0 else 0.0 end) over (partition by counterparty_key)
-            as cp_share_with_payment_record
+        with_history.*,
+        cp_centre.cp_median_log_abs_amount,
+        cp_spread.cp_mad_log_abs_amount,
+        avg(case when with_history.has_payment_record then 1.0 else 0.0 end)
+            over (partition by with_history.counterparty_key) as cp_share_with_payment_record
     from with_history
+    inner join cp_centre
+        on cp_centre.counterparty_key = with_history.counterparty_key and cp_centre.direction = with_history.direction
+    inner join cp_spread
+        on cp_spread.counterparty_key = with_history.counterparty_key and cp_spread.direction = with_history.direction
 ),
 duplicates as (
     select later.finance_bank_txn_id, min(earlier.finance_bank_txn_id) as duplicate_of_txn_id
@@ -59,20 +80,20 @@ duplicates as (
 )
 
 select
-    cast(f.finance_bank_txn_id as varchar) as finance_bank_txn_id,
-    cast(f.account_iban_sha256 as varchar) as account_iban_sha256,
-    cast(f.counterparty_key as varchar) as counterparty_key,
+    cast(f.finance_bank_txn_id as {{ dbt.type_string() }}) as finance_bank_txn_id,
+    cast(f.account_iban_sha256 as {{ dbt.type_string() }}) as account_iban_sha256,
+    cast(f.counterparty_key as {{ dbt.type_string() }}) as counterparty_key,
     cast(f.booking_date as date) as booking_date,
-    cast(extract(isodow from f.booking_date) as integer) as iso_day_of_week,
-    cast(f.direction as varchar) as direction,
+    {{ date_part_number('isodow', 'f.booking_date') }} as iso_day_of_week,
+    cast(f.direction as {{ dbt.type_string() }}) as direction,
     cast(f.amount_base as decimal(18, 4)) as amount_base,
-    cast(f.log_abs_amount as double) as log_abs_amount,
+    cast(f.log_abs_amount as {{ type_double() }}) as log_abs_amount,
     cast(f.has_payment_record as boolean) as has_payment_record,
     cast(f.cp_seq = 1 as boolean) as is_first_for_counterparty,
     cast(f.cp_n_txns as integer) as cp_n_txns,
-    cast(f.cp_median_log_abs_amount as double) as cp_median_log_abs_amount,
-    cast(f.cp_mad_log_abs_amount as double) as cp_mad_log_abs_amount,
-    cast(f.cp_share_with_payment_record as double) as cp_share_with_payment_record,
-    cast(d.duplicate_of_txn_id as varchar) as duplicate_of_txn_id
+    cast(f.cp_median_log_abs_amount as {{ type_double() }}) as cp_median_log_abs_amount,
+    cast(f.cp_mad_log_abs_amount as {{ type_double() }}) as cp_mad_log_abs_amount,
+    cast(f.cp_share_with_payment_record as {{ type_double() }}) as cp_share_with_payment_record,
+    cast(d.duplicate_of_txn_id as {{ dbt.type_string() }}) as duplicate_of_txn_id
 from with_spread as f
 left join duplicates as d on d.finance_bank_txn_id = f.finance_bank_txn_id

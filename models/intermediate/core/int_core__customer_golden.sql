@@ -20,23 +20,23 @@ records as (
 candidates as (
 
     select customer_id, 'name' as attribute, name as value, source_id, record_updated_at,
-        case source_system || '/' || source_entity
+        case (source_system || '/' || source_entity)
             when 'erp/customers' then 1 when 'finance/debtors' then 2 when 'crm/accounts' then 3 end as source_rank
     from records where name is not null
     union all
     select customer_id, 'email', email, source_id, record_updated_at,
-        case source_system || '/' || source_entity
+        case (source_system || '/' || source_entity)
             when 'erp/customers' then 1 when 'finance/debtors' then 2 when 'crm/contacts' then 3
             when 'support/requesters' then 4 when 'support/customers' then 4 end
     from records where email is not null
     union all
     select customer_id, 'phone', phone, source_id, record_updated_at,
-        case source_system || '/' || source_entity
+        case (source_system || '/' || source_entity)
             when 'erp/customers' then 1 when 'crm/accounts' then 2 when 'crm/contacts' then 3 end
     from records where phone is not null
     union all
     select customer_id, 'country', country_code, source_id, record_updated_at,
-        case source_system || '/' || source_entity
+        case (source_system || '/' || source_entity)
             when 'erp/customers' then 1 when 'crm/accounts' then 2 end
     from records where country_code is not null
 

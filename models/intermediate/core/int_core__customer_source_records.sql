@@ -28,7 +28,7 @@ crm_accounts as (
 
     select
         bridge.customer_id, 'crm', 'accounts', a.crm_account_id,
-        a.account_name, cast(null as varchar), a.phone_e164, a.country_code, a.updated_at
+        a.account_name, cast(null as {{ dbt.type_string() }}), a.phone_e164, a.country_code, a.updated_at
     from {{ ref('stg_crm__accounts') }} as a
     inner join bridge
         on bridge.source_system = 'crm' and bridge.source_entity = 'accounts'
@@ -40,7 +40,7 @@ crm_contacts as (
 
     select
         bridge.customer_id, 'crm', 'contacts', c.crm_contact_id,
-        cast(null as varchar), c.email, c.phone_e164, cast(null as varchar), c.created_at
+        cast(null as {{ dbt.type_string() }}), c.email, c.phone_e164, cast(null as {{ dbt.type_string() }}), c.created_at
     from {{ ref('stg_crm__contacts') }} as c
     inner join bridge
         on bridge.source_system = 'crm' and bridge.source_entity = 'contacts'
@@ -52,7 +52,7 @@ debtors as (
 
     select
         bridge.customer_id, 'finance', 'debtors', i.finance_debtor_id,
-        i.debtor_name, i.debtor_email, cast(null as varchar), cast(null as varchar),
+        i.debtor_name, i.debtor_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         cast(i.invoice_date as timestamp)
     from {{ ref('stg_finance__ar_invoices') }} as i
     inner join bridge
@@ -65,7 +65,8 @@ support as (
 
     select
         bridge.customer_id, 'support', bridge.source_entity, t.customer_email,
-        cast(null as varchar), t.customer_email, cast(null as varchar), cast(null as varchar), t.created_at
+        cast(null as {{ dbt.type_string() }}), t.customer_email, cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}), t.created_at
     from {{ ref('stg_support__tickets') }} as t
     inner join bridge
         on bridge.source_system = 'support'

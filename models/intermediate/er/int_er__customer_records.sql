@@ -14,13 +14,13 @@ erp_customers as (
         'organisation' as record_kind,
         customer_name as display_name,
         email,
-        cast(null as varchar) as website_domain,
+        cast(null as {{ dbt.type_string() }}) as website_domain,
         phone_e164,
         vat_id,
         postal_code,
         city,
         country_code,
-        cast(null as varchar) as parent_record_key
+        cast(null as {{ dbt.type_string() }}) as parent_record_key
     from {{ ref('stg_erp__customers') }}
 
 ),
@@ -29,8 +29,8 @@ crm_accounts as (
 
     select
         'crm', 'accounts', crm_account_id, 'organisation', account_name,
-        cast(null as varchar), website_domain, phone_e164, vat_id, postal_code, city, country_code,
-        cast(null as varchar)
+        cast(null as {{ dbt.type_string() }}), website_domain, phone_e164, vat_id, postal_code, city, country_code,
+        cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_crm__accounts') }}
 
 ),
@@ -40,8 +40,8 @@ crm_contacts as (
     {#- The CRM itself links a contact to its account: that link is kept as parent_record_key. -#}
     select
         'crm', 'contacts', crm_contact_id, 'person', full_name,
-        email, cast(null as varchar), phone_e164, cast(null as varchar), cast(null as varchar),
-        cast(null as varchar), cast(null as varchar),
+        email, cast(null as {{ dbt.type_string() }}), phone_e164, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         case when crm_account_id is not null then 'crm:accounts:' || crm_account_id end
     from {{ ref('stg_crm__contacts') }}
 
@@ -52,8 +52,8 @@ finance_debtors as (
     {#- Finance has no debtor master in the extracts: the latest invoice states the debtor's details. -#}
     select
         'finance', 'debtors', finance_debtor_id, 'organisation', debtor_name,
-        debtor_email, cast(null as varchar), cast(null as varchar), debtor_vat_id, cast(null as varchar),
-        cast(null as varchar), cast(null as varchar), cast(null as varchar)
+        debtor_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), debtor_vat_id, cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
     from (
         {{ latest_version(ref('stg_finance__ar_invoices'), ['finance_debtor_id'], updated_at='invoice_date') }}
     ) as latest_invoice
@@ -66,8 +66,8 @@ support_requesters as (
     {#- The support desk knows requesters only by e-mail: one record per normalised address. -#}
     select
         'support', 'requesters', customer_email, 'person', max(customer_name),
-        customer_email, cast(null as varchar), cast(null as varchar), cast(null as varchar),
-        cast(null as varchar), cast(null as varchar), cast(null as varchar), cast(null as varchar)
+        customer_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_support__tickets') }}
     where customer_email is not null
     group by customer_email

@@ -31,7 +31,7 @@ mentions as (
 support_mentions as (
 
     select
-        'support', 'product_mentions', mention, mention, cast(null as varchar), cast(null as varchar)
+        'support', 'product_mentions', mention, mention, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
     from mentions
 
 ),

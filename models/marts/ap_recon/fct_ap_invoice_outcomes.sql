@@ -24,9 +24,15 @@ scores as (select * from {{ source('reconciliation', 'candidate_scores') }}),
 
 rule_match as (
     select invoice_id, po_number
-    from candidates
-    where is_rule_match
-    qualify row_number() over (partition by invoice_id order by abs(amount_ratio - 1), po_number) = 1
+    from (
+        select
+            invoice_id,
+            po_number,
+            row_number() over (partition by invoice_id order by abs(amount_ratio - 1) nulls last, po_number) as rule_rank
+        from candidates
+        where is_rule_match
+    ) as ranked_rule_matches
+    where rule_rank = 1
 ),
 
 price_variance as (
@@ -57,8 +63,16 @@ best as (
 
 latest_decision as (
     select *
-    from {{ source('reconciliation', 'review_decisions') }}
-    qualify row_number() over (partition by invoice_id order by decided_at desc, decision_id desc) = 1
+    from (
+        select
+            decisions.*,
+            row_number() over (
+                partition by decisions.invoice_id
+                order by decisions.decided_at desc nulls last, decisions.decision_id desc nulls last
+            ) as decision_rank
+        from {{ source('reconciliation', 'review_decisions') }} as decisions
+    ) as ranked_decisions
+    where decision_rank = 1
 ),
 
 decided as (
@@ -122,40 +136,40 @@ decided as (
     inner join signals on signals.invoice_id = invoices.finance_ap_invoice_id
     left join best on best.invoice_id = invoices.finance_ap_invoice_id
     left join rule_match on rule_match.invoice_id = invoices.finance_ap_invoice_id
-    left join (select distinct on (invoice_id) invoice_id, po_number from price_variance order by invoice_id, po_number)
+    left join (select invoice_id, min(po_number) as po_number from price_variance group by invoice_id)
         as price_variance on price_variance.invoice_id = invoices.finance_ap_invoice_id
     left join latest_decision on latest_decision.invoice_id = invoices.finance_ap_invoice_id
 
 )
 
 select
-    cast(invoice_id as varchar) as invoice_id,
-    cast(supplier_id as varchar) as supplier_id,
-    cast(outcome as varchar) as outcome,
-    cast(decided_by_method as varchar) as match_method,
-    cast(exception_reason as varchar) as exception_reason,
+    cast(invoice_id as {{ dbt.type_string() }}) as invoice_id,
+    cast(supplier_id as {{ dbt.type_string() }}) as supplier_id,
+    cast(outcome as {{ dbt.type_string() }}) as outcome,
+    cast(decided_by_method as {{ dbt.type_string() }}) as match_method,
+    cast(exception_reason as {{ dbt.type_string() }}) as exception_reason,
     cast(case
         when outcome = 'matched_by_review' then decision_po_number
         when outcome = 'auto_matched' then coalesce(rule_po_number, best_po_number)
-    end as varchar) as matched_po_number,
+    end as {{ dbt.type_string() }}) as matched_po_number,
     -- what a reviewer should look at first: the rule's PO, else the scorer's best guess
-    cast(case when outcome = 'exception' then coalesce(rule_candidate_po, best_po_number) end as varchar)
+    cast(case when outcome = 'exception' then coalesce(rule_candidate_po, best_po_number) end as {{ dbt.type_string() }})
         as suggested_po_number,
-    cast(best_score as double) as best_match_score,
-    cast(score_margin as double) as score_margin,
-    cast(model_version as varchar) as model_version,
-    cast(duplicate_of_invoice_id as varchar) as duplicate_of_invoice_id,
-    cast(po_reference as varchar) as po_reference,
+    cast(best_score as {{ type_double() }}) as best_match_score,
+    cast(score_margin as {{ type_double() }}) as score_margin,
+    cast(model_version as {{ dbt.type_string() }}) as model_version,
+    cast(duplicate_of_invoice_id as {{ dbt.type_string() }}) as duplicate_of_invoice_id,
+    cast(po_reference as {{ dbt.type_string() }}) as po_reference,
     cast(invoice_date as date) as invoice_date,
     cast(received_date as date) as received_date,
     cast(last_payment_date as date) as last_payment_date,
-    cast(currency_code as varchar) as currency_code,
+    cast(currency_code as {{ dbt.type_string() }}) as currency_code,
     cast(net_amount_base as decimal(18, 4)) as net_amount_base,
     cast(total_amount_base as decimal(18, 4)) as total_amount_base,
     cast(paid_amount_base as decimal(18, 4)) as paid_amount_base,
-    cast(decision_id as varchar) as decision_id,
-    cast(decided_by as varchar) as decided_by,
+    cast(decision_id as {{ dbt.type_string() }}) as decision_id,
+    cast(decided_by as {{ dbt.type_string() }}) as decided_by,
     cast(decided_at as timestamp) as decided_at,
-    cast(decision_reason as varchar) as decision_reason,
+    cast(decision_reason as {{ dbt.type_string() }}) as decision_reason,
     cast(outcome = 'exception' as boolean) as is_in_review_queue
 from decided

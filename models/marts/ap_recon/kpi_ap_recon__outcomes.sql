@@ -15,13 +15,13 @@ select
     cast(sum(case when is_in_review_queue then 1 else 0 end) as integer) as n_open_exceptions,
     cast(sum(case when outcome in ('matched_by_review', 'rejected_by_review') then 1 else 0 end) as integer)
         as n_decided_by_review,
-    cast(sum(case when outcome = 'auto_matched' then 1 else 0 end) * 1.0 / count(*) as double) as auto_match_rate,
-    cast(sum(case when outcome <> 'auto_matched' then 1 else 0 end) * 1.0 / count(*) as double) as exception_rate,
+    cast(sum(case when outcome = 'auto_matched' then 1 else 0 end) * 1.0 / count(*) as {{ type_double() }}) as auto_match_rate,
+    cast(sum(case when outcome <> 'auto_matched' then 1 else 0 end) * 1.0 / count(*) as {{ type_double() }}) as exception_rate,
     cast(sum(case when exception_reason = 'duplicate_invoice' and coalesce(paid_amount_base, 0) = 0 then 1 else 0 end)
         as integer) as n_duplicate_payments_prevented,
     cast(coalesce(sum(case when exception_reason = 'duplicate_invoice' and coalesce(paid_amount_base, 0) = 0
         then total_amount_base end), 0) as decimal(18, 4)) as duplicate_amount_prevented_base,
     cast(avg(case when last_payment_date is not null
-        then {{ days_between('received_date', 'last_payment_date') }} end) as double) as avg_cycle_time_days
+        then {{ days_between('received_date', 'last_payment_date') }} end) as {{ type_double() }}) as avg_cycle_time_days
 from outcomes
 group by 1

@@ -3,11 +3,11 @@
   channel, delivered or not. Reading it here also orders the notification step before publishing.
 -#}
 select
-    cast(alert_id as varchar) as alert_id,
-    cast(channel as varchar) as channel,
-    cast(target as varchar) as target,
+    cast(alert_id as {{ dbt.type_string() }}) as alert_id,
+    cast(channel as {{ dbt.type_string() }}) as channel,
+    cast(target as {{ dbt.type_string() }}) as target,
     cast(delivered as boolean) as delivered,
-    cast(detail as varchar) as detail,
+    cast(detail as {{ dbt.type_string() }}) as detail,
     cast(notified_at as timestamp) as notified_at,
-    cast(run_id as varchar) as run_id
+    cast(run_id as {{ dbt.type_string() }}) as run_id
 from {{ source('cashflow', 'alert_deliveries') }}

@@ -12,13 +12,13 @@ floor_breaches as (
     select
         'cash_below_floor' as alert_type,
         case when horizon_days <= 30 then 'critical' else 'warning' end as severity,
-        cast(horizon_days as varchar) || 'd' as subject_id,
+        cast(horizon_days as {{ dbt.type_string() }}) || 'd' as subject_id,
         lowest_balance_date as alert_date,
-        cast(lowest_balance_base as double) as observed_value,
-        cast(cash_floor_base as double) as threshold_value,
-        'Projected cash ' || cast(round(lowest_balance_base, 0) as varchar) || ' on '
-            || cast(lowest_balance_date as varchar) || ' is below the floor of '
-            || cast(round(cash_floor_base, 0) as varchar) || ' (' || cast(horizon_days as varchar) || '-day horizon)'
+        cast(lowest_balance_base as {{ type_double() }}) as observed_value,
+        cast(cash_floor_base as {{ type_double() }}) as threshold_value,
+        'Projected cash ' || cast(round(lowest_balance_base, 0) as {{ dbt.type_string() }}) || ' on '
+            || cast(lowest_balance_date as {{ dbt.type_string() }}) || ' is below the floor of '
+            || cast(round(cash_floor_base, 0) as {{ dbt.type_string() }}) || ' (' || cast(horizon_days as {{ dbt.type_string() }}) || '-day horizon)'
             as message,
         as_of_date
     from {{ ref('kpi_cashflow__projection_summary') }}
@@ -32,9 +32,9 @@ anomalies as (
         scores.finance_bank_txn_id as subject_id,
         scores.booking_date as alert_date,
         scores.anomaly_score as observed_value,
-        cast({{ cashflow_anomaly_threshold() }} as double) as threshold_value,
-        'Bank line ' || scores.finance_bank_txn_id || ' (' || cast(scores.amount_base as varchar) || ' on '
-            || cast(scores.booking_date as varchar) || '): ' || coalesce(scores.anomaly_reason, 'unusual') as message,
+        cast({{ cashflow_anomaly_threshold() }} as {{ type_double() }}) as threshold_value,
+        'Bank line ' || scores.finance_bank_txn_id || ' (' || cast(scores.amount_base as {{ dbt.type_string() }}) || ' on '
+            || cast(scores.booking_date as {{ dbt.type_string() }}) || '): ' || coalesce(scores.anomaly_reason, 'unusual') as message,
         latest.as_of_date
     from {{ ref('fct_bank_txn_anomaly_scores') }} as scores
     cross join latest
@@ -48,13 +48,14 @@ alerts as (
 )
 
 select
-    cast({{ hash_pii("alert_type || ':' || subject_id || ':' || cast(alert_date as varchar)") }} as varchar) as alert_id,
-    cast(alert_type as varchar) as alert_type,
-    cast(severity as varchar) as severity,
-    cast(subject_id as varchar) as subject_id,
+    cast({{ hash_pii("alert_type || ':' || subject_id || ':' || cast(alert_date as " ~ dbt.type_string() ~ ")") }}
+        as {{ dbt.type_string() }}) as alert_id,
+    cast(alert_type as {{ dbt.type_string() }}) as alert_type,
+    cast(severity as {{ dbt.type_string() }}) as severity,
+    cast(subject_id as {{ dbt.type_string() }}) as subject_id,
     cast(alert_date as date) as alert_date,
-    cast(observed_value as double) as observed_value,
-    cast(threshold_value as double) as threshold_value,
-    cast(message as varchar) as message,
+    cast(observed_value as {{ type_double() }}) as observed_value,
+    cast(threshold_value as {{ type_double() }}) as threshold_value,
+    cast(message as {{ dbt.type_string() }}) as message,
     cast(as_of_date as date) as as_of_date
 from alerts

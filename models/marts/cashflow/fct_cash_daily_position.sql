@@ -27,9 +27,8 @@ last_per_day as (
 account_days as (
     select days.date_day, accounts.account_iban_sha256, accounts.currency_code as account_currency,
         -- carry the last known balance forward through days without lines
-        last_value(last_per_day.balance_after ignore nulls) over (
-            partition by accounts.account_iban_sha256 order by days.date_day
-            rows between unbounded preceding and current row) as balance
+        {{ last_value_ignore_nulls('last_per_day.balance_after', 'accounts.account_iban_sha256', 'days.date_day') }}
+            as balance
     from days
     cross join accounts
     left join last_per_day

@@ -26,15 +26,15 @@ horizon as (
         on dim_date.date_day between {{ add_days('position.as_of_date', 1) }} and {{ add_days('position.as_of_date', 90) }}
 ),
 ar_delay as (
-    select coalesce(median({{ days_between('due_date', 'last_payment_date') }}), 0) as days_late
+    select coalesce({{ median(days_between('due_date', 'last_payment_date')) }}, 0) as days_late
     from {{ ref('fct_ar_invoices') }} where invoice_status = 'paid' and last_payment_date is not null
 ),
 ap_delay as (
-    select coalesce(median({{ days_between('due_date', 'last_payment_date') }}), 0) as days_late
+    select coalesce({{ median(days_between('due_date', 'last_payment_date')) }}, 0) as days_late
     from {{ ref('fct_ap_invoices') }} where invoice_status = 'paid' and last_payment_date is not null
 ),
 collections as (
-    select greatest({{ add_days('ar.due_date', 'cast(round(ar_delay.days_late) as integer)') }},
+    select greatest({{ add_days('ar.due_date', 'cast(' ~ round_half_away_from_zero('ar_delay.days_late') ~ ' as integer)') }},
                     {{ add_days('position.as_of_date', 1) }}) as expected_date,
         sum(ar.total_amount_base - ar.paid_amount_base) as amount_base
     from {{ ref('fct_ar_invoices') }} as ar
@@ -44,7 +44,7 @@ collections as (
     group by 1
 ),
 payments as (
-    select greatest({{ add_days('ap.due_date', 'cast(round(ap_delay.days_late) as integer)') }},
+    select greatest({{ add_days('ap.due_date', 'cast(' ~ round_half_away_from_zero('ap_delay.days_late') ~ ' as integer)') }},
                     {{ add_days('position.as_of_date', 1) }}) as expected_date,
         sum(ap.total_amount_base - ap.paid_amount_base) as amount_base
     from {{ ref('fct_ap_invoices') }} as ap

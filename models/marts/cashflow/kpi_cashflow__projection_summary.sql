@@ -6,7 +6,11 @@
 with
 
 projection as (select * from {{ ref('fct_cash_projection') }}),
-horizons as (select cast(h as integer) as horizon_days from (values (30), (60), (90)) as t (h)),
+horizons as (
+    select 30 as horizon_days
+    union all select 60
+    union all select 90
+),
 windowed as (
     select horizons.horizon_days, projection.*
     from horizons
@@ -15,7 +19,11 @@ windowed as (
 lowest as (
     select horizon_days, projection_date as lowest_balance_date, projected_balance_base as lowest_balance_base
     from (
-        select *, row_number() over (partition by horizon_days order by projected_balance_base, projection_date) as rn
+        select
+            windowed.*,
+            row_number() over (
+                partition by horizon_days order by projected_balance_base nulls last, projection_date
+            ) as rn
         from windowed
     ) as ranked where rn = 1
 )

@@ -42,7 +42,7 @@ resolved as (
         source_system,
         source_entity,
         source_id,
-        cast(null as varchar) as parent_source_id,
+        cast(null as {{ dbt.type_string() }}) as parent_source_id,
         match_rule,
         match_score,
         resolved_at,
@@ -52,15 +52,15 @@ resolved as (
 )
 
 select
-    cast(customer_id as varchar) as customer_id,
-    cast(source_system as varchar) as source_system,
-    cast(source_entity as varchar) as source_entity,
-    cast(source_id as varchar) as source_id,
-    cast(parent_source_id as varchar) as parent_source_id,
-    cast(match_rule as varchar) as match_rule,
-    cast(match_score as double) as match_score,
+    cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(source_system as {{ dbt.type_string() }}) as source_system,
+    cast(source_entity as {{ dbt.type_string() }}) as source_entity,
+    cast(source_id as {{ dbt.type_string() }}) as source_id,
+    cast(parent_source_id as {{ dbt.type_string() }}) as parent_source_id,
+    cast(match_rule as {{ dbt.type_string() }}) as match_rule,
+    cast(match_score as {{ type_double() }}) as match_score,
     cast(resolved_at as timestamp) as resolved_at,
-    cast(er_run_id as varchar) as er_run_id
+    cast(er_run_id as {{ dbt.type_string() }}) as er_run_id
 from (
     select * from resolved
     union all

@@ -1,12 +1,12 @@
 {#- Every product source id -> unified product id, straight from entity_resolution.entity_map. -#}
 select
-    cast(unified_id as varchar) as product_id,
-    cast(source_system as varchar) as source_system,
-    cast(source_entity as varchar) as source_entity,
-    cast(source_id as varchar) as source_id,
-    cast(match_rule as varchar) as match_rule,
-    cast(match_score as double) as match_score,
+    cast(unified_id as {{ dbt.type_string() }}) as product_id,
+    cast(source_system as {{ dbt.type_string() }}) as source_system,
+    cast(source_entity as {{ dbt.type_string() }}) as source_entity,
+    cast(source_id as {{ dbt.type_string() }}) as source_id,
+    cast(match_rule as {{ dbt.type_string() }}) as match_rule,
+    cast(match_score as {{ type_double() }}) as match_score,
     cast(resolved_at as timestamp) as resolved_at,
-    cast(er_run_id as varchar) as er_run_id
+    cast(er_run_id as {{ dbt.type_string() }}) as er_run_id
 from {{ source('entity_resolution', 'entity_map') }}
 where entity_type = 'product'

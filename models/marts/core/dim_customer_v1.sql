@@ -1,10 +1,10 @@
 {#- Deprecated: v1 carried the full name in one column. Use dim_customer v2 (legal_name + legal_form). -#}
 select
-    cast(golden.customer_id as varchar) as customer_id,
-    cast(golden.customer_name as varchar) as customer_name,
-    cast({{ mask_email('golden.email') }} as varchar) as email_masked,
-    cast({{ mask_phone('golden.phone_e164') }} as varchar) as phone_masked,
-    cast(golden.country_code as varchar) as country_code,
+    cast(golden.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(golden.customer_name as {{ dbt.type_string() }}) as customer_name,
+    cast({{ mask_email('golden.email') }} as {{ dbt.type_string() }}) as email_masked,
+    cast({{ mask_phone('golden.phone_e164') }} as {{ dbt.type_string() }}) as phone_masked,
+    cast(golden.country_code as {{ dbt.type_string() }}) as country_code,
     golden.n_erp_customers,
     golden.n_crm_accounts,
     golden.n_crm_contacts,

@@ -6,14 +6,19 @@ with days as (
 )
 
 select
-    cast(year(date_day) * 10000 + month(date_day) * 100 + day(date_day) as integer) as date_key,
+    cast(
+        {{ date_part_number('year', 'date_day') }} * 10000
+        + {{ date_part_number('month', 'date_day') }} * 100
+        + {{ date_part_number('day', 'date_day') }}
+        as integer
+    ) as date_key,
     cast(date_day as date) as date_day,
-    cast(year(date_day) as integer) as year_number,
-    cast(quarter(date_day) as integer) as quarter_number,
-    cast(month(date_day) as integer) as month_number,
+    {{ date_part_number('year', 'date_day') }} as year_number,
+    {{ date_part_number('quarter', 'date_day') }} as quarter_number,
+    {{ date_part_number('month', 'date_day') }} as month_number,
     cast({{ month_start('date_day') }} as date) as month_start,
     cast({{ month_end('date_day') }} as date) as month_end,
-    cast(isodow(date_day) as integer) as iso_day_of_week,
-    cast(weekofyear(date_day) as integer) as iso_week,
-    cast(isodow(date_day) in (6, 7) as boolean) as is_weekend
+    {{ date_part_number('isodow', 'date_day') }} as iso_day_of_week,
+    {{ date_part_number('isoweek', 'date_day') }} as iso_week,
+    cast({{ date_part_number('isodow', 'date_day') }} in (6, 7) as boolean) as is_weekend
 from days

@@ -10,7 +10,7 @@ with seen as (
 )
 
 select
-    cast(location_id as varchar) as location_id,
+    cast(location_id as {{ dbt.type_string() }}) as location_id,
     cast(min(seen_date) as date) as first_activity_date,
     cast(max(seen_date) as date) as last_activity_date,
     cast(max(case when activity = 'sales' then 1 else 0 end) = 1 as boolean) as has_sales,

@@ -34,15 +34,15 @@ counts as (
 )
 
 select
-    cast(counts.product_id as varchar) as product_id,
-    cast(erp_products.sku as varchar) as sku,
-    cast(erp_products.product_name as varchar) as product_name,
-    cast(erp_products.category as varchar) as category,
+    cast(counts.product_id as {{ dbt.type_string() }}) as product_id,
+    cast(erp_products.sku as {{ dbt.type_string() }}) as sku,
+    cast(erp_products.product_name as {{ dbt.type_string() }}) as product_name,
+    cast(erp_products.category as {{ dbt.type_string() }}) as category,
     cast(erp_products.is_active as boolean) as is_active,
     cast(erp_products.unit_price_base as decimal(18, 4)) as unit_price_base,
     cast(erp_products.unit_cost_base as decimal(18, 4)) as unit_cost_base,
-    cast(suppliers.supplier_id as varchar) as primary_supplier_id,
-    cast(erp_products.erp_primary_supplier_id as varchar) as erp_primary_supplier_id,
+    cast(suppliers.supplier_id as {{ dbt.type_string() }}) as primary_supplier_id,
+    cast(erp_products.erp_primary_supplier_id as {{ dbt.type_string() }}) as erp_primary_supplier_id,
     counts.n_erp_skus,
     counts.n_support_mentions
 from counts

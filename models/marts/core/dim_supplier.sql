@@ -14,7 +14,7 @@ candidates as (
 
     select
         bridge.supplier_id, 1 as source_rank, s.updated_at as record_updated_at, s.erp_supplier_id as source_id,
-        s.supplier_name as supplier_name, s.vat_id, s.email, s.phone_e164, s.country_code,
+        s.supplier_name, s.vat_id, s.email, s.phone_e164, s.country_code,
         s.payment_terms_days, s.lead_time_days
     from {{ ref('stg_erp__suppliers') }} as s
     inner join bridge
@@ -52,12 +52,12 @@ counts as (
 )
 
 select
-    cast(counts.supplier_id as varchar) as supplier_id,
-    cast(ranked.supplier_name as varchar) as supplier_name,
-    cast(ranked.vat_id as varchar) as vat_id,
-    cast({{ mask_email('ranked.email') }} as varchar) as email_masked,
-    cast({{ mask_phone('ranked.phone_e164') }} as varchar) as phone_masked,
-    cast(ranked.country_code as varchar) as country_code,
+    cast(counts.supplier_id as {{ dbt.type_string() }}) as supplier_id,
+    cast(ranked.supplier_name as {{ dbt.type_string() }}) as supplier_name,
+    cast(ranked.vat_id as {{ dbt.type_string() }}) as vat_id,
+    cast({{ mask_email('ranked.email') }} as {{ dbt.type_string() }}) as email_masked,
+    cast({{ mask_phone('ranked.phone_e164') }} as {{ dbt.type_string() }}) as phone_masked,
+    cast(ranked.country_code as {{ dbt.type_string() }}) as country_code,
     cast(ranked.payment_terms_days as integer) as payment_terms_days,
     cast(ranked.lead_time_days as integer) as lead_time_days,
     counts.n_erp_suppliers,

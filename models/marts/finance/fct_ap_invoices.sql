@@ -57,14 +57,14 @@ flagged as (
 )
 
 select
-    cast(flagged.finance_ap_invoice_id as varchar) as finance_ap_invoice_id,
-    cast(suppliers.supplier_id as varchar) as supplier_id,
-    cast(flagged.finance_vendor_id as varchar) as finance_vendor_id,
-    cast(flagged.vendor_invoice_number as varchar) as vendor_invoice_number,
-    cast(flagged.po_reference as varchar) as po_reference,
-    cast(flagged.matched_po_number as varchar) as matched_po_number,
-    cast(flagged.invoice_status as varchar) as invoice_status,
-    cast(flagged.currency_code as varchar) as currency_code,
+    cast(flagged.finance_ap_invoice_id as {{ dbt.type_string() }}) as finance_ap_invoice_id,
+    cast(suppliers.supplier_id as {{ dbt.type_string() }}) as supplier_id,
+    cast(flagged.finance_vendor_id as {{ dbt.type_string() }}) as finance_vendor_id,
+    cast(flagged.vendor_invoice_number as {{ dbt.type_string() }}) as vendor_invoice_number,
+    cast(flagged.po_reference as {{ dbt.type_string() }}) as po_reference,
+    cast(flagged.matched_po_number as {{ dbt.type_string() }}) as matched_po_number,
+    cast(flagged.invoice_status as {{ dbt.type_string() }}) as invoice_status,
+    cast(flagged.currency_code as {{ dbt.type_string() }}) as currency_code,
     cast(flagged.net_amount as decimal(18, 4)) as net_amount,
     cast(flagged.total_amount as decimal(18, 4)) as total_amount,
     cast(flagged.net_amount_base as decimal(18, 4)) as net_amount_base,
@@ -82,7 +82,7 @@ select
     cast(flagged.is_disputed as boolean) as is_disputed,
     cast(flagged.has_no_po_match or flagged.has_amount_variance or flagged.is_possible_duplicate
         or flagged.is_disputed as boolean) as is_exception,
-    cast(flagged._source_file as varchar) as _source_file,
-    cast(flagged._load_id as varchar) as _load_id
+    cast(flagged._source_file as {{ dbt.type_string() }}) as _source_file,
+    cast(flagged._load_id as {{ dbt.type_string() }}) as _load_id
 from flagged
 left join suppliers on suppliers.source_id = flagged.finance_vendor_id

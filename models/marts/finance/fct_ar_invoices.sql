@@ -14,20 +14,20 @@ customers as (
 )
 
 select
-    cast(invoices.finance_ar_invoice_id as varchar) as finance_ar_invoice_id,
-    cast(customers.customer_id as varchar) as customer_id,
-    cast(invoices.finance_debtor_id as varchar) as finance_debtor_id,
-    cast(invoices.erp_sales_order_ref as varchar) as erp_sales_order_ref,
-    cast(invoices.invoice_status as varchar) as invoice_status,
-    cast(invoices.currency_code as varchar) as currency_code,
+    cast(invoices.finance_ar_invoice_id as {{ dbt.type_string() }}) as finance_ar_invoice_id,
+    cast(customers.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(invoices.finance_debtor_id as {{ dbt.type_string() }}) as finance_debtor_id,
+    cast(invoices.erp_sales_order_ref as {{ dbt.type_string() }}) as erp_sales_order_ref,
+    cast(invoices.invoice_status as {{ dbt.type_string() }}) as invoice_status,
+    cast(invoices.currency_code as {{ dbt.type_string() }}) as currency_code,
     cast(invoices.total_amount as decimal(18, 4)) as total_amount,
     cast(invoices.total_amount_base as decimal(18, 4)) as total_amount_base,
     cast(invoices.invoice_date as date) as invoice_date,
     cast(invoices.due_date as date) as due_date,
     cast(payments.last_payment_date as date) as last_payment_date,
     cast(coalesce(payments.paid_amount_base, 0) as decimal(18, 4)) as paid_amount_base,
-    cast(invoices._source_file as varchar) as _source_file,
-    cast(invoices._load_id as varchar) as _load_id
+    cast(invoices._source_file as {{ dbt.type_string() }}) as _source_file,
+    cast(invoices._load_id as {{ dbt.type_string() }}) as _load_id
 from invoices
 left join payments on payments.finance_invoice_id = invoices.finance_ar_invoice_id
 left join customers on customers.source_id = invoices.finance_debtor_id

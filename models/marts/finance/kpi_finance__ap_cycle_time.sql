@@ -9,8 +9,8 @@ with paid as (
 select
     cast(month_start as date) as month_start,
     cast(count(*) as integer) as n_invoices_paid,
-    cast(avg(cycle_days) as double) as avg_cycle_days,
-    cast(median(cycle_days) as double) as median_cycle_days,
+    cast(avg(cycle_days) as {{ type_double() }}) as avg_cycle_days,
+    cast({{ median('cycle_days') }} as {{ type_double() }}) as median_cycle_days,
     cast(max(cycle_days) as integer) as max_cycle_days
 from paid
 group by month_start

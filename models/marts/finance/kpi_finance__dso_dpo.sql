@@ -9,8 +9,8 @@ with
 
 months as (
     select distinct month_start, month_end from {{ ref('dim_date') }}
-    where date_day between (select min(invoice_date) from {{ ref('fct_ar_invoices') }})
-        and (select max(invoice_date) from {{ ref('fct_ar_invoices') }})
+    where date_day between (select min(ar.invoice_date) from {{ ref('fct_ar_invoices') }} as ar)
+        and (select max(ar.invoice_date) from {{ ref('fct_ar_invoices') }} as ar)
 ),
 documents as (
     select 'ar' as side, finance_ar_invoice_id as invoice_id, invoice_date, total_amount_base
@@ -38,8 +38,8 @@ balances as (
 ),
 flows as (
     select months.month_start,
-        sum(case when side = 'ar' then total_amount_base else 0 end) as ar_invoiced_base,
-        sum(case when side = 'ap' then total_amount_base else 0 end) as ap_invoiced_base
+        sum(case when documents.side = 'ar' then documents.total_amount_base else 0 end) as ar_invoiced_base,
+        sum(case when documents.side = 'ap' then documents.total_amount_base else 0 end) as ap_invoiced_base
     from months
     left join documents on documents.invoice_date between months.month_start and months.month_end
     group by 1
@@ -51,11 +51,11 @@ select
     cast(coalesce(balances.ar_outstanding_base, 0) as decimal(18, 4)) as ar_outstanding_base,
     cast(flows.ar_invoiced_base as decimal(18, 4)) as ar_invoiced_base,
     cast(coalesce(balances.ar_outstanding_base, 0) / nullif(flows.ar_invoiced_base, 0)
-        * ({{ days_between('months.month_start', 'months.month_end') }} + 1) as double) as dso_days,
+        * ({{ days_between('months.month_start', 'months.month_end') }} + 1) as {{ type_double() }}) as dso_days,
     cast(coalesce(balances.ap_outstanding_base, 0) as decimal(18, 4)) as ap_outstanding_base,
     cast(flows.ap_invoiced_base as decimal(18, 4)) as ap_invoiced_base,
     cast(coalesce(balances.ap_outstanding_base, 0) / nullif(flows.ap_invoiced_base, 0)
-        * ({{ days_between('months.month_start', 'months.month_end') }} + 1) as double) as dpo_days
+        * ({{ days_between('months.month_start', 'months.month_end') }} + 1) as {{ type_double() }}) as dpo_days
 from months
 left join balances on balances.month_start = months.month_start
 left join flows on flows.month_start = months.month_start

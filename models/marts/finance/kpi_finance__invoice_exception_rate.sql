@@ -6,6 +6,6 @@ select
     cast(sum(case when has_no_po_match then 1 else 0 end) as integer) as n_no_po_match,
     cast(sum(case when has_amount_variance then 1 else 0 end) as integer) as n_amount_variance,
     cast(sum(case when is_possible_duplicate then 1 else 0 end) as integer) as n_possible_duplicates,
-    cast(sum(case when is_exception then 1 else 0 end) * 1.0 / count(*) as double) as exception_rate
+    cast(sum(case when is_exception then 1 else 0 end) * 1.0 / count(*) as {{ type_double() }}) as exception_rate
 from {{ ref('fct_ap_invoices') }}
 group by 1

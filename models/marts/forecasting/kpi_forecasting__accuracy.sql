@@ -31,7 +31,10 @@ matured as (
 
 backtest_latest as (
     select * from (
-        select q.*, rank() over (partition by model_name, model_version, window_start order by computed_at desc) as recency
+        select
+            q.*,
+            rank() over (partition by model_name, model_version, window_start order by computed_at desc nulls last)
+                as recency
         from {{ source('ml', 'forecast_quality') }} as q
         where evaluation_source = 'backtest'
     ) as ranked
@@ -57,14 +60,14 @@ unioned as (
 )
 
 select
-    cast(model_name as varchar) as model_name,
-    cast(model_version as varchar) as model_version,
-    cast(evaluation_source as varchar) as evaluation_source,
+    cast(model_name as {{ dbt.type_string() }}) as model_name,
+    cast(model_version as {{ dbt.type_string() }}) as model_version,
+    cast(evaluation_source as {{ dbt.type_string() }}) as evaluation_source,
     cast(window_start as date) as window_start,
     cast(window_end as date) as window_end,
     cast(n_points as bigint) as n_points,
-    cast(wape as double) as wape,
-    cast(bias as double) as bias,
-    cast(mape as double) as mape,
-    cast(interval_coverage as double) as interval_coverage
+    cast(wape as {{ type_double() }}) as wape,
+    cast(bias as {{ type_double() }}) as bias,
+    cast(mape as {{ type_double() }}) as mape,
+    cast(interval_coverage as {{ type_double() }}) as interval_coverage
 from unioned

@@ -6,7 +6,7 @@ with
 
 customers as (
     select 'customer:' || customer_id as node_id, 'customer' as node_type, customer_id as unified_id,
-        cast(null as varchar) as source_id, legal_name as label,
+        cast(null as {{ dbt.type_string() }}) as source_id, legal_name as label,
         {{ json_object_from({'legal_form': 'legal_form', 'country_code': 'country_code', 'n_erp_customers': 'n_erp_customers'}) }} as properties
     from {{ ref('dim_customer', v=2) }}
 ),
@@ -53,10 +53,10 @@ unioned as (
 )
 
 select
-    cast(node_id as varchar) as node_id,
-    cast(node_type as varchar) as node_type,
-    cast(unified_id as varchar) as unified_id,
-    cast(source_id as varchar) as source_id,
-    cast(coalesce(label, unified_id, source_id, node_id) as varchar) as label,
-    cast(properties as varchar) as properties
+    cast(node_id as {{ dbt.type_string() }}) as node_id,
+    cast(node_type as {{ dbt.type_string() }}) as node_type,
+    cast(unified_id as {{ dbt.type_string() }}) as unified_id,
+    cast(source_id as {{ dbt.type_string() }}) as source_id,
+    cast(coalesce(label, unified_id, source_id, node_id) as {{ dbt.type_string() }}) as label,
+    cast(properties as {{ dbt.type_string() }}) as properties
 from unioned

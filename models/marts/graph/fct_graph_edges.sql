@@ -67,11 +67,11 @@ edges as (
 )
 
 select
-    cast(edge_type || ':' || src_node_id || '->' || dst_node_id as varchar) as edge_id,
-    cast(src_node_id as varchar) as src_node_id,
-    cast(dst_node_id as varchar) as dst_node_id,
-    cast(edge_type as varchar) as edge_type,
-    cast(source_system as varchar) as source_system,
+    cast(edge_type || ':' || src_node_id || '->' || dst_node_id as {{ dbt.type_string() }}) as edge_id,
+    cast(src_node_id as {{ dbt.type_string() }}) as src_node_id,
+    cast(dst_node_id as {{ dbt.type_string() }}) as dst_node_id,
+    cast(edge_type as {{ dbt.type_string() }}) as edge_type,
+    cast(source_system as {{ dbt.type_string() }}) as source_system,
     cast(valid_from as date) as valid_from,
     cast(valid_to as date) as valid_to
 from edges

@@ -10,17 +10,17 @@ products as (
 )
 
 select
-    cast(cast(snapshots.snapshot_date as varchar) || '|' || snapshots.location_id || '|' || snapshots.sku as varchar)
+    cast(cast(snapshots.snapshot_date as {{ dbt.type_string() }}) || '|' || snapshots.location_id || '|' || snapshots.sku as {{ dbt.type_string() }})
         as inventory_snapshot_id,
     cast(snapshots.snapshot_date as date) as snapshot_date,
-    cast(snapshots.location_id as varchar) as location_id,
-    cast(snapshots.sku as varchar) as sku,
-    cast(products.product_id as varchar) as product_id,
+    cast(snapshots.location_id as {{ dbt.type_string() }}) as location_id,
+    cast(snapshots.sku as {{ dbt.type_string() }}) as sku,
+    cast(products.product_id as {{ dbt.type_string() }}) as product_id,
     cast(snapshots.on_hand_qty as bigint) as on_hand_qty,
     cast(snapshots.on_order_qty as bigint) as on_order_qty,
     cast(products.unit_cost_base as decimal(18, 4)) as unit_cost_base,
     cast(snapshots.on_hand_qty * products.unit_cost_base as decimal(18, 4)) as on_hand_value_base,
-    cast(snapshots._source_file as varchar) as _source_file,
-    cast(snapshots._load_id as varchar) as _load_id
+    cast(snapshots._source_file as {{ dbt.type_string() }}) as _source_file,
+    cast(snapshots._load_id as {{ dbt.type_string() }}) as _load_id
 from snapshots
 left join products on products.source_id = snapshots.sku

@@ -36,17 +36,17 @@ joined as (
 )
 
 select
-    cast(joined.erp_po_number || '-' || cast(joined.line_no as varchar) as varchar) as purchase_order_line_id,
-    cast(joined.erp_po_number as varchar) as erp_po_number,
+    cast(joined.erp_po_number || '-' || cast(joined.line_no as {{ dbt.type_string() }}) as {{ dbt.type_string() }}) as purchase_order_line_id,
+    cast(joined.erp_po_number as {{ dbt.type_string() }}) as erp_po_number,
     cast(joined.line_no as integer) as line_no,
-    cast(suppliers.supplier_id as varchar) as supplier_id,
-    cast(joined.erp_supplier_id as varchar) as erp_supplier_id,
-    cast(products.product_id as varchar) as product_id,
-    cast(joined.sku as varchar) as sku,
-    cast(joined.po_status as varchar) as po_status,
+    cast(suppliers.supplier_id as {{ dbt.type_string() }}) as supplier_id,
+    cast(joined.erp_supplier_id as {{ dbt.type_string() }}) as erp_supplier_id,
+    cast(products.product_id as {{ dbt.type_string() }}) as product_id,
+    cast(joined.sku as {{ dbt.type_string() }}) as sku,
+    cast(joined.po_status as {{ dbt.type_string() }}) as po_status,
     cast(joined.order_date as date) as order_date,
     cast(joined.expected_date as date) as expected_date,
-    cast(joined.currency_code as varchar) as currency_code,
+    cast(joined.currency_code as {{ dbt.type_string() }}) as currency_code,
     cast(joined.quantity as bigint) as quantity,
     cast(joined.unit_cost as decimal(18, 4)) as unit_cost,
     joined.line_amount,
@@ -54,8 +54,8 @@ select
     cast(joined.quantity_received as bigint) as quantity_received,
     cast(greatest(joined.quantity - joined.quantity_received, 0) as bigint) as quantity_open,
     cast(joined.last_received_date as date) as last_received_date,
-    cast(joined._source_file as varchar) as _source_file,
-    cast(joined._load_id as varchar) as _load_id
+    cast(joined._source_file as {{ dbt.type_string() }}) as _source_file,
+    cast(joined._load_id as {{ dbt.type_string() }}) as _load_id
 from joined
 left join suppliers on suppliers.source_id = joined.erp_supplier_id
 left join products on products.source_id = joined.sku

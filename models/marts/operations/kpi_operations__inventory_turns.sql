@@ -28,7 +28,7 @@ select
     cast(stock.month_start as date) as month_start,
     cast(coalesce(cogs.cogs_base, 0) as decimal(18, 4)) as cogs_base,
     cast(stock.avg_inventory_base as decimal(18, 4)) as avg_inventory_base,
-    cast(coalesce(cogs.cogs_base, 0) / nullif(stock.avg_inventory_base, 0) as double) as inventory_turns,
-    cast(coalesce(cogs.cogs_base, 0) / nullif(stock.avg_inventory_base, 0) * 12 as double) as annualised_turns
+    cast(coalesce(cogs.cogs_base, 0) / nullif(stock.avg_inventory_base, 0) as {{ type_double() }}) as inventory_turns,
+    cast(coalesce(cogs.cogs_base, 0) / nullif(stock.avg_inventory_base, 0) * 12 as {{ type_double() }}) as annualised_turns
 from stock
 left join cogs on cogs.month_start = stock.month_start

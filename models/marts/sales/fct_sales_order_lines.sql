@@ -31,26 +31,26 @@ priced as (
 )
 
 select
-    cast(priced.erp_sales_order_id || '-' || cast(priced.line_no as varchar) as varchar) as sales_order_line_id,
-    cast(priced.erp_sales_order_id as varchar) as erp_sales_order_id,
+    cast(priced.erp_sales_order_id || '-' || cast(priced.line_no as {{ dbt.type_string() }}) as {{ dbt.type_string() }}) as sales_order_line_id,
+    cast(priced.erp_sales_order_id as {{ dbt.type_string() }}) as erp_sales_order_id,
     cast(priced.line_no as integer) as line_no,
-    cast(customers.customer_id as varchar) as customer_id,
-    cast(priced.erp_customer_id as varchar) as erp_customer_id,
-    cast(products.product_id as varchar) as product_id,
-    cast(priced.sku as varchar) as sku,
-    cast(priced.location_id as varchar) as location_id,
-    cast(priced.crm_promotion_id as varchar) as crm_promotion_id,
-    cast(priced.order_status as varchar) as order_status,
+    cast(customers.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(priced.erp_customer_id as {{ dbt.type_string() }}) as erp_customer_id,
+    cast(products.product_id as {{ dbt.type_string() }}) as product_id,
+    cast(priced.sku as {{ dbt.type_string() }}) as sku,
+    cast(priced.location_id as {{ dbt.type_string() }}) as location_id,
+    cast(priced.crm_promotion_id as {{ dbt.type_string() }}) as crm_promotion_id,
+    cast(priced.order_status as {{ dbt.type_string() }}) as order_status,
     cast(priced.order_date as date) as order_date,
     cast(priced.requested_date as date) as requested_date,
-    cast(priced.currency_code as varchar) as currency_code,
+    cast(priced.currency_code as {{ dbt.type_string() }}) as currency_code,
     cast(priced.quantity as bigint) as quantity,
     cast(priced.unit_price as decimal(18, 4)) as unit_price,
     cast(priced.discount_pct as decimal(18, 4)) as discount_pct,
     priced.net_amount,
     {{ to_base_currency('priced.net_amount', 'priced.currency_code', 'priced.order_date') }} as net_amount_base,
-    cast(priced._source_file as varchar) as _source_file,
-    cast(priced._load_id as varchar) as _load_id
+    cast(priced._source_file as {{ dbt.type_string() }}) as _source_file,
+    cast(priced._load_id as {{ dbt.type_string() }}) as _load_id
 from priced
 left join customers on customers.source_id = priced.erp_customer_id
 left join products on products.source_id = priced.sku

@@ -18,13 +18,13 @@ products as (
 )
 
 select
-    cast(tickets.support_ticket_id as varchar) as support_ticket_id,
-    cast(customers.customer_id as varchar) as customer_id,
-    cast(products.product_id as varchar) as product_id,
-    cast(tickets.ticket_category as varchar) as ticket_category,
-    cast(tickets.priority as varchar) as priority,
-    cast(tickets.channel as varchar) as channel,
-    cast(tickets.ticket_status as varchar) as ticket_status,
+    cast(tickets.support_ticket_id as {{ dbt.type_string() }}) as support_ticket_id,
+    cast(customers.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(products.product_id as {{ dbt.type_string() }}) as product_id,
+    cast(tickets.ticket_category as {{ dbt.type_string() }}) as ticket_category,
+    cast(tickets.priority as {{ dbt.type_string() }}) as priority,
+    cast(tickets.channel as {{ dbt.type_string() }}) as channel,
+    cast(tickets.ticket_status as {{ dbt.type_string() }}) as ticket_status,
     cast(tickets.contact_count as integer) as contact_count,
     cast(tickets.created_at as timestamp) as created_at,
     cast(tickets.first_response_at as timestamp) as first_response_at,
@@ -33,8 +33,8 @@ select
     {{ hours_between('tickets.created_at', 'tickets.resolved_at') }} as resolution_hours,
     cast(tickets.resolved_at is not null as boolean) as is_resolved,
     cast(tickets.resolved_at is not null and tickets.contact_count = 1 as boolean) as is_first_contact_resolution,
-    cast(tickets._source_file as varchar) as _source_file,
-    cast(tickets._load_id as varchar) as _load_id
+    cast(tickets._source_file as {{ dbt.type_string() }}) as _source_file,
+    cast(tickets._load_id as {{ dbt.type_string() }}) as _load_id
 from tickets
 left join customers on customers.source_id = tickets.customer_email
 left join products on products.source_id = tickets.mention_key

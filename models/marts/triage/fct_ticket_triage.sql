@@ -14,25 +14,25 @@ kb as (
 )
 
 select
-    cast(p.support_ticket_id as varchar) as support_ticket_id,
-    cast(fct.customer_id as varchar) as customer_id,
-    cast(fct.product_id as varchar) as product_id,
+    cast(p.support_ticket_id as {{ dbt.type_string() }}) as support_ticket_id,
+    cast(fct.customer_id as {{ dbt.type_string() }}) as customer_id,
+    cast(fct.product_id as {{ dbt.type_string() }}) as product_id,
     cast(fct.created_at as timestamp) as created_at,
-    cast(p.predicted_category as varchar) as predicted_category,
-    cast(p.category_confidence as double) as category_confidence,
-    cast(p.predicted_priority as varchar) as predicted_priority,
-    cast(p.priority_confidence as double) as priority_confidence,
-    cast(p.suggested_team as varchar) as suggested_team,
-    cast(p.route as varchar) as route,
+    cast(p.predicted_category as {{ dbt.type_string() }}) as predicted_category,
+    cast(p.category_confidence as {{ type_double() }}) as category_confidence,
+    cast(p.predicted_priority as {{ dbt.type_string() }}) as predicted_priority,
+    cast(p.priority_confidence as {{ type_double() }}) as priority_confidence,
+    cast(p.suggested_team as {{ dbt.type_string() }}) as suggested_team,
+    cast(p.route as {{ dbt.type_string() }}) as route,
     cast(p.is_auto_triaged as boolean) as is_auto_triaged,
-    cast(p.label_split as varchar) as label_split,
-    cast(p.desk_category as varchar) as desk_category,
-    cast(p.desk_priority as varchar) as desk_priority,
-    cast(kb.kb_article_1 as varchar) as kb_article_1,
-    cast(kb.kb_article_2 as varchar) as kb_article_2,
-    cast(kb.kb_article_3 as varchar) as kb_article_3,
-    cast(p.category_model_version as varchar) as category_model_version,
-    cast(p.priority_model_version as varchar) as priority_model_version
+    cast(p.label_split as {{ dbt.type_string() }}) as label_split,
+    cast(p.desk_category as {{ dbt.type_string() }}) as desk_category,
+    cast(p.desk_priority as {{ dbt.type_string() }}) as desk_priority,
+    cast(kb.kb_article_1 as {{ dbt.type_string() }}) as kb_article_1,
+    cast(kb.kb_article_2 as {{ dbt.type_string() }}) as kb_article_2,
+    cast(kb.kb_article_3 as {{ dbt.type_string() }}) as kb_article_3,
+    cast(p.category_model_version as {{ dbt.type_string() }}) as category_model_version,
+    cast(p.priority_model_version as {{ dbt.type_string() }}) as priority_model_version
 from {{ source('triage', 'ticket_predictions') }} as p
 inner join {{ ref('fct_support_tickets') }} as fct on fct.support_ticket_id = p.support_ticket_id
 left join kb on kb.support_ticket_id = p.support_ticket_id

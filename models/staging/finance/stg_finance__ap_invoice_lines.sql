@@ -16,7 +16,7 @@ renamed as (
         {{ clean_code('sku') }} as sku,
 
         ----------  attributes
-        {{ clean_text('"description"') }} as line_description,
+        {{ clean_text(adapter.quote('description')) }} as line_description,
 
         ----------  quantities and amounts
         quantity,
