@@ -4,6 +4,49 @@ A contract says, per source entity: where its batch files land, how they are enc
 exist (with type, required flag, accepted values, pattern, aliases for renamed columns, JSON path) and
 which columns form the key. Everything downstream reads this one model: the generic loader, the raw
 table DDL, the Dagster asset factory and the tests. Nothing here touches data.
+
+File options (``format:`` at the top of a contract, overridable per entity):
+
+* ``type``: ``csv`` | ``ndjson`` (one JSON object per line) | ``json_array`` (one array of objects).
+* ``delimiter`` (csv, default ``,``), ``header`` (csv, default true), ``quote`` (csv, default ``"``).
+* ``encoding``: ``utf-8`` (default; a UTF-8 byte-order mark is allowed), ``utf-16`` (with BOM),
+  ``latin-1`` / ``iso-8859-1``, ``cp1252`` / ``windows-1252`` (Windows exports; read through DuckDB's
+  ``encodings`` extension, installed from the package registry as ``duckdb-extension-encodings``).
+* ``extensions``: file name endings that hold this entity's data, matched case-insensitively. Default
+  ``[.csv]`` for csv, ``[.ndjson, .jsonl]`` for ndjson, ``[.json]`` for json_array; add ``.txt`` or
+  ``.tsv`` where a system names its CSV exports so. Each may also arrive compressed as ``<ext>.gz`` or
+  ``<ext>.zst`` (``compression: auto``, the default; ``none`` turns that off). ``glob`` (optional) narrows
+  the names further (``fnmatch`` pattern, case-insensitive). Every other file in the folder is recorded
+  in ``raw.load_audit`` as ``ignored`` with the reason, never silently skipped.
+* ``date_formats`` (default ``['%Y-%m-%d']``): strptime formats tried in order, matched strictly: ``%Y`` is
+  exactly four digits (use ``%y`` only where a system really writes two-digit years), ``%d``/``%m`` one
+  or two digits, everything else literally. Timestamps accept every ISO 8601 form real exports write
+  (``T``/``t``/space, with or without seconds and fractions, ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and
+  these formats; values with an offset are converted to UTC, values without one are taken as UTC.
+* ``decimal_separator`` (``.`` or ``,``) and ``thousands_separator`` (default none): a decimal must use
+  exactly these; thousands groups must be full groups of three after a first group without a leading
+  zero (``1.234,56``; ``0.125`` is never 125). Any other shape (currency signs, spaces, the other
+  convention) is quarantined.
+* ``null_tokens`` (default ``[NULL, null, N/A, n/a, '#N/A']``): cell texts that mean "no value", in every
+  column type including text (an empty or blank cell, and JSON ``null``, always mean no value). A
+  required column holding one is quarantined; an optional one is NULL and never costs the row.
+* ``trim`` (default true): strip leading/trailing whitespace of text values before the null-token,
+  pattern and accepted-value checks, so the checks see exactly the value staging sees. Other types are
+  always trimmed.
+* Completeness (a file is loaded only once it is complete): ``unterminated_last_line``: ``hold`` (default:
+  a csv/ndjson file whose last byte is not a line break is still being written: it is recorded as
+  ``held`` and loaded by a later run once complete), ``quarantine`` (load it, quarantining the cut last
+  record), or ``accept`` (only together with ``done_marker``). ``done_marker`` (e.g. ``.done``): a data
+  file is loaded only once ``<file name><marker>`` exists beside it. ``min_quiet_seconds`` (default 0): a
+  file modified less than this long ago is held. A file whose name was loaded before with other content
+  *supersedes* it: the old rows leave raw and quarantine in the same transaction (audit status
+  ``superseded``).
+
+Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required``, ``pii``,
+``description``, ``pattern`` (full match), ``accepted_values``, ``aliases`` (renamed headers / JSON keys),
+``path`` (JSON path ``$.a.b``), ``formats`` (date/timestamp formats for this column), ``precision`` and
+``scale`` (decimal, default 18 and 4: a value with more integer or fraction digits than declared is
+quarantined, never rounded), ``null_tokens`` and ``trim`` (override the file's).
 """
 from __future__ import annotations
 
@@ -16,8 +59,9 @@ import yaml
 
 from smb_warehouse.core.paths import CONTRACTS_DIR
 
-# Contract type -> DuckDB type of the raw column. DECIMAL(18,4) holds every money/quantity figure
-# an SME exports without float rounding; timestamps are stored naive in UTC (converted on load).
+# Contract type -> DuckDB type of the raw column. Decimals default to DECIMAL(18,4) (every money or
+# quantity figure an SME exports, without float rounding; a column may declare its own precision/scale);
+# timestamps are stored naive in UTC (converted on load).
 RAW_TYPES: dict[str, str] = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -26,8 +70,18 @@ RAW_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
     "boolean": "BOOLEAN",
 }
+DEFAULT_PRECISION, DEFAULT_SCALE = 18, 4
 FILE_FORMATS = ("csv", "ndjson", "json_array")
-DEFAULT_GLOBS = {"csv": "*.csv", "ndjson": "*.ndjson", "json_array": "*.json"}
+DEFAULT_EXTENSIONS = {"csv": (".csv",), "ndjson": (".ndjson", ".jsonl"), "json_array": (".json",)}
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+DEFAULT_NULL_TOKENS = ("NULL", "null", "N/A", "n/a", "#N/A")
+ENCODINGS = {  # contract spelling -> DuckDB read_csv/read_json encoding name
+    "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8",
+    "utf-16": "utf-16", "utf16": "utf-16",
+    "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1",
+    "cp1252": "cp1252", "windows-1252": "cp1252",
+}
+LAST_LINE_RULES = ("hold", "quarantine", "accept")
 RAW_SCHEMA = "raw"
 # Metadata columns every raw table carries, so each row traces back to its file and line.
 METADATA_COLUMNS: dict[str, str] = {
@@ -47,15 +101,35 @@ class ContractError(ValueError):
 class FileFormat:
     type: str = "csv"
     delimiter: str = ","
+    quote: str = '"'
     encoding: str = "utf-8"
     header: bool = True
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
     decimal_separator: str = "."
+    thousands_separator: str | None = None
     glob: str | None = None
+    extensions: tuple[str, ...] | None = None
+    compression: str = "auto"
+    null_tokens: tuple[str, ...] = DEFAULT_NULL_TOKENS
+    trim: bool = True
+    unterminated_last_line: str = "hold"
+    done_marker: str | None = None
+    min_quiet_seconds: float = 0
+
+    @property
+    def file_extensions(self) -> tuple[str, ...]:
+        """Accepted name endings, lower case, without compression suffixes."""
+        return tuple(e.lower() for e in (self.extensions or DEFAULT_EXTENSIONS[self.type]))
 
     @property
     def file_glob(self) -> str:
-        return self.glob or DEFAULT_GLOBS[self.type]
+        """A glob of the primary name form (``*.csv``); discovery also takes the other extensions, any
+        letter case and compressed files (see ``discovery.py``)."""
+        return self.glob or "*" + self.file_extensions[0]
+
+    @property
+    def duckdb_encoding(self) -> str:
+        return ENCODINGS[self.encoding.lower()]
 
 
 @dataclass(frozen=True)
@@ -70,10 +144,20 @@ class Column:
     aliases: tuple[str, ...] = ()
     path: str | None = None  # JSON path for JSON formats; defaults to $.<name>
     formats: tuple[str, ...] | None = None  # date/timestamp formats overriding the file's
+    precision: int | None = None  # decimal only
+    scale: int | None = None  # decimal only
+    null_tokens: tuple[str, ...] | None = None  # overrides the file's
+    trim: bool | None = None  # overrides the file's
 
     @property
     def raw_type(self) -> str:
+        if self.type == "decimal":
+            return f"DECIMAL({self.precision or DEFAULT_PRECISION},{self.scale if self.scale is not None else DEFAULT_SCALE})"
         return RAW_TYPES[self.type]
+
+    @property
+    def precision_scale(self) -> tuple[int, int]:
+        return (self.precision or DEFAULT_PRECISION, self.scale if self.scale is not None else DEFAULT_SCALE)
 
     @property
     def json_path(self) -> str:
@@ -132,15 +216,33 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
+_TUPLE_OPTIONS = ("date_formats", "extensions", "null_tokens")
+
+
 def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: str) -> FileFormat:
     merged: dict[str, Any] = dict(base.__dict__) if base else {}
     for key, value in (raw or {}).items():
         if key not in FileFormat.__dataclass_fields__:
             raise ContractError(f"{where}: unknown format option {key!r}")
-        merged[key] = tuple(value) if key == "date_formats" else value
+        merged[key] = tuple(str(v) for v in value) if key in _TUPLE_OPTIONS and value is not None else value
     fmt = FileFormat(**merged)
     if fmt.type not in FILE_FORMATS:
         raise ContractError(f"{where}: format type {fmt.type!r} not one of {FILE_FORMATS}")
+    if fmt.encoding.lower() not in ENCODINGS:
+        raise ContractError(f"{where}: encoding {fmt.encoding!r} not one of {sorted(ENCODINGS)}")
+    if fmt.decimal_separator not in (".", ","):
+        raise ContractError(f"{where}: decimal_separator must be '.' or ','")
+    if fmt.thousands_separator is not None and fmt.thousands_separator in (fmt.decimal_separator, fmt.delimiter):
+        raise ContractError(f"{where}: thousands_separator must differ from the decimal separator and the delimiter")
+    if fmt.compression not in ("auto", "none"):
+        raise ContractError(f"{where}: compression must be 'auto' or 'none'")
+    if fmt.unterminated_last_line not in LAST_LINE_RULES:
+        raise ContractError(f"{where}: unterminated_last_line must be one of {LAST_LINE_RULES}")
+    if fmt.unterminated_last_line == "accept" and not fmt.done_marker:
+        raise ContractError(f"{where}: unterminated_last_line 'accept' needs a done_marker (nothing else proves "
+                            "that a file without a final line break is complete)")
+    if any(not e.startswith(".") for e in fmt.file_extensions):
+        raise ContractError(f"{where}: extensions must start with '.'")
     return fmt
 
 
@@ -151,6 +253,14 @@ def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
     if raw.get("type") not in RAW_TYPES:
         raise ContractError(f"{where}.{name}: type {raw.get('type')!r} not one of {sorted(RAW_TYPES)}")
     values = raw.get("accepted_values")
+    if (raw.get("precision") is not None or raw.get("scale") is not None) and raw["type"] != "decimal":
+        raise ContractError(f"{where}.{name}: precision/scale only apply to decimal columns")
+    precision, scale = raw.get("precision"), raw.get("scale")
+    if precision is not None and not 1 <= int(precision) <= 38:
+        raise ContractError(f"{where}.{name}: precision must be 1..38")
+    if scale is not None and not 0 <= int(scale) <= int(precision or DEFAULT_PRECISION):
+        raise ContractError(f"{where}.{name}: scale must be 0..precision")
+    tokens = raw.get("null_tokens")
     return Column(
         name=name,
         type=raw["type"],
@@ -162,6 +272,10 @@ def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
         aliases=_tuple(raw.get("aliases")),
         path=raw.get("path"),
         formats=tuple(raw["formats"]) if raw.get("formats") else None,
+        precision=int(precision) if precision is not None else None,
+        scale=int(scale) if scale is not None else None,
+        null_tokens=tuple(str(t) for t in tokens) if tokens is not None else None,
+        trim=bool(raw["trim"]) if raw.get("trim") is not None else None,
     )
 
 

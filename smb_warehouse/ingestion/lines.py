@@ -1,24 +1,32 @@
-"""Physical line numbers for CSV records, computed set-based inside DuckDB.
+"""Physical line numbers and raw record texts, computed set-based inside DuckDB.
 
-DuckDB's CSV reader emits parsed rows in file order but without their line, and numbers rejected rows
-in its own "reader lines": physical lines minus the continuation lines of quoted multi-line values
-(blank lines are counted, yet produce no row). Two routes:
+DuckDB's readers emit records in file order but without their line. The loader numbers records by
+reading order and turns that into the physical line of the record:
 
-* fast (the common case: no blank lines, no newlines inside values): reader lines are physical
-  lines, and the k-th parsed record is the k-th data line that is not a reject;
-* exact (otherwise): scan the file once more as plain lines, mark continuation lines by quote parity
-  (a line continues a record iff the quote characters before it are odd in number; an escaped quote
-  '""' adds two and keeps parity), which yields reader line -> physical line, and record k -> line.
+* fast route (no blank lines, no record spanning lines; checked per file by comparing the physical
+  line count with records + rejected lines + header): record k is the k-th data line that the reader
+  did not reject;
+* exact route (otherwise): the file is read once more as plain lines and every line is classified as
+  the start of a record or a continuation of a quoted value that spans lines. The classification is
+  the CSV quote automaton (RFC 4180 as DuckDB reads it: a quote opens a quoted field only at the start
+  of a field, ``""`` inside it is an escaped quote, a quote inside an unquoted field is literal, and
+  text after a closing quote is an error after which the reader resumes at the next line). Each line's
+  effect on the in/out-of-quotes state is one of four functions (identity, swap, constant in, constant
+  out), so the state at every line is a prefix composition, computed with window functions. A stray
+  quote therefore never shifts the line numbers of later records.
+
+Raw record texts (for quarantine) are the physical line(s) of the record as decoded with the file's
+encoding, without the line terminator: re-encoding them with that encoding gives the file's bytes.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 import duckdb
 
 from smb_warehouse.core.sql import lit
 
-_QUOTE = '"'
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 
 def skip_adjusted(position: str, skipped: str) -> str:
@@ -28,43 +36,100 @@ def skip_adjusted(position: str, skipped: str) -> str:
             f"FROM {skipped}) s WHERE s.k < {position}))")
 
 
-def fast_view_sql(view: str, base: str, rejects: str, header_lines: int) -> str:
-    position = f"({header_lines} + _rn)"
-    return (f"CREATE TEMP VIEW {view} AS SELECT * EXCLUDE (_rn, _nl), "
-            f"{skip_adjusted(position, rejects)} AS _line FROM {base}")
+def lines_read_sql(path_sql: str, encoding: str, compression: str | None, new_line: str | None,
+                   rejects_table: str, rejects_scan: str) -> str:
+    """One row per physical line (blank lines kept as NULL), quote-less: ``SELECT l FROM ...``. Lines the
+    reader cannot decode land in the rejects table with their physical line number."""
+    nl = f", new_line={lit(new_line)}" if new_line else ""
+    comp = f", compression={lit(compression)}" if compression else ""
+    return (f"read_csv({path_sql}, columns={{'l': 'VARCHAR'}}, header=false, delim=chr(31), quote='', escape='', "
+            f"encoding={lit(encoding)}{comp}{nl}, auto_detect=false, max_line_size={MAX_LINE_BYTES}, "
+            f"store_rejects=true, ignore_errors=true, rejects_table={lit(rejects_table)}, rejects_scan={lit(rejects_scan)})")
 
 
-def exact_line_map(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, prefix: str,
-                   blank_lines_are_records: bool, header_lines: int, reader_rejects: str) -> tuple[str, str]:
-    """Create ``{prefix}_dmap(d, p)`` (reader line -> physical line) and ``{prefix}_starts(k, p)``
-    (k-th parsed record -> physical line). Returns their names."""
-    plines, lrej, lscan, dmap, starts = (f"{prefix}_{s}" for s in ("plines", "lrej", "lscan", "dmap", "starts"))
-    # Single-column, quote-less read: one row per physical line, blank lines kept (as NULL). Lines
-    # it rejects (invalid encoding, a stray unit separator) keep their physical number in lrej.
-    con.execute(
-        f"""CREATE TEMP TABLE {plines} AS
-        SELECT row_number() OVER () AS _rn, l
-        FROM read_csv({lit(str(path))}, columns={{'l': 'VARCHAR'}}, header=false, delim=chr(31), quote='',
-                      escape='', encoding={lit(encoding)}, auto_detect=false, max_line_size={16 * 1024 * 1024},
-                      store_rejects=true, ignore_errors=true, rejects_table={lit(lrej)}, rejects_scan={lit(lscan)})"""
-    )
-    rejected = f"(SELECT DISTINCT line AS _line FROM {lrej})"
-    quotes = f"length(l) - length(replace(l, {lit(_QUOTE)}, ''))"
-    blank = "false" if blank_lines_are_records else "(l IS NULL OR trim(l, chr(13)) = '')"
-    con.execute(
-        f"""CREATE TEMP TABLE {dmap} AS
-        WITH all_lines AS (
-            SELECT {skip_adjusted('_rn', rejected)} AS p, l FROM {plines}
-            UNION ALL SELECT line, any_value(csv_line) FROM {lrej} GROUP BY line),
-        parity AS (
-            SELECT p, l, coalesce(sum({quotes}) OVER (ORDER BY p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-                         % 2 = 1 AS continuation
-            FROM all_lines)
-        SELECT row_number() OVER (ORDER BY p) AS d, p, {blank} AS blank FROM parity WHERE NOT continuation"""
-    )
-    con.execute(
-        f"""CREATE TEMP TABLE {starts} AS
-        SELECT row_number() OVER (ORDER BY p) AS k, p FROM {dmap}
-        WHERE d > {header_lines} AND NOT blank AND d NOT IN (SELECT _line FROM {reader_rejects})"""
-    )
-    return dmap, starts
+def numbered_lines(con: duckdb.DuckDBPyConnection, path_sql: str, encoding: str, compression: str | None,
+                   new_line: str | None, prefix: str) -> str:
+    """Create ``{prefix}_pl(p, l, rejected)``: every physical line of one file with its number (lines the
+    reader rejected, e.g. not decodable, included with their text as the reader saw it and
+    ``rejected = true``). Returns the table name."""
+    raw, rej, scan, out = f"{prefix}_plr", f"{prefix}_plrej", f"{prefix}_plscan", f"{prefix}_pl"
+    con.execute(f"CREATE TEMP TABLE {raw} AS SELECT row_number() OVER () AS _rn, l FROM "
+                f"{lines_read_sql(path_sql, encoding, compression, new_line, rej, scan)}")
+    rejected = f"(SELECT DISTINCT line AS _line FROM {rej})"
+    con.execute(f"""CREATE TEMP TABLE {out} AS
+        SELECT {skip_adjusted('_rn', rejected)} AS p, l, false AS rejected FROM {raw}
+        UNION ALL SELECT line, any_value(csv_line), true FROM {rej} GROUP BY line""")
+    return out
+
+
+def _field_patterns(delimiter: str, quote: str) -> tuple[str, str, str]:
+    d, q = re.escape(delimiter), re.escape(quote)
+    nd = "[^" + (re.escape(delimiter) if len(delimiter) == 1 else "") + "]"
+    quoted = f"{q}(?:[^{q}]|{q}{q})*{q}"
+    unquoted = f"[^{q}{d}]{nd}*" if len(delimiter) == 1 else f"[^{q}]{nd}*"
+    open_tail = f"{q}(?:[^{q}]|{q}{q})*"
+    fields = f"(?:(?:{quoted}|{unquoted}|){d})*"
+    out_ends_in = fields + open_tail                      # from outside quotes, ends inside an open quote
+    in_stays = f"(?:[^{q}]|{q}{q})*"                       # from inside, no closing quote on this line
+    in_reopens = f"(?:[^{q}]|{q}{q})*{q}{d}" + fields + open_tail  # closes, then opens another quoted field
+    return out_ends_in, in_stays, in_reopens
+
+
+def exact_line_map(con: duckdb.DuckDBPyConnection, plines: str, delimiter: str, quote: str, prefix: str,
+                   header_lines: int, blank_lines_are_records: bool) -> str:
+    """From ``plines(p, l)`` create ``{prefix}_dmap(d, p, span, blank)``: reader line d (DuckDB's numbering:
+    lines that do not continue a quoted value) -> physical line p, the number of physical lines the
+    record spans, and whether it is blank. Returns the table name."""
+    out_ends_in, in_stays, in_reopens = _field_patterns(delimiter, quote)
+    dmap = f"{prefix}_dmap"
+    text = "coalesce(regexp_replace(l, '\\r$', ''), '')"
+    blank = "false" if blank_lines_are_records else f"(trim({text}) = '')"
+    con.execute(f"""CREATE TEMP TABLE {dmap} AS
+        WITH f AS (
+            SELECT p, l, regexp_full_match({text}, {lit(out_ends_in)})::INT AS f0,
+                   (regexp_full_match({text}, {lit(in_stays)}) OR regexp_full_match({text}, {lit(in_reopens)}))::INT AS f1
+            FROM {plines}),
+        g AS (
+            SELECT p, l, f0, f1, f0 = f1 AS is_const, (f0 = 1 AND f1 = 0)::INT AS is_swap,
+                   sum((f0 = 1 AND f1 = 0)::INT) OVER (ORDER BY p ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS swaps_upto
+            FROM f),
+        s AS (
+            SELECT p, l,
+                   (coalesce(last_value(CASE WHEN is_const THEN f0 END IGNORE NULLS)
+                                OVER (ORDER BY p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                    + swaps_upto - is_swap
+                    - coalesce(last_value(CASE WHEN is_const THEN swaps_upto END IGNORE NULLS)
+                                OVER (ORDER BY p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) % 2 AS state
+            FROM g),
+        starts AS (SELECT p, {blank} AS blank FROM s WHERE state = 0)
+        SELECT row_number() OVER (ORDER BY p) AS d, p,
+               coalesce(lead(p) OVER (ORDER BY p), (SELECT max(p) + 1 FROM {plines})) - p AS span, blank
+        FROM starts""")
+    return dmap
+
+
+def fetch_plain_texts(con: duckdb.DuckDBPyConnection, wanted: str, files: dict[str, str], target: str, root: str) -> None:
+    """Append to ``target(_file, _line, raw)`` the texts of ``wanted(_file, _line, _span)`` for UTF-8,
+    uncompressed files (``files``: rel path -> line terminator, '\\n' or '\\r'; ``root`` the landing root),
+    read with read_text. Raises duckdb.Error if a file is not valid UTF-8 (the caller then takes the
+    line-reader route)."""
+    if not files:
+        return
+    rels = sorted(files)
+    paths = [f"{root}/{r}" for r in rels]
+    terms = "CASE " + " ".join(f"WHEN _file = {lit(r)} THEN {lit(files[r])}" for r in rels) + " END"
+    con.execute(f"""INSERT INTO {target}
+        SELECT w._file, w._line,
+               array_to_string(list_transform(t.ls[w._line : w._line + w._span - 1],
+                                              x -> regexp_replace(x, '\\r$', '')), chr(10))
+        FROM {wanted} w JOIN (SELECT _file, string_split(ltrim(content, chr(65279)), {terms}) AS ls FROM (
+                              SELECT substr(filename, {len(root) + 2}) AS _file, content FROM read_text({paths!r}))) t
+        USING (_file)""")
+
+
+def fetch_line_texts(con: duckdb.DuckDBPyConnection, wanted: str, rel: str, plines: str, target: str) -> None:
+    """Append to ``target`` the texts of ``wanted`` rows of one file from its numbered lines."""
+    con.execute(f"""INSERT INTO {target}
+        SELECT w._file, w._line, (SELECT string_agg(regexp_replace(coalesce(l, ''), '\\r$', ''), chr(10) ORDER BY p)
+                                  FROM {plines} WHERE p BETWEEN w._line AND w._line + w._span - 1)
+        FROM {wanted} w WHERE w._file = {lit(rel)}""")

@@ -1,20 +1,27 @@
-"""THE generic loader: lands every file of one contract entity into ``raw.<system>__<entity>``.
+"""THE generic loader: lands every new file of one contract entity into ``raw.<system>__<entity>``.
 
-Nothing here knows about a particular system. Per file:
+Nothing here knows about a particular system. Per entity and run:
 
-1. stream the bytes once for a sha256 (idempotency: content already loaded -> skipped);
-2. stage the file with DuckDB's native reader (readers.py) and validate it with one generated SELECT
-   (validation.py), both into connection-local temp tables: no rows ever come into Python;
-3. in ONE transaction insert the good rows into the raw table, every bad record into
-   ``raw.quarantine`` (one row each, with line and reason) and one row into ``raw.load_audit``.
+1. discover the landing folder (discovery.py): batch files (any extension case, compressed, aliases),
+   files that are not complete yet (``held``) and files the loader will not read (``ignored``, with why);
+2. stream each batch's bytes once (scan.py): sha256 (same content already loaded -> skipped), size and
+   shape facts; run the whole-file checks (header, encoding, JSON shape); a file whose name was loaded
+   before with other content supersedes the old version;
+3. in ONE transaction: read all new files of a group (same header) with ONE DuckDB reader call, validate
+   and type them in the same statement and insert every record into the raw table (failed records
+   marked); turn reading order into physical line numbers; flag duplicate keys with one aggregate; move
+   the failed records, with their raw text, into ``raw.quarantine``; write one ``raw.load_audit`` row per
+   file. Rows never come into Python.
 
-Invariant per file: rows_read = rows_loaded + rows_quarantined. A structurally broken file (required
-column missing, unreadable) loads nothing, is audited as 'rejected', and after all files of the entity
-have been processed ``ContractViolation`` names every such file. Good files still load.
+Invariant per file: rows_read = rows_loaded + rows_quarantined, checked on what was written, inside the
+transaction. A structurally broken file (required column missing, unreadable, wrong shape) loads
+nothing, is audited as 'rejected' with a message naming the file and the cause, and after all files of
+the entity have been processed ``ContractViolation`` names every such file; the entity's other files
+still load. If DuckDB fails reading the group, each file is tried alone to find the culprit(s).
 """
 from __future__ import annotations
 
-import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,15 +31,29 @@ import duckdb
 
 from smb_warehouse.core.sql import ident, lit
 from smb_warehouse.core.warehouse import transaction
+from smb_warehouse.ingestion import lines as L
 from smb_warehouse.ingestion.contracts import METADATA_COLUMNS, RAW_SCHEMA, Entity
-from smb_warehouse.ingestion.readers import FileRejected, StagedFile, stage_file
+from smb_warehouse.ingestion.discovery import discover
+from smb_warehouse.ingestion.readers import (
+    Batch,
+    FileRejected,
+    check_json_shape,
+    csv_group_source,
+    json_array_exact_source,
+    json_fast_source,
+    json_lines_source,
+    map_header,
+    read_header,
+)
 from smb_warehouse.ingestion.scan import scan_file
-from smb_warehouse.ingestion.validation import checked_table_sql
+from smb_warehouse.ingestion.validation import validated_insert_sql
 
 QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
 # Statuses whose content hash means "this batch is in the warehouse": the same bytes are skipped.
 DONE_STATUSES = ("loaded", "empty")
+# Statuses recorded once per (file, content): re-running over the same landing adds no audit rows.
+NOTED_STATUSES = ("ignored", "held")
 
 _QUARANTINE_DDL = f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
     load_id VARCHAR, system VARCHAR, entity VARCHAR, source_file VARCHAR, source_line BIGINT,
@@ -41,6 +62,13 @@ _AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     load_id VARCHAR, system VARCHAR, entity VARCHAR, source_file VARCHAR, content_sha256 VARCHAR,
     file_bytes BIGINT, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, status VARCHAR,
     schema_drift VARCHAR, message VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP)"""
+_READER_REASONS = {
+    "TOO MANY COLUMNS": "more fields than the header",
+    "MISSING COLUMNS": "fewer fields than the header",
+    "UNQUOTED VALUE": "broken quoting (text after a closing quote, or a quoted value that never closes)",
+    "LINE SIZE OVER MAXIMUM": "record longer than 16 MiB",
+}
+_NOT_OBJECT = "<not a JSON object>"
 
 
 class ContractViolation(Exception):
@@ -55,14 +83,15 @@ class ContractViolation(Exception):
 @dataclass
 class FileLoadResult:
     source_file: str  # relative to the landing root, forward slashes
-    content_sha256: str
+    content_sha256: str | None
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
-    status: str = "loaded"  # loaded | skipped_already_loaded | empty | rejected
+    status: str = "loaded"  # loaded | empty | rejected | skipped_already_loaded | held | ignored
     schema_drift: list[str] = field(default_factory=list)
     message: str | None = None
     file_bytes: int = 0
+    superseded: bool = False  # an earlier version of this file name was replaced
 
 
 @dataclass
@@ -88,6 +117,9 @@ class EntityLoadResult:
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
 
+    def with_status(self, *statuses: str) -> list[FileLoadResult]:
+        return [f for f in self.files if f.status in statuses]
+
 
 # --------------------------------------------------------------------------------------- tables
 def ensure_ingestion_tables(con: duckdb.DuckDBPyConnection, entities: tuple[Entity, ...] | list[Entity] = ()) -> None:
@@ -99,39 +131,131 @@ def ensure_ingestion_tables(con: duckdb.DuckDBPyConnection, entities: tuple[Enti
         ensure_raw_table(con, entity)
 
 
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Create the entity's raw table; if the contract gained columns since, add them (NULL for old rows).
-    Columns are never dropped or retyped here: that is a deliberate migration, not a load."""
+    A decimal column whose declared precision/scale grew is widened (lossless); a change that could not
+    hold the old values, or any other type change, raises: that is a deliberate migration, not a load."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(entity.raw_ddl())
-    existing = {row[0] for row in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?", [RAW_SCHEMA, entity.raw_table]).fetchall()}
+    existing = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?", [RAW_SCHEMA, entity.raw_table]).fetchall())
     wanted = [(c.name, c.raw_type) for c in entity.columns] + list(METADATA_COLUMNS.items())
     for name, typ in wanted:
         if name not in existing:
             con.execute(f"ALTER TABLE {entity.qualified_raw_table} ADD COLUMN {ident(name)} {typ}")
+            continue
+        have, want = _DECIMAL.fullmatch(existing[name]), _DECIMAL.fullmatch(typ)
+        if have and want and have.groups() != want.groups():
+            (hp, hs), (wp, ws) = map(int, have.groups()), map(int, want.groups())
+            if wp - ws >= hp - hs and ws >= hs:
+                con.execute(f"ALTER TABLE {entity.qualified_raw_table} ALTER COLUMN {ident(name)} TYPE {typ}")
+            elif wp - ws < hp - hs or ws < hs:
+                raise RuntimeError(
+                    f"{entity.qualified_raw_table}.{name} is {existing[name]} but the contract now says {typ}, which "
+                    "cannot hold every stored value exactly: migrate the table deliberately")
 
 
 # ---------------------------------------------------------------------------------------- loading
 def entity_files(entity: Entity, landing_root: Path) -> list[Path]:
-    """The entity's batch files, in name order (batches are named so that this is arrival order)."""
-    folder = entity.landing_dir(landing_root)
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob(entity.format.file_glob) if p.is_file() and not p.name.startswith("."))
+    """The entity's batch files that are ready to load, in name order."""
+    return [f.path for f in discover(entity, landing_root) if f.action == "load"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _clean_error(exc: BaseException) -> str:
+    """A DuckDB error as one line: the cause, without the reader's option dump and fix-it hints."""
+    text = str(exc).strip()
+    for marker in ("\nPossible fixes", "\n  file =", "\nOriginal Line", "\n\n"):
+        text = text.split(marker, 1)[0]
+    text = re.sub(r"^(Invalid Input|Conversion|IO|Binder|Parser|Constraint) Error: ", "", text)
+    if "Map keys must be unique" in text:
+        text = "a JSON object repeats a key"
+    return " ".join(text.split())[:500]
+
+
+@dataclass
+class _Plan:
+    csv_groups: list[list[Batch]] = field(default_factory=list)
+    json_fast: list[Batch] = field(default_factory=list)
+    json_lines: list[Batch] = field(default_factory=list)
+    json_array_exact: list[Batch] = field(default_factory=list)
+
+
+class _GroupFailed(Exception):
+    def __init__(self, batches: list[Batch], kind: str, cause: BaseException | str):
+        super().__init__(str(cause))
+        self.batches, self.kind, self.cause = list(batches), kind, cause
 
 
 def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Path, load_id: str) -> EntityLoadResult:
-    """Load every landed file of ``entity``; raise ContractViolation afterwards if any was rejected."""
-    landing_root = Path(landing_root)
+    """Load every new landed file of ``entity`` in one transaction; raise ContractViolation afterwards if
+    any file was rejected (the result, with every file's outcome, is on the exception)."""
+    landing_root = Path(landing_root).absolute()
     ensure_ingestion_tables(con, [entity])
     result = EntityLoadResult(entity.system, entity.name, load_id)
-    for path in entity_files(entity, landing_root):
-        outcome = _load_file(con, entity, path, path.relative_to(landing_root).as_posix(), load_id)
-        result.files.append(outcome)
-        if outcome.status == "rejected":
-            result.failures.append(f"{outcome.source_file}: {outcome.message}")
+    started = _utcnow()
+    by_rel: dict[str, FileLoadResult] = {}
+    batches: list[Batch] = []
+    seen: set[str] = set()  # content hashes of this run's batches: a copy under another name is skipped
+    for found in discover(entity, landing_root):
+        res = FileLoadResult(found.rel, None)
+        result.files.append(res)
+        by_rel[found.rel] = res
+        if found.action == "ignored":
+            res.status, res.message = "ignored", found.reason
+            if found.path.is_file():
+                res.content_sha256, res.file_bytes = _sha_size(found.path)
+            continue
+        scan = scan_file(found.path, compressed=found.compression is not None)
+        res.content_sha256, res.file_bytes = scan.sha256, scan.size
+        if found.action == "held":
+            res.status, res.message = "held", found.reason
+            continue
+        if scan.sha256 in seen or _already_loaded(con, entity, scan.sha256):
+            res.status = "skipped_already_loaded"
+            continue
+        if scan.only_whitespace:
+            res.status = "empty"
+            continue
+        batch = Batch(found.path, found.rel, scan, found.compression)
+        try:
+            _whole_file_checks(entity, batch)
+        except FileRejected as exc:
+            res.status, res.message = "rejected", str(exc)
+            continue
+        rule = entity.format.unterminated_last_line
+        if scan.ends_with_newline is False and rule == "hold" and entity.format.type != "json_array":
+            res.status = "held"
+            res.message = ("no line break at the end: the file looks like it is still being written; it is loaded "
+                           "once complete (contract option unterminated_last_line)")
+            continue
+        batches.append(batch)
+        seen.add(scan.sha256)
+    superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
+                                                                       if r.status == "empty"])
+    plan = _plan(con, entity, batches, landing_root)
+    while True:
+        try:
+            _load_transaction(con, entity, landing_root, load_id, plan, by_rel, superseded, result, started)
+            break
+        except _GroupFailed as failed:  # rolled back: find the culprit(s), then load the rest again
+            _isolate(con, entity, landing_root, plan, failed, by_rel)
+        except duckdb.Error as exc:  # rolled back: nothing of this run is in the warehouse
+            message = f"load failed: {_clean_error(exc)}"
+            for b in batches:
+                res = by_rel[b.rel]
+                res.status, res.message = "rejected", message
+                res.rows_read = res.rows_loaded = res.rows_quarantined = 0
+                res.schema_drift = []
+            plan = _Plan()
+    result.failures = [f"{r.source_file}: {r.message}" for r in result.files if r.status == "rejected"]
     if result.failures:
         raise ContractViolation(
             f"{len(result.failures)} file(s) of {entity.system}.{entity.name} violate the contract "
@@ -139,8 +263,9 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
     return result
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+def _sha_size(path: Path) -> tuple[str, int]:
+    scan = scan_file(path, compressed=True)
+    return scan.sha256, scan.size
 
 
 def _already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) -> bool:
@@ -150,97 +275,481 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) ->
     return bool(row and row[0])
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, rel: str, load_id: str) -> FileLoadResult:
-    started = _utcnow()
-    scan = scan_file(path)
-    res = FileLoadResult(rel, scan.sha256, file_bytes=scan.size)
-    if _already_loaded(con, entity, scan.sha256):
-        # Not audited again: the audit records what entered the warehouse, and re-running a load
-        # over the same landing must leave it unchanged.
-        res.status = "skipped_already_loaded"
-        return res
-    if scan.only_whitespace:
-        res.status = "empty"
-        _transaction(con, lambda: _audit(con, entity, res, load_id, started))
-        return res
-    prefix = f"_ing_{uuid.uuid4().hex[:12]}"
-    staged: StagedFile | None = None
-    try:
+def _superseded(con: duckdb.DuckDBPyConnection, entity: Entity, names: list[str]) -> list[str]:
+    """Files about to load whose name was loaded before with other content."""
+    if not names:
+        return []
+    rows = con.execute(
+        f"SELECT DISTINCT source_file FROM {AUDIT_TABLE} WHERE system = ? AND entity = ? AND status IN {DONE_STATUSES} "
+        "AND source_file IN (SELECT unnest(?::VARCHAR[]))", [entity.system, entity.name, names]).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def _whole_file_checks(entity: Entity, batch: Batch) -> None:
+    fmt = entity.format
+    if fmt.type == "csv":
+        batch.header = read_header(batch, entity) if fmt.header else [c.name for c in entity.columns]
+        map_header(entity, batch)
+    else:
+        check_json_shape(batch, entity)
+
+
+def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], landing_root: Path) -> _Plan:
+    plan = _Plan()
+    if entity.format.type == "csv":
+        groups: dict[tuple, list[Batch]] = {}
+        for b in batches:
+            groups.setdefault((tuple(b.header), b.compression, b.new_line), []).append(b)
+        plan.csv_groups = list(groups.values())
+        return plan
+    plain = [b for b in batches if b.plain_utf8 and entity.format.duckdb_encoding == "utf-8"]
+    risky = set(_risky_number_files(con, plain, landing_root))
+    for b in batches:
+        if entity.format.type == "json_array":
+            (plan.json_array_exact if b.rel in risky else plan.json_fast).append(b)
+        elif b in plain and b.rel not in risky and not b.scan.has_blank_lines:
+            plan.json_fast.append(b)
+        else:
+            plan.json_lines.append(b)
+    return plan
+
+
+def _risky_number_files(con: duckdb.DuckDBPyConnection, batches: list[Batch], landing_root: Path) -> list[str]:
+    """Files with a run of 16+ digits: a JSON number that long may not survive DuckDB's double parsing,
+    so those files take the exact-number route (numbers re-read from their text)."""
+    if not batches:
+        return []
+    with _search_path(con, landing_root):
         try:
-            staged = stage_file(con, entity, path, scan, prefix)
-            con.execute(checked_table_sql(entity, staged.records, f"{prefix}_chk"))
-            _fill_counts(con, entity, res, staged, f"{prefix}_chk")
-        except duckdb.Error as exc:  # the reader could not process the file at all
-            raise FileRejected(f"unreadable as {entity.format.type}: {str(exc).strip()}") from None
-        _transaction(con, lambda: _insert_all(con, entity, res, staged, f"{prefix}_chk", load_id, started))
-    except (FileRejected, duckdb.Error) as exc:  # the file's transaction was rolled back, if begun
-        res.rows_read = res.rows_loaded = res.rows_quarantined = 0
-        res.status = "rejected"
-        res.message = str(exc) if isinstance(exc, FileRejected) else f"load failed: {str(exc).strip()}"
-        _transaction(con, lambda: _audit(con, entity, res, load_id, started))
+            rows = con.execute(f"SELECT substr(filename, {len(str(landing_root)) + 2}) FROM read_text("
+                               f"{[str(b.path) for b in batches]!r}) WHERE regexp_matches(content, '[0-9.]{{16}}')").fetchall()
+        except duckdb.Error:  # not valid UTF-8 somewhere: the line route handles every file exactly
+            return [b.rel for b in batches]
+    return [r[0] for r in rows]
+
+
+class _search_path:
+    """Relative file names for DuckDB's readers (``filename`` then is the landing-relative path)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path):
+        self.con, self.root = con, root
+
+    def __enter__(self):
+        self.old = self.con.execute("SELECT current_setting('file_search_path')").fetchone()[0]
+        self.con.execute(f"SET file_search_path = {lit(str(self.root))}")
+
+    def __exit__(self, *exc):
+        self.con.execute(f"SET file_search_path = {lit(self.old or '')}")
+
+
+def _load_encodings(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    if entity.format.duckdb_encoding != "cp1252":
+        return
+    try:
+        import duckdb_extension_encodings
+    except ImportError as exc:  # pragma: no cover - installed with the project
+        raise FileRejected("encoding cp1252 needs the package duckdb-extension-encodings") from exc
+    folder = Path(duckdb_extension_encodings.__file__).parent / "extensions"
+    ext = next(folder.glob("*/encodings.duckdb_extension"))
+    con.execute(f"LOAD {lit(str(ext))}")
+
+
+# ----------------------------------------------------------------------------------- transaction
+def _load_transaction(con, entity: Entity, landing_root: Path, load_id: str, plan: _Plan,
+                      by_rel: dict[str, FileLoadResult], superseded: list[str], result: EntityLoadResult,
+                      started: datetime) -> None:
+    prefix = f"_ing_{uuid.uuid4().hex[:12]}"
+    bad = f"{load_id} (quarantine {uuid.uuid4().hex[:8]})"
+    now = _utcnow()
+    ctx = _Ctx(con, entity, load_id, bad, now, prefix)
+    ctx.root = str(landing_root)
+    try:
+        _load_encodings(con, entity)
+        with _search_path(con, landing_root), transaction(con):
+            ctx.create_scratch()
+            for rel in superseded:
+                _supersede(con, entity, rel, load_id)
+                if rel in by_rel:
+                    by_rel[rel].superseded = True
+            for group in plan.csv_groups:
+                _run_group(ctx, group, "csv")
+            if plan.json_fast:
+                _run_group(ctx, plan.json_fast, "json_fast")
+            if plan.json_lines:
+                _run_group(ctx, plan.json_lines, "json_lines")
+            for b in plan.json_array_exact:
+                _run_group(ctx, [b], "json_array_exact")
+            ctx.finish(by_rel)
+            for res in result.files:
+                if res.status in ("loaded", "empty", "rejected") or (
+                        res.status in NOTED_STATUSES and not _noted(con, entity, res)):
+                    _audit(con, entity, res, load_id, started)
     finally:
         _drop_temp(con, prefix)
-    return res
 
 
-def _fill_counts(con: duckdb.DuckDBPyConnection, entity: Entity, res: FileLoadResult, staged: StagedFile,
-                 chk: str) -> None:
-    """rows_read and drift, before anything is written (loaded/quarantined come from the inserts)."""
-    records = con.execute(f"SELECT count(*) FROM {chk}").fetchone()[0]
-    rejected = con.execute(f"SELECT count(*) FROM {staged.rejects}").fetchone()[0] if staged.rejects else 0
-    res.rows_read = records + rejected
-    res.schema_drift = _json_drift(con, entity, chk) if staged.drift_from_extras else list(staged.schema_drift)
+class _Ctx:
+    """Scratch state of one entity transaction."""
+
+    def __init__(self, con, entity: Entity, load_id: str, bad: str, now: datetime, prefix: str):
+        self.con, self.entity, self.load_id, self.bad, self.now, self.prefix = con, entity, load_id, bad, now, prefix
+        self.root = ""  # the landing root, as the readers' absolute file names start
+        self.n = 0
+        self.drift: dict[str, list[str]] = {}
+        self.groups: list[tuple[list[Batch], str]] = []
+        self.exact_files: list[str] = []
+        self.plain: dict[str, str] = {}  # plain UTF-8 files -> line terminator
+        self.line_sources: dict[str, tuple] = {}  # rel -> (encoding, compression, new_line)
+        self.has_spans = False
+
+    def name(self, what: str) -> str:
+        self.n += 1
+        return f"{self.prefix}_{what}{self.n}"
+
+    def create_scratch(self) -> None:
+        c = self.con
+        c.execute(f"CREATE TEMP TABLE {self.prefix}_rj (_file VARCHAR, _line BIGINT, _raw VARCHAR, _reason VARCHAR)")
+        c.execute(f"CREATE TEMP TABLE {self.prefix}_want (_file VARCHAR, _line BIGINT, _span BIGINT)")
+        c.execute(f"CREATE TEMP TABLE {self.prefix}_txt (_file VARCHAR, _line BIGINT, raw VARCHAR)")
+        c.execute(f"CREATE TEMP TABLE {self.prefix}_lines (_file VARCHAR, _line BIGINT, l VARCHAR, rejected BOOLEAN)")
+
+    @property
+    def markers(self) -> str:
+        return f"({lit(self.load_id)}, {lit(self.bad)})"
+
+    def finish(self, by_rel: dict[str, FileLoadResult]) -> None:
+        """Quarantine every failed record with its raw text, drop them from raw, count per file."""
+        c, e, p = self.con, self.entity, self.prefix
+        table = e.qualified_raw_table
+        rels = [b.rel for group, _ in self.groups for b in group]
+        if not rels:
+            return
+        files = f"(SELECT unnest({lit_list(rels)}))"
+        c.execute(f"INSERT INTO {p}_want SELECT _source_file, _source_line, 1 FROM {table} "
+                  f"WHERE _load_id = {lit(self.bad)} AND _source_file IN {files} AND (_extra_columns->>'raw') IS NULL "
+                  f"UNION SELECT _file, _line, 1 FROM {p}_rj")
+        self.fetch_texts()
+        qcols = "(load_id, system, entity, source_file, source_line, column_name, reason, raw_record, quarantined_at)"
+        meta = f"{lit(self.load_id)}, {lit(e.system)}, {lit(e.name)}"
+        reason = (f"CASE WHEN r._extra_columns->>'errors' = {lit(_NOT_OBJECT)} THEN CASE WHEN "
+                  f"json_valid(coalesce(r._extra_columns->>'raw', t.raw)) "
+                  f"THEN 'not a JSON object' ELSE 'malformed JSON' END ELSE r._extra_columns->>'errors' END")
+        c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
+            SELECT {meta}, r._source_file, r._source_line, CASE WHEN r._extra_columns->>'errors' <> {lit(_NOT_OBJECT)}
+                   THEN r._extra_columns->>'column' END, {reason},
+                   coalesce(r._extra_columns->>'raw', t.raw), {lit(str(self.now))}::TIMESTAMP
+            FROM {table} r LEFT JOIN {p}_txt t ON t._file = r._source_file AND t._line = r._source_line
+            WHERE r._load_id = {lit(self.bad)} AND r._source_file IN {files}""")
+        c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
+            SELECT {meta}, j._file, j._line, NULL, j._reason, coalesce(t.raw, j._raw), {lit(str(self.now))}::TIMESTAMP
+            FROM {p}_rj j LEFT JOIN {p}_txt t ON t._file = j._file AND t._line = j._line""")
+        counts = {r[0]: r[1:] for r in c.execute(
+            f"SELECT _source_file, count(*) FILTER (WHERE _load_id = {lit(self.load_id)}), "
+            f"count(*) FILTER (WHERE _load_id = {lit(self.bad)}) FROM {table} WHERE _load_id IN {self.markers} "
+            f"AND _source_file IN {files} GROUP BY 1").fetchall()}
+        quarantined = dict(c.execute(
+            f"SELECT source_file, count(*) FROM {QUARANTINE_TABLE} WHERE load_id = ? AND system = ? AND entity = ? "
+            f"AND source_file IN {files} GROUP BY 1", [self.load_id, e.system, e.name]).fetchall())
+        rejects = dict(c.execute(f"SELECT _file, count(*) FROM {p}_rj GROUP BY 1").fetchall())
+        c.execute(f"DELETE FROM {table} WHERE _load_id = {lit(self.bad)} AND _source_file IN {files}")
+        for rel in rels:
+            res = by_rel[rel]
+            loaded, failed = counts.get(rel, (0, 0))
+            res.rows_read = loaded + failed + rejects.get(rel, 0)
+            res.rows_loaded, res.rows_quarantined = loaded, quarantined.get(rel, 0)
+            if res.rows_loaded + res.rows_quarantined != res.rows_read:
+                raise RuntimeError(f"{rel}: row conservation violated: read {res.rows_read}, loaded {loaded}, "
+                                   f"quarantined {res.rows_quarantined}")
+            res.status = "loaded"
+            res.message = f"{res.rows_quarantined} record(s) quarantined" if res.rows_quarantined else None
+            res.schema_drift = self.drift.get(rel, [])
+
+    def fetch_texts(self) -> None:
+        """Raw texts of the wanted (file, line) pairs: from the line tables already read, read_text for
+        plain UTF-8 files, the line reader for the rest."""
+        c, p = self.con, self.prefix
+        c.execute(f"INSERT INTO {p}_txt SELECT w._file, w._line, l.l FROM {p}_want w JOIN {p}_lines l "
+                  f"ON l._file = w._file AND l._line = w._line")
+        if self.has_spans:
+            c.execute(f"UPDATE {p}_want SET _span = m._span FROM {p}_spans m WHERE {p}_want._file = m._file "
+                      f"AND {p}_want._line = m._line")
+        missing = [r[0] for r in c.execute(
+            f"SELECT DISTINCT w._file FROM {p}_want w WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
+            f"WHERE t._file = w._file AND t._line = w._line)").fetchall()]
+        plain = {f: self.plain[f] for f in missing if f in self.plain}
+        try:
+                L.fetch_plain_texts(c, f"(SELECT * FROM {p}_want WHERE _file IN (SELECT unnest({lit_list(list(plain))})))",
+                                plain, f"{p}_txt", self.root)
+        except duckdb.Error:
+            plain = {}
+        for rel in missing:
+            if rel in plain:
+                continue
+            pl = self.numbered(rel)
+            L.fetch_line_texts(c, f"{p}_want", rel, pl, f"{p}_txt")
+
+    def numbered(self, rel: str) -> str:
+        enc, comp, nl = self.line_sources[rel]
+        key = f"{self.prefix}_pl_{abs(hash(rel))}"
+        exists = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                                  [key + "_pl"]).fetchone()[0]
+        return f"{key}_pl" if exists else L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key)
 
 
-def _json_drift(con: duckdb.DuckDBPyConnection, entity: Entity, chk: str) -> list[str]:
-    """JSON keys can differ per record, so drift is read from the data: keys kept in _extra (one level
-    into objects the contract reads parts of, e.g. 'added BillingAddress.zip') and aliases in use."""
-    parents = sorted({p.split(".")[1] for p in (c.json_path for c in entity.columns) if p.count(".") > 1})
-    sub = "".join(f" UNION SELECT {lit(p + '.')} || unnest(json_keys(_extra, {lit('$.' + p)})) FROM {chk} "
-                  f"WHERE json_type(_extra, {lit('$.' + p)}) = 'OBJECT'" for p in parents)
-    keys = con.execute(
-        f"SELECT k FROM (SELECT unnest(json_keys(_extra)) AS k FROM {chk} WHERE _extra IS NOT NULL{sub}) "
-        f"WHERE k NOT IN (SELECT unnest(?::VARCHAR[])) ORDER BY k LIMIT 50", [parents]).fetchall()
-    drift = [f"added {k}" for (k,) in keys]
-    aliases = [(a, c.name) for c in entity.columns for a in c.aliases]
-    if aliases:
-        used = con.execute("SELECT " + ", ".join(
-            f"coalesce(bool_or(json_exists(_raw, {lit('$.' + json.dumps(a))})), false)" for a, _ in aliases)
-            + f" FROM {chk}").fetchone()
-        drift += [f"renamed {a}->{name}" for (a, name), hit in zip(aliases, used) if hit]
-    return drift
+def lit_list(values: list[str]) -> str:
+    return "[" + ", ".join(lit(v) for v in values) + "]::VARCHAR[]"
 
 
-def _insert_all(con: duckdb.DuckDBPyConnection, entity: Entity, res: FileLoadResult, staged: StagedFile,
-                chk: str, load_id: str, started: datetime) -> None:
-    now = _utcnow()
-    names = [c.name for c in entity.columns]
-    target = ", ".join(ident(n) for n in names) + ", " + ", ".join(METADATA_COLUMNS)
-    values = ", ".join(ident(n) for n in names)
-    loaded = con.execute(
-        f"INSERT INTO {entity.qualified_raw_table} ({target}) "
-        f"SELECT {values}, ?, ?, _line, ?, _extra FROM {chk} WHERE len(_errors) = 0 AND _dup_of IS NULL",
-        [load_id, res.source_file, now]).fetchone()[0]
-    meta = [load_id, entity.system, entity.name, res.source_file]
-    q_cols = "(load_id, system, entity, source_file, source_line, column_name, reason, raw_record, quarantined_at)"
-    quarantined = con.execute(
-        f"INSERT INTO {QUARANTINE_TABLE} {q_cols} SELECT ?, ?, ?, ?, _line, "
-        f"CASE WHEN len(_errors) > 0 THEN _first_col END, "
-        f"CASE WHEN len(_errors) > 0 THEN array_to_string(_errors, '; ') "
-        f"ELSE 'duplicate key ' || _key_text || ' first seen at line ' || _dup_of END, _raw, ? "
-        f"FROM {chk} WHERE len(_errors) > 0 OR _dup_of IS NOT NULL", [*meta, now]).fetchone()[0]
-    if staged.rejects:
-        quarantined += con.execute(
-            f"INSERT INTO {QUARANTINE_TABLE} {q_cols} SELECT ?, ?, ?, ?, _line, NULL, _reason, _raw, ? "
-            f"FROM {staged.rejects}", [*meta, now]).fetchone()[0]
-    # The ledger identity is checked on what was actually written, inside the transaction: a
-    # mismatch (which would be a loader bug) rolls the file back instead of publishing a hole.
-    if loaded + quarantined != res.rows_read:
-        raise FileRejected(f"row conservation violated: read {res.rows_read}, loaded {loaded}, "
-                           f"quarantined {quarantined}")
-    res.rows_loaded, res.rows_quarantined = loaded, quarantined
-    res.message = f"{quarantined} record(s) quarantined" if quarantined else None
-    _audit(con, entity, res, load_id, started)
+def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
+    c, e, p = ctx.con, ctx.entity, ctx.prefix
+    fmt = e.format
+    rels = [b.rel for b in batches]
+    ctx.groups.append((batches, kind))
+    for b in batches:
+        ctx.line_sources[b.rel] = (fmt.duckdb_encoding, b.compression, b.new_line)
+        if b.plain_utf8 and fmt.duckdb_encoding == "utf-8":
+            ctx.plain[b.rel] = "\r" if b.scan.line_terminator == b"\r" else "\n"
+    rej, scans = ctx.name("rej"), ctx.name("scan")
+    if kind == "csv":
+        source = csv_group_source(e, batches, rej, scans)
+    elif kind == "json_fast":
+        source = json_fast_source(e, batches)
+    elif kind == "json_lines":
+        for b in batches:
+            pl = ctx.numbered(b.rel)
+            c.execute(f"INSERT INTO {p}_lines SELECT {lit(b.rel)}, p, l, rejected FROM {pl}")
+        c.execute(f"INSERT INTO {p}_rj SELECT _file, _line, l, 'line rejected by the reader: not valid "
+                  f"{fmt.encoding} text (INVALID ENCODING)' FROM {p}_lines WHERE rejected "
+                  f"AND _file IN (SELECT unnest({lit_list(rels)}))")
+        source = json_lines_source(e, f"(SELECT * FROM {p}_lines WHERE NOT rejected AND _file IN "
+                                      f"(SELECT unnest({lit_list(rels)})))")
+    else:
+        source = json_array_exact_source(e, batches[0])
+    insert = validated_insert_sql(e, source, json=kind != "csv", good_marker=ctx.load_id, bad_marker=ctx.bad,
+                                  loaded_at=lit(str(ctx.now)), doc_ok=None if kind == "csv" else "_doc_ok",
+                                  keep_raw=fmt.type == "json_array")
+    try:
+        c.execute(insert)
+    except duckdb.Error as exc:
+        raise _GroupFailed(batches, kind, exc) from None
+    table = e.qualified_raw_table
+    files = f"(SELECT unnest({lit_list(rels)}))"
+    stats = {r[0]: (r[1], r[2]) for r in c.execute(
+        f"SELECT _source_file, min(_source_line), count(*) FROM {table} WHERE _load_id IN {ctx.markers} "
+        f"AND _source_file IN {files} GROUP BY 1").fetchall()}
+    if kind == "csv":
+        _csv_lines(ctx, batches, stats, rej, scans)
+    elif kind in ("json_fast",):
+        if fmt.type == "ndjson":
+            for b in batches:
+                got = stats.get(b.rel, (0, 0))[1]
+                if b.scan.line_count is not None and got != b.scan.line_count:
+                    raise _GroupFailed([b], "json_fast", f"reader produced {got} records for {b.scan.line_count} lines")
+        _shift_lines(ctx, {rel: mn - 1 for rel, (mn, _) in stats.items()}, files)
+    if fmt.type != "csv":
+        _json_drift(ctx, rels, files)
+    else:
+        for b in batches:
+            ctx.drift[b.rel] = list(b.drift)
+    _duplicates(ctx, files)
+    if fmt.unterminated_last_line == "quarantine":
+        _cut_last_records(ctx, [b for b in batches if b.scan.ends_with_newline is False])
+
+
+def _shift_lines(ctx: _Ctx, offsets: dict[str, int], files: str) -> None:
+    """``_source_line -= offset`` per file (reading order over the group -> position in the file)."""
+    if not offsets:
+        return
+    c = ctx.con
+    tab = ctx.name("off")
+    c.execute(f"CREATE TEMP TABLE {tab} (f VARCHAR, o BIGINT)")
+    c.executemany(f"INSERT INTO {tab} VALUES (?, ?)", list(offsets.items()))
+    c.execute(f"UPDATE {ctx.entity.qualified_raw_table} SET _source_line = _source_line - o.o FROM {tab} o "
+              f"WHERE _source_file = o.f AND _load_id IN {ctx.markers}")
+
+
+def _csv_lines(ctx: _Ctx, batches: list[Batch], stats: dict, rej: str, scans: str) -> None:
+    c, e, p = ctx.con, ctx.entity, ctx.prefix
+    header = 1 if e.format.header else 0
+    table = e.qualified_raw_table
+    reasons = "CASE e.error_type " + " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in _READER_REASONS.items()) + \
+              f" WHEN 'INVALID ENCODING' THEN {lit('not valid ' + e.format.encoding + ' text')}" \
+              " WHEN 'INVALID UNICODE' THEN 'not valid unicode' ELSE lower(e.error_type) END"
+    rejects = ctx.name("rjf")
+    c.execute(f"""CREATE TEMP TABLE {rejects} AS
+        SELECT substr(s.file_path, {len(ctx.root) + 2}) AS _file, e.line AS _line, any_value(e.csv_line) AS _raw,
+               'record rejected by the CSV reader: ' || string_agg(DISTINCT {reasons} || ' (' || e.error_type || ')', '; ')
+                   AS _reason
+        FROM {rej} e JOIN {scans} s USING (scan_id, file_id) GROUP BY ALL""")
+    rj = {}
+    for f, n, multi in c.execute(
+            f"SELECT _file, count(*), bool_or(contains(_raw, chr(10))) FROM {rejects} GROUP BY 1").fetchall():
+        rj[f] = (n, multi)
+    fast, exact = {}, []
+    for b in batches:
+        mn, recs = stats.get(b.rel, (1, 0))
+        nrej, multi = rj.get(b.rel, (0, False))
+        lines = b.scan.line_count
+        if lines is not None and not b.scan.has_blank_lines and not multi and lines == header + recs + nrej:
+            fast[b.rel] = mn - 1 - header
+        else:
+            exact.append((b, mn))
+    files = f"(SELECT unnest({lit_list(list(fast))}))"
+    _shift_lines(ctx, fast, files)
+    with_rejects = [f for f in fast if f in rj]
+    if with_rejects:
+        seg = ctx.name("seg")
+        c.execute(f"""CREATE TEMP TABLE {seg} AS SELECT _file AS f, q, max(i) AS i FROM (
+            SELECT _file, _line - row_number() OVER (PARTITION BY _file ORDER BY _line) AS q,
+                   row_number() OVER (PARTITION BY _file ORDER BY _line) AS i
+            FROM {rejects} WHERE _file IN (SELECT unnest({lit_list(with_rejects)}))) GROUP BY ALL""")
+        c.execute(f"""UPDATE {table} SET _source_line = {table}._source_line + u.i FROM (
+            SELECT r.rowid AS rid, s.i FROM {table} r ASOF JOIN {seg} s ON r._source_file = s.f AND r._source_line > s.q
+            WHERE r._load_id IN {ctx.markers} AND r._source_file IN (SELECT unnest({lit_list(with_rejects)}))) u
+            WHERE {table}.rowid = u.rid""")
+    for b, mn in exact:
+        _exact_lines(ctx, b, mn, rejects, header)
+    c.execute(f"INSERT INTO {p}_rj SELECT * FROM {rejects}")
+
+
+def _exact_lines(ctx: _Ctx, b: Batch, min_rn: int, rejects: str, header: int) -> None:
+    c, e, p = ctx.con, ctx.entity, ctx.prefix
+    table = e.qualified_raw_table
+    pl = ctx.numbered(b.rel)
+    dmap = L.exact_line_map(c, pl, e.format.delimiter, e.format.quote, ctx.name("x"), header,
+                            blank_lines_are_records=len(b.header) <= 1)
+    starts = ctx.name("starts")
+    c.execute(f"""CREATE TEMP TABLE {starts} AS SELECT row_number() OVER (ORDER BY p) AS k, p, span FROM {dmap}
+        WHERE d > {header} AND NOT blank AND d NOT IN (SELECT _line FROM {rejects} WHERE _file = {lit(b.rel)})""")
+    c.execute(f"UPDATE {table} SET _source_line = s.p FROM {starts} s WHERE _source_file = {lit(b.rel)} "
+              f"AND _load_id IN {ctx.markers} AND {table}._source_line - {min_rn - 1} = s.k")
+    c.execute(f"UPDATE {rejects} SET _line = m.p FROM {dmap} m WHERE _file = {lit(b.rel)} AND {rejects}._line = m.d")
+    if not ctx.has_spans:
+        c.execute(f"CREATE TEMP TABLE {p}_spans (_file VARCHAR, _line BIGINT, _span BIGINT)")
+        ctx.has_spans = True
+    c.execute(f"INSERT INTO {p}_spans SELECT {lit(b.rel)}, p, span FROM {dmap} WHERE span > 1")
+    ctx.exact_files = [*ctx.exact_files, b.rel]
+
+
+def _duplicates(ctx: _Ctx, files: str) -> None:
+    """Later valid records of a key already seen in the same file are quarantined, pointing at the first:
+    one aggregate over the group, then an update of the few later occurrences."""
+    c, e = ctx.con, ctx.entity
+    table = e.qualified_raw_table
+    keys = [ident(k) for k in e.primary_key]
+    dups = ctx.name("dups")
+    c.execute(f"CREATE TEMP TABLE {dups} AS SELECT _source_file, {', '.join(keys)}, min(_source_line) AS first "
+              f"FROM {table} WHERE _load_id = {lit(ctx.load_id)} AND _source_file IN {files} GROUP BY ALL HAVING count(*) > 1")
+    if not c.execute(f"SELECT count(*) FROM {dups}").fetchone()[0]:
+        return
+    key_text = " || ', ' || ".join(
+        f"{lit(k + '=')} || coalesce('''' || {table}.{ident(k)}::VARCHAR || '''', 'NULL')" for k in e.primary_key)
+    match = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+    c.execute(f"""UPDATE {table} SET _load_id = {lit(ctx.bad)},
+        _extra_columns = json_object('errors', 'duplicate key (' || {key_text} || ') first seen at line ' || d.first,
+                                     'column', NULL)
+        FROM {dups} d WHERE {table}._load_id = {lit(ctx.load_id)} AND {table}._source_file = d._source_file
+        AND {match} AND {table}._source_line > d.first""")
+
+
+def _cut_last_records(ctx: _Ctx, batches: list[Batch]) -> None:
+    """With ``unterminated_last_line: quarantine``: the record on a file's unterminated last line is
+    quarantined (it may have been cut while the file was being written)."""
+    c, e = ctx.con, ctx.entity
+    table = e.qualified_raw_table
+    for b in batches:
+        c.execute(f"""UPDATE {table} SET _load_id = {lit(ctx.bad)}, _extra_columns = json_object('errors',
+            'last record has no line break at the end of the file: it may have been cut while the file was being written',
+            'column', NULL) WHERE _source_file = ? AND _load_id IN {ctx.markers} AND _source_line = (
+            SELECT max(_source_line) FROM {table} WHERE _source_file = ? AND _load_id IN {ctx.markers})
+            AND _source_line > (SELECT coalesce(max(_line), 0) FROM {ctx.prefix}_rj WHERE _file = ?)""",
+                  [b.rel, b.rel, b.rel])
+
+
+def _json_drift(ctx: _Ctx, rels: list[str], files: str) -> None:
+    """Keys the contract does not know, per file (one level into objects the contract reads parts of)."""
+    c, e = ctx.con, ctx.entity
+    parents = sorted({p.split(".")[1] for p in (col.json_path for col in e.columns) if p.count(".") > 1})
+    sub = "".join(f" UNION SELECT _source_file, {lit(pa + '.')} || unnest(json_keys(_extra_columns, {lit('$.' + pa)})) "
+                  f"FROM x WHERE json_type(_extra_columns, {lit('$.' + pa)}) = 'OBJECT'" for pa in parents)
+    rows = c.execute(
+        f"WITH x AS (SELECT _source_file, _extra_columns FROM {e.qualified_raw_table} WHERE _load_id = {lit(ctx.load_id)} "
+        f"AND _source_file IN {files} AND _extra_columns IS NOT NULL) "
+        f"SELECT _source_file, k FROM (SELECT _source_file, unnest(json_keys(_extra_columns)) AS k FROM x{sub}) "
+        f"WHERE k NOT IN (SELECT unnest({lit_list(parents)})) GROUP BY ALL ORDER BY ALL").fetchall()
+    for rel in rels:
+        ctx.drift[rel] = [f"added {k}" for f, k in rows if f == rel][:50]
+
+
+def _supersede(con, entity: Entity, rel: str, load_id: str) -> None:
+    con.execute(f"DELETE FROM {entity.qualified_raw_table} WHERE _source_file = ?", [rel])
+    con.execute(f"DELETE FROM {QUARANTINE_TABLE} WHERE system = ? AND entity = ? AND source_file = ?",
+                [entity.system, entity.name, rel])
+    con.execute(f"UPDATE {AUDIT_TABLE} SET status = 'superseded', message = ? WHERE system = ? AND entity = ? "
+                f"AND source_file = ? AND status IN {DONE_STATUSES}",
+                [f"superseded by a new version of the file (load {load_id})", entity.system, entity.name, rel])
+
+
+def _isolate(con, entity: Entity, landing_root: Path, plan: _Plan, failed: _GroupFailed,
+             by_rel: dict[str, FileLoadResult]) -> None:
+    """The group read failed: try each of its files alone, outside any transaction, to find the
+    culprit(s); a JSON file the fast reader cannot take goes to the line route instead."""
+    for group in list(plan.csv_groups):
+        if group is failed.batches or group == failed.batches:
+            plan.csv_groups.remove(group)
+    for b in failed.batches:
+        for lst in (plan.json_fast, plan.json_lines, plan.json_array_exact):
+            if b in lst:
+                lst.remove(b)
+    for b in failed.batches:
+        if failed.kind == "json_fast" and entity.format.type == "ndjson":
+            plan.json_lines.append(b)
+            continue
+        problem = _probe(con, entity, landing_root, b, failed.kind)
+        if failed.kind == "json_fast" and problem is None:
+            plan.json_array_exact.append(b)
+            continue
+        if problem is None and len(failed.batches) == 1:  # fails in the load although it reads alone
+            problem = _clean_error(failed.cause) if isinstance(failed.cause, BaseException) else str(failed.cause)
+        if problem is None:
+            plan.csv_groups.append([b]) if failed.kind == "csv" else plan.json_lines.append(b)
+        else:
+            res = by_rel[b.rel]
+            what = "not a readable JSON array document" if entity.format.type == "json_array" else \
+                f"unreadable as {entity.format.type}"
+            res.status, res.message = "rejected", f"{what}: {problem}"
+
+
+def _probe(con, entity: Entity, landing_root: Path, b: Batch, kind: str) -> str | None:
+    """None if the file reads alone, else the cleaned reader error."""
+    prefix = f"_probe_{uuid.uuid4().hex[:8]}"
+    try:
+        with _search_path(con, landing_root):
+            if kind == "csv":
+                src = csv_group_source(entity, [b], f"{prefix}_r", f"{prefix}_s")
+            elif kind == "json_fast":
+                src = json_fast_source(entity, [b])
+            elif kind == "json_lines":
+                L.numbered_lines(con, lit(str(b.path)), entity.format.duckdb_encoding, b.compression, b.new_line, prefix)
+                con.execute(f"SELECT try(from_json(l, '\"MAP(VARCHAR, JSON)\"')) FROM {prefix}_pl").fetchall()
+                return None
+            else:
+                src = json_array_exact_source(entity, b)
+            forced = "max(_extra::VARCHAR)" if kind == "csv" else "max(_doc_ok::INT), max(_extra::VARCHAR)"
+            con.execute(f"SELECT count(*), {forced} FROM ({src})").fetchone()  # columns force a full parse
+        return None
+    except duckdb.Error as exc:
+        return _clean_error(exc).replace(f'"{b.path}"', b.rel).replace(str(b.path), b.rel)
+    finally:
+        _drop_temp(con, prefix)
+
+
+def _noted(con, entity: Entity, res: FileLoadResult) -> bool:
+    row = con.execute(
+        f"SELECT count(*) FROM {AUDIT_TABLE} WHERE system = ? AND entity = ? AND source_file = ? AND status = ? "
+        "AND content_sha256 IS NOT DISTINCT FROM ?", [entity.system, entity.name, res.source_file, res.status,
+                                                      res.content_sha256]).fetchone()
+    return bool(row[0])
 
 
 def _audit(con: duckdb.DuckDBPyConnection, entity: Entity, res: FileLoadResult, load_id: str, started: datetime) -> None:
@@ -251,14 +760,8 @@ def _audit(con: duckdb.DuckDBPyConnection, entity: Entity, res: FileLoadResult, 
          "; ".join(res.schema_drift) or None, res.message, started, _utcnow()])
 
 
-def _transaction(con: duckdb.DuckDBPyConnection, work) -> None:
-    with transaction(con):
-        work()
-
-
 def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
-    """Drop every temp object of this file (found by its unique prefix, so objects created before a
-    failure are cleaned up too). Views first: they reference the tables."""
+    """Drop every temp object of this load (found by its unique prefix). Views first."""
     views = con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, ?)",
                         [prefix]).fetchall()
     tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",

@@ -1,39 +1,32 @@
-"""Format readers: turn one landed file into a staged relation of VARCHAR values, inside DuckDB.
+"""Format readers: whole-file checks, and the SQL that reads a *group* of an entity's files in one pass.
 
-Every reader produces the same shape, so validation and loading are format-agnostic:
+Every reader yields the same relation shape, so validation and loading are format-agnostic:
+``_rn`` (reading order over the group, turned into the physical line by the loader), ``_file`` (path
+relative to the landing root), ``_extra`` (JSON of values the contract does not know, NULL if none),
+one column per contract column (the value's text for CSV, its JSON text for JSON formats) and, for
+JSON, ``_doc_ok`` (the record is a JSON object). Records the CSV reader itself cannot parse (wrong field
+count, broken quoting, invalid encoding) land in DuckDB's rejects table and are quarantined.
 
-* ``records``: ``_line BIGINT`` (physical line, or element index for JSON arrays), ``_raw VARCHAR``
-  (the record as text, for quarantine), ``_extra JSON`` (values the contract does not know, NULL if
-  none) and one VARCHAR column per contract column (named like the contract column);
-* ``rejects``: ``_line, _raw, _reason`` for records the reader itself could not parse (wrong field
-  count, invalid encoding, malformed JSON). They are quarantined, never silently dropped.
-
-Readers use DuckDB's native scanners and set-based SQL only; rows never travel through Python.
-Structural problems (missing required columns, unreadable header or document) raise FileRejected.
+Whole-file checks raise FileRejected with a message that names the cause (header without a required
+column or with the wrong delimiter, wrong encoding or byte-order mark, an NDJSON file that is really one
+pretty-printed document, a JSON array file that is not an array).
 """
 from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from smb_warehouse.core.sql import ident, lit
 from smb_warehouse.ingestion.contracts import Column, Entity
-from smb_warehouse.ingestion.lines import exact_line_map, fast_view_sql, skip_adjusted
+from smb_warehouse.ingestion.lines import MAX_LINE_BYTES
 from smb_warehouse.ingestion.scan import FileScan
 
-# Longest line/record we accept. DuckDB's default (2 MB) is too small for support tickets with
-# pasted e-mail threads; anything over this is a reader reject, not a crash.
-MAX_LINE_BYTES = 16 * 1024 * 1024
 HEADER_PEEK_BYTES = 1024 * 1024
-# The unit separator cannot appear unescaped inside valid JSON, so reading NDJSON "as CSV" with it
-# as delimiter yields exactly one field per physical line.
-_UNIT_SEPARATOR = "chr(31)"
-_DUCKDB_ENCODINGS = {"utf-8": "utf-8", "iso8859-1": "latin-1", "utf-16": "utf-16"}
+_PY_CODECS = {"utf-8": "utf-8-sig", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}
 
 
 class FileRejected(Exception):
@@ -41,65 +34,80 @@ class FileRejected(Exception):
 
 
 @dataclass
-class StagedFile:
-    records: str
-    rejects: str | None
-    schema_drift: list[str] = field(default_factory=list)  # known from the header (CSV)
-    # JSON keys can differ per record: drift is then read from the _extra values after validation.
-    drift_from_extras: bool = False
+class Batch:
+    """One landed file the loader is about to read."""
+    path: Path
+    rel: str
+    scan: FileScan
+    compression: str | None = None
+    header: list[str] = field(default_factory=list)
+    mapped: dict[str, int] = field(default_factory=dict)
+    extras: dict[str, int] = field(default_factory=dict)
+    drift: list[str] = field(default_factory=list)
+
+    @property
+    def new_line(self) -> str | None:
+        return "\\r" if self.scan.line_terminator == b"\r" else None
+
+    @property
+    def plain_utf8(self) -> bool:
+        return self.compression is None and bool(self.scan.utf8_valid)
 
 
-def stage_file(
-    con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, scan: FileScan, prefix: str
-) -> StagedFile:
-    kind = entity.format.type
-    if kind == "csv":
-        return _stage_csv(con, entity, path, scan, prefix)
-    if kind == "ndjson":
-        return _stage_ndjson(con, entity, path, prefix)
-    return _stage_json_array(con, entity, path, prefix)
-
-
-# --------------------------------------------------------------------------------------------- CSV
-def _duckdb_encoding(encoding: str) -> str:
-    try:
-        return _DUCKDB_ENCODINGS.get(codecs.lookup(encoding).name, encoding)
-    except LookupError:
-        raise FileRejected(f"contract encoding {encoding!r} is not a known encoding") from None
-
-
-def read_header(path: Path, entity: Entity) -> list[str]:
-    """The file's column names, decoded with the contract encoding (strict: a header that does not
-    decode means a binary file or a wrong encoding, and the whole file is rejected)."""
+# ---------------------------------------------------------------------------------------- checks
+def _decode_head(batch: Batch, entity: Entity) -> str:
+    """The first ~1 MB as text, decoded strictly with the contract encoding (gzip is opened; zstd files
+    are checked by DuckDB instead and yield '')."""
     fmt = entity.format
-    codec = codecs.lookup(fmt.encoding).name
-    with path.open("rb") as fh:
-        if codec.startswith(("utf-16", "utf-32")):  # newline bytes differ; decode a prefix instead
-            text = codecs.getincrementaldecoder(codec)(errors="strict").decode(fh.read(HEADER_PEEK_BYTES))
-            line = text.split("\n", 1)[0]
-        else:
-            raw = fh.readline(HEADER_PEEK_BYTES)
-            try:
-                line = raw.decode(codec)
-            except UnicodeDecodeError as exc:
-                raise FileRejected(
-                    f"header is not valid {fmt.encoding} text ({exc.reason} at byte {exc.start}); "
-                    "binary file or wrong encoding?"
-                ) from None
-    line = line.lstrip("\ufeff").rstrip("\r\n")
-    if "\x00" in line:
-        raise FileRejected("header contains NUL bytes; binary file or wrong encoding?")
+    enc = fmt.duckdb_encoding
+    if batch.compression == "zstd":
+        return ""
+    if batch.compression == "gzip":
+        try:
+            with gzip.open(batch.path, "rb") as fh:
+                data = fh.read(HEADER_PEEK_BYTES)
+        except (OSError, EOFError) as exc:
+            raise FileRejected(f"not a readable gzip file ({exc})") from None
+    else:
+        data = batch.scan.head if batch.scan.size <= len(batch.scan.head) else batch.path.open("rb").read(HEADER_PEEK_BYTES)
+    if enc == "utf-8" and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRejected("file starts with a UTF-16 byte-order mark but the contract says utf-8 "
+                           "(declare encoding: utf-16)")
+    if enc == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRejected("contract says utf-16 but the file has no UTF-16 byte-order mark")
+    text = codecs.getincrementaldecoder(_PY_CODECS[enc])(errors="replace").decode(data)
+    return text.lstrip("\ufeff")
+
+
+def read_header(batch: Batch, entity: Entity) -> list[str]:
+    """The file's column names, decoded strictly with the contract encoding: a header that does not
+    decode means a binary file or a wrong encoding, and the whole file is rejected."""
+    fmt = entity.format
+    enc = fmt.duckdb_encoding
+    if batch.compression is None and enc in ("utf-8", "latin-1", "cp1252"):
+        raw = batch.scan.head
+        cut = min((i for i in (raw.find(b"\n"), raw.find(b"\r")) if i >= 0), default=len(raw))
+        try:
+            line = raw[:cut].decode(_PY_CODECS[enc])
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"header is not valid {fmt.encoding} text ({exc.reason} at byte {exc.start}); "
+                               "binary file or wrong encoding?") from None
+    else:
+        text = _decode_head(batch, entity)
+        line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    line = line.lstrip("\ufeff")
+    if "\x00" in line or "\ufffd" in line:
+        raise FileRejected("header contains NUL bytes or undecodable text; binary file or wrong encoding?")
     if len(fmt.delimiter) == 1:
-        fields = next(csv.reader([line], delimiter=fmt.delimiter, quotechar='"'), [])
+        fields = next(csv.reader([line], delimiter=fmt.delimiter, quotechar=fmt.quote), [])
     else:  # multi-character delimiters (DuckDB allows them; the csv module does not)
         fields = line.split(fmt.delimiter)
     return [f.strip() for f in fields]
 
 
-def _map_header(entity: Entity, header: list[str]) -> tuple[dict[str, int], dict[str, int], list[str]]:
-    """Map header positions to contract columns (by name, then alias; case-insensitive).
-
-    Returns (contract column -> position, extra name -> position, schema drift notes)."""
+def map_header(entity: Entity, batch: Batch) -> None:
+    """Map header positions to contract columns (by name, then alias; case-insensitive) into ``batch``."""
+    header = batch.header
     lookup: dict[str, Column] = {}
     for col in entity.columns:
         for name in (col.name, *col.aliases):
@@ -116,8 +124,7 @@ def _map_header(entity: Entity, header: list[str]) -> tuple[dict[str, int], dict
             continue
         if col.name in mapped:
             raise FileRejected(
-                f"columns {header[mapped[col.name]]!r} and {name!r} both map to contract column {col.name!r}"
-            )
+                f"columns {header[mapped[col.name]]!r} and {name!r} both map to contract column {col.name!r}")
         mapped[col.name] = pos
         if name.lower() != col.name.lower():
             drift.append(f"renamed {name}->{col.name}")
@@ -127,76 +134,73 @@ def _map_header(entity: Entity, header: list[str]) -> tuple[dict[str, int], dict
         noun = "column" if len(missing_required) == 1 else "columns"
         shown = entity.format.delimiter.join(header)
         shown = shown if len(shown) <= 200 else shown[:200] + "..."
-        raise FileRejected(
-            f"required {noun} {names} missing (header: {shown!r}; "
-            f"contract delimiter {entity.format.delimiter!r})"
-        )
+        raise FileRejected(f"required {noun} {names} missing (header: {shown!r}; "
+                           f"contract delimiter {entity.format.delimiter!r})")
     drift += [f"missing optional {c.name}" for c in entity.columns if c.name not in mapped]
-    return mapped, extras, drift
+    batch.mapped, batch.extras, batch.drift = mapped, extras, drift
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, scan: FileScan, prefix: str) -> StagedFile:
+def check_json_shape(batch: Batch, entity: Entity) -> None:
+    """Refuse a JSON file whose overall shape is not the contract's (NDJSON vs one document)."""
+    text = _decode_head(batch, entity) if (batch.compression or entity.format.duckdb_encoding != "utf-8") else \
+        batch.scan.head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip()
+    if not stripped:
+        return
+    if entity.format.type == "json_array":
+        if not stripped.startswith("["):
+            what = "NDJSON (one object per line)" if stripped.startswith("{") else "not JSON"
+            raise FileRejected(f"not a JSON array document: it starts with {stripped[:20]!r} ({what}); "
+                               "the contract declares type json_array")
+        return
+    first = stripped.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0].strip()
+    if stripped.startswith("["):
+        raise FileRejected("one JSON array document, not NDJSON (one JSON object per line): declare "
+                           "type json_array for this export, or export it as NDJSON")
+    try:
+        json.loads(first)
+    except ValueError:
+        if first in ("{", "[") or first.endswith(("{", "[")) or (first.startswith("{") and "\n" in stripped
+                                                                   and stripped.split("\n", 1)[1][:1] in (" ", "\t")):
+            raise FileRejected("one pretty-printed JSON document spread over many lines, not NDJSON (one JSON "
+                               "object per line): export it as NDJSON") from None
+
+
+# ------------------------------------------------------------------------------------------ SQL
+def _comp(batch: Batch) -> str:
+    return f", compression={lit(batch.compression)}" if batch.compression else ""
+
+
+def _paths(batches: list[Batch]) -> str:
+    return "[" + ", ".join(lit(str(b.path)) for b in batches) + "]"
+
+
+def rel_name(batches: list[Batch], column: str = "filename") -> str:
+    """SQL turning the reader's absolute ``filename`` into the landing-relative name."""
+    b = batches[0]
+    return f"substr({column}, {len(str(b.path)) - len(b.rel) + 1})"
+
+
+def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: str) -> str:
+    """One read over files with the same header (mapping taken from the first)."""
     fmt = entity.format
-    header = read_header(path, entity) if fmt.header else [c.name for c in entity.columns]
-    mapped, extras, drift = _map_header(entity, header)
-    # DuckDB sees positional names (c1..cN): header text can be anything, including duplicates.
+    first = batches[0]
+    header = first.header if fmt.header else [c.name for c in entity.columns]
     pos_names = [f"c{i + 1}" for i in range(len(header))]
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in pos_names) + "}"
-    rej_tab, rej_scan, base, view = (f"{prefix}_{s}" for s in ("rej", "rscan", "base", "v"))
-    staged = StagedFile(records=view, rejects=f"{prefix}_rejects", schema_drift=drift)
-    named = [f"{lit(h or f'_column_{i + 1}')}, {p}" for i, (h, p) in enumerate(zip(header, pos_names))]
-    extra_expr = (
-        "json_object(" + ", ".join(f"{lit(k)}, c{p + 1}" for k, p in extras.items()) + ")" if extras else "NULL::JSON"
-    )
-    contract_cols = [
-        f"{'c' + str(mapped[c.name] + 1) if c.name in mapped else 'NULL::VARCHAR'} AS {ident(c.name)}"
-        for c in entity.columns
-    ]
-    # Newlines inside quoted values shift physical lines: detect them to pick the line-number route.
-    newline_expr = " + ".join(f"coalesce(strpos({p}, chr(10)) > 0, false)::INT" for p in pos_names)
-    encoding = _duckdb_encoding(fmt.encoding)
-    con.execute(
-        f"""CREATE TEMP TABLE {base} AS
-        SELECT row_number() OVER () AS _rn, {newline_expr} AS _nl,
-               json_object({', '.join(named)})::VARCHAR AS _raw, {extra_expr} AS _extra, {', '.join(contract_cols)}
-        FROM read_csv({lit(str(path))}, columns={columns}, header={str(fmt.header).lower()},
-                      delim={lit(fmt.delimiter)}, quote='"', escape='"', encoding={lit(encoding)},
-                      auto_detect=false, all_varchar=true, max_line_size={MAX_LINE_BYTES},
-                      store_rejects=true, ignore_errors=true, rejects_table={lit(rej_tab)}, rejects_scan={lit(rej_scan)})"""
-    )
-    reader_rej = f"{prefix}_rrej"
-    _reader_rejects(con, rej_tab, reader_rej)
-    header_lines = 1 if fmt.header else 0
-    multiline = con.execute(
-        f"SELECT coalesce(bool_or(_nl > 0), false) OR (SELECT coalesce(bool_or(strpos(_raw, chr(10)) > 0), false) "
-        f"FROM {reader_rej}) FROM {base}").fetchone()[0]
-    # Single-column files keep blank lines as (NULL) records, so there they shift nothing.
-    blank_lines_skipped = scan.has_blank_lines and len(header) > 1
-    if not (multiline or blank_lines_skipped):
-        con.execute(f"CREATE TEMP VIEW {staged.rejects} AS SELECT * FROM {reader_rej}")
-        con.execute(fast_view_sql(view, base, reader_rej, header_lines))
-        return staged
-    dmap, starts = exact_line_map(con, path, encoding, prefix, not blank_lines_skipped, header_lines, reader_rej)
-    # LEFT JOINs: should a malformed file defeat the mapping, a record keeps its reader line rather
-    # than disappearing (row conservation beats line precision).
-    con.execute(f"CREATE TEMP VIEW {staged.rejects} AS SELECT coalesce(m.p, r._line) AS _line, r._raw, r._reason "
-                f"FROM {reader_rej} r LEFT JOIN {dmap} m ON m.d = r._line")
-    con.execute(f"CREATE TEMP VIEW {view} AS SELECT b.* EXCLUDE (_rn, _nl), coalesce(s.p, {header_lines} + b._rn) "
-                f"AS _line FROM {base} b LEFT JOIN {starts} s ON s.k = b._rn")
-    return staged
+    extra = ("json_object(" + ", ".join(f"{lit(k)}, c{p + 1}" for k, p in first.extras.items()) + ")"
+             if first.extras else "NULL::JSON")
+    contract_cols = ", ".join(
+        f"{'c' + str(first.mapped[c.name] + 1) if c.name in first.mapped else 'NULL::VARCHAR'} AS {ident(c.name)}"
+        for c in entity.columns)
+    nl = f", new_line={lit(first.new_line)}" if first.new_line else ""
+    return (f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols} "
+            f"FROM read_csv({_paths(batches)}, columns={columns}, header={str(fmt.header).lower()}, delim={lit(fmt.delimiter)}, "
+            f"quote={lit(fmt.quote)}, escape={lit(fmt.quote)}, encoding={lit(fmt.duckdb_encoding)}{_comp(first)}{nl}, "
+            f"auto_detect=false, max_line_size={MAX_LINE_BYTES}, filename=true, store_rejects=true, "
+            f"ignore_errors=true, rejects_table={lit(rejects)}, rejects_scan={lit(scans)})")
 
 
-def _reader_rejects(con: duckdb.DuckDBPyConnection, rejects_table: str, target: str) -> None:
-    # DuckDB writes one reject row per error (a short row yields one per missing column): one per line.
-    con.execute(
-        f"""CREATE TEMP TABLE {target} AS
-        SELECT line AS _line, any_value(csv_line) AS _raw,
-               'row rejected by reader: ' || string_agg(DISTINCT error_type || ' (' || error_message || ')', '; ') AS _reason
-        FROM {rejects_table} GROUP BY line"""
-    )
-
-
-# ------------------------------------------------------------------------------------------- JSON
 def _json_parts(path: str) -> list[str] | None:
     """Split a simple JSON path ('$.a.b') into keys; None for paths we cannot split safely."""
     if not path.startswith("$.") or any(ch in path for ch in "[]\"'*"):
@@ -204,86 +208,86 @@ def _json_parts(path: str) -> list[str] | None:
     return path[2:].split(".")
 
 
-def _extras_expr(entity: Entity) -> str:
-    """JSON of the object's keys the contract does not read, or NULL. A JSON merge patch with null
-    values deletes keys (RFC 7386), which removes all known paths in one set-based call."""
-    patch: dict = {}
-    parents: list[list[str]] = []
-    for col in entity.columns:
-        for parts in [_json_parts(col.json_path)] + [[a] for a in col.aliases]:
-            if not parts:
-                continue
-            node = patch
-            for i, key in enumerate(parts[:-1]):
-                node = node.setdefault(key, {})
-                if parts[: i + 1] not in parents:
-                    parents.append(parts[: i + 1])
-            node[parts[-1]] = None
-    expr = f"json_merge_patch(_doc, {lit(json.dumps(patch))})"
-    # A nested object whose keys were all known is left behind as {}: drop it, deepest first.
-    for parts in sorted(parents, key=len, reverse=True):
-        drop: dict = {}
-        node = drop
-        for key in parts[:-1]:
-            node = node.setdefault(key, {})
-        node[parts[-1]] = None
-        json_path = "$." + ".".join(parts)
-        expr = (f"CASE WHEN json_extract({expr}, {lit(json_path)})::VARCHAR = '{{}}' "
-                f"THEN json_merge_patch({expr}, {lit(json.dumps(drop))}) ELSE {expr} END")
-    return f"nullif(({expr})::VARCHAR, '{{}}')::JSON"
-
-
-def _json_records_view(con: duckdb.DuckDBPyConnection, entity: Entity, source: str, view: str, rejects: str,
-                       reader_rejects: str | None) -> None:
-    """Split parsed JSON texts (source: _line, _raw) into contract columns and quarantinable texts.
-    TRY_CAST to JSON turns malformed text into NULL, so no extraction can raise on it."""
-    parsed = f"(SELECT _line, _raw, TRY_CAST(_raw AS JSON) AS _doc FROM {source})"
-    cols = []
+def json_columns_sql(entity: Entity) -> tuple[str, str]:
+    """(per-column value SQL from the map ``m``, ``_extra`` SQL). Top-level keys come straight from the
+    map; nested paths from the parent's JSON; aliases are tried after the name."""
+    cols, top_known, parents = [], set(), {}
     for c in entity.columns:
-        options = [f"json_extract_string(_doc, {lit(c.json_path)})"]
-        options += [f"json_extract_string(_doc, {lit('$.' + json.dumps(a))})" for a in c.aliases]
-        cols.append(f"coalesce({', '.join(options)}) AS {ident(c.name)}")
-    is_object = "json_type(_doc) = 'OBJECT'"
-    con.execute(f"CREATE TEMP VIEW {view} AS SELECT _line, _raw, {_extras_expr(entity)} AS _extra, "
-                f"{', '.join(cols)} FROM {parsed} WHERE {is_object}")
-    bad = (f"SELECT _line, _raw, CASE WHEN _doc IS NULL THEN 'malformed JSON' ELSE 'not a JSON object' END "
-           f"AS _reason FROM {parsed} WHERE _doc IS NULL OR NOT {is_object}")
-    con.execute(f"CREATE TEMP VIEW {rejects} AS {bad}"
-                + (f" UNION ALL SELECT _line, _raw, _reason FROM {reader_rejects}" if reader_rejects else ""))
+        options = []
+        for path in [c.json_path] + [f"$.{a}" for a in c.aliases]:
+            parts = _json_parts(path)
+            if parts is None:
+                raise FileRejected(f"contract JSON path {path!r} of column {c.name!r} is not a simple $.a.b path")
+            top_known.add(parts[0])
+            if len(parts) == 1:
+                options.append(f"m[{lit(parts[0])}]")
+            else:
+                parents.setdefault(parts[0], []).append(parts[1:])
+                options.append(f"json_extract(m[{lit(parts[0])}], {lit('$.' + '.'.join(parts[1:]))})")
+        cols.append(f"{'coalesce(' + ', '.join(options) + ')' if len(options) > 1 else options[0]} AS {ident(c.name)}")
+    known = "[" + ", ".join(lit(k) for k in sorted(top_known)) + "]"
+    present = " + ".join(f"map_contains(m, {lit(k)})::INT" for k in sorted(top_known))
+    top_extra = (f"CASE WHEN cardinality(m) > {present} THEN to_json(map_from_entries("
+                 f"list_filter(map_entries(m), e -> NOT list_contains({known}, e.key)))) END")
+    pieces = [top_extra]
+    for parent, subs in parents.items():
+        patch: dict = {}
+        for sub in subs:
+            node = patch
+            for key in sub[:-1]:
+                node = node.setdefault(key, {})
+            node[sub[-1]] = None
+        left = f"json_merge_patch(m[{lit(parent)}], {lit(json.dumps(patch))})"
+        pieces.append(f"CASE WHEN json_type(m[{lit(parent)}]) = 'OBJECT' AND {left}::VARCHAR NOT IN ('{{}}') "
+                      f"THEN json_object({lit(parent)}, {left}) END")
+    extra = pieces[0] if len(pieces) == 1 else "nullif(json_merge_patch(" + ", ".join(
+        f"coalesce({p}, '{{}}')" for p in pieces) + ")::VARCHAR, '{}')::JSON"
+    return ", ".join(cols), extra
 
 
-def _stage_ndjson(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, prefix: str) -> StagedFile:
-    rej_tab, rej_scan, lines, reader_rej, view, rejects = (
-        f"{prefix}_{s}" for s in ("rej", "rscan", "lines", "rrej", "v", "rejects"))
-    staged = StagedFile(records=view, rejects=rejects, drift_from_extras=True)
-    # One field per physical line; single-column reads keep blank lines (as NULL), so row_number is
-    # the physical line number except for lines the reader rejected (handled as for CSV).
-    con.execute(
-        f"""CREATE TEMP TABLE {lines} AS
-        SELECT row_number() OVER () AS _rn, line AS _raw
-        FROM read_csv({lit(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, delim={_UNIT_SEPARATOR},
-                      quote='', escape='', encoding={lit(_duckdb_encoding(entity.format.encoding))},
-                      auto_detect=false, max_line_size={MAX_LINE_BYTES},
-                      store_rejects=true, ignore_errors=true, rejects_table={lit(rej_tab)}, rejects_scan={lit(rej_scan)})"""
-    )
-    _reader_rejects(con, rej_tab, reader_rej)
-    # Blank (or whitespace-only) lines are not records: not loaded, not quarantined, not counted.
-    source = (f"(SELECT {skip_adjusted('l._rn', reader_rej)} AS _line, l._raw FROM {lines} l "
-              f"WHERE l._raw IS NOT NULL AND trim(l._raw) <> '')")
-    _json_records_view(con, entity, source, view, rejects, reader_rej)
-    return staged
+def json_fast_source(entity: Entity, batches: list[Batch]) -> str:
+    """DuckDB's JSON reader, each record parsed once into a MAP of JSON values (malformed lines and
+    non-object records come out as a NULL map, in place: numbering stays aligned). Blank lines are
+    skipped by the reader, so files with blank lines take the line route instead."""
+    cols, extra = json_columns_sql(entity)
+    files = _paths(batches)
+    opts = f"records=false, filename=true, maximum_object_size={MAX_LINE_BYTES}{_comp(batches[0])}"
+    if entity.format.type == "ndjson":
+        return (f"SELECT _rn, _file, m IS NOT NULL AS _doc_ok, {extra} AS _extra, {cols} FROM ("
+                f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, m FROM read_json({files}, "
+                f"format='newline_delimited', columns={{'m': 'MAP(VARCHAR, JSON)'}}, ignore_errors=true, {opts}))")
+    # ignore_errors is off for documents: a broken array must fail (the reader would stop early silently)
+    # arrays are small master-data documents: each element is kept as text for quarantine
+    return (f"SELECT _rn, _file, m IS NOT NULL AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
+            f"SELECT _rn, _file, j::VARCHAR AS _rawdoc, try(from_json(j, '\"MAP(VARCHAR, JSON)\"')) AS m FROM ("
+            f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, j FROM read_json({files}, format='array', "
+            f"columns={{'j': 'JSON'}}, {opts})))")
 
 
-def _stage_json_array(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, prefix: str) -> StagedFile:
-    elements, view, rejects = f"{prefix}_elements", f"{prefix}_v", f"{prefix}_rejects"
-    staged = StagedFile(records=view, rejects=rejects, drift_from_extras=True)
-    try:  # a document that does not parse is one structural error: the whole file is rejected
-        con.execute(
-            f"""CREATE TEMP TABLE {elements} AS
-            SELECT row_number() OVER () AS _line, json::VARCHAR AS _raw
-            FROM read_json_objects({lit(str(path))}, format='array', maximum_object_size={MAX_LINE_BYTES})"""
-        )
-    except duckdb.Error as exc:
-        raise FileRejected(f"not a readable JSON array document: {str(exc).strip()}") from None
-    _json_records_view(con, entity, elements, view, rejects, None)
-    return staged
+# Numbers are rewritten to JSON strings marked with U+0001 before parsing, so their digits survive
+# exactly (DuckDB's JSON parser reads numbers as doubles). Strings are matched first and kept as they are.
+_NUMBER_OR_STRING = r'("(?:[^"\\]|\\.)*")|(-?[0-9][0-9.eE+-]*)'
+
+
+def exact_numbers_sql(text: str) -> str:
+    return (f"replace(replace(replace(regexp_replace({text}, {lit(_NUMBER_OR_STRING)}, "
+            f"'\\1' || chr(1) || '\\2' || chr(2), 'g'), chr(1) || chr(2), ''), chr(1), '\"\\u0001'), chr(2), '\"')")
+
+
+def json_lines_source(entity: Entity, lines_table: str) -> str:
+    """NDJSON from numbered physical lines ``lines_table(_file, _line, l)``: exact numbers, exact lines."""
+    cols, extra = json_columns_sql(entity)
+    return (f"SELECT _line AS _rn, _file, m IS NOT NULL AS _doc_ok, {extra} AS _extra, {cols} FROM ("
+            f"SELECT _file, _line, try(from_json({exact_numbers_sql('l')}, '\"MAP(VARCHAR, JSON)\"')) AS m "
+            f"FROM {lines_table} WHERE l IS NOT NULL AND trim(l, ' \t\r') <> '')")
+
+
+def json_array_exact_source(entity: Entity, batch: Batch) -> str:
+    """One JSON array document with exact numbers: the elements, numbered from 1."""
+    cols, extra = json_columns_sql(entity)
+    return (f"SELECT _rn, _file, m IS NOT NULL AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
+            f"SELECT _file, _rn, replace(e::VARCHAR, '\"\\u0001', '\"') AS _rawdoc, "
+            f"try(from_json(e, '\"MAP(VARCHAR, JSON)\"')) AS m FROM (SELECT {lit(batch.rel)} AS _file, "
+            f"generate_subscripts(a, 1) AS _rn, unnest(a) AS e FROM ("
+            f"SELECT coalesce(from_json({exact_numbers_sql('content')}, '[\"JSON\"]'), error('the document does not "
+            f"parse as a JSON array')) AS a FROM read_text({lit(str(batch.path))}))))")

@@ -1,119 +1,301 @@
-"""Contract validation as ONE generated, set-based SELECT over a staged file.
+"""Contract validation as generated, set-based SQL over a staged relation of column texts.
 
-For every contract column it derives the typed value (cast per contract type and file format) and an
-error message (or NULL); rows collect all their messages in ``_errors``. Duplicate primary keys within
-the file are flagged in the same statement with a window: the first valid occurrence wins, later ones
-are quarantined with a pointer to it. Duplicates across files are not checked here on purpose: a later
-batch legitimately carries a newer version of the record, and staging keeps the latest.
+For every contract column the SQL derives, in layers of one projection each:
 
-Result table columns: ``_line, _raw, _extra``, one typed column per contract column (contract name),
-``_errors VARCHAR[]``, ``_first_col VARCHAR`` and ``_dup_of BIGINT`` (first line of the same key).
+1. ``v``: the value's text as staging will see it: trimmed (contract ``trim``), and NULL for an empty
+   cell, a null token (contract ``null_tokens``) or JSON ``null``/missing. For JSON sources the value's
+   JSON kind (string, number, boolean, object, array) is kept too: an object or array where a scalar is
+   declared, or a kind the column type does not take, is an error, never its JSON text;
+2. ``t``: the typed value, or NULL when the text does not convert *exactly* (see below);
+3. ``ok``: whether the value passes (present if required, converts, accepted value, pattern).
+
+Conversions are exact or refuse: integers are digits only; decimals must have the contract's separator
+shape (thousands groups, if declared, are full groups after a first group without a leading zero) and
+fit the column's precision and scale without rounding; dates match their format strictly (``%Y`` is
+four digits); timestamps accept the ISO 8601 forms real exports write and the contract formats, with
+offsets converted to UTC; booleans are true/false/1/0/yes/no. Error messages are only computed for rows
+that failed (``CASE`` evaluates them for those rows alone).
 """
 from __future__ import annotations
 
-from smb_warehouse.core.sql import ident, lit, lit_list
+import re
+
+from smb_warehouse.core.sql import ident, lit
 from smb_warehouse.ingestion.contracts import Column, Entity
 
-# A time followed by a UTC designator or offset: such values are converted to UTC. Values without
-# one are taken as UTC already (casting them via TIMESTAMPTZ would use the session time zone).
-_OFFSET_RE = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
-_INTEGER_RE = r"^[+-]?[0-9]+$"
-_DECIMAL_RE = {
-    ".": r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$",
-    # Decimal comma: '.' may only appear as a thousands separator in full groups ('1.234.567,89').
-    ",": r"^[+-]?([0-9]+|[0-9]{1,3}([.][0-9]{3})+)(,[0-9]*)?$",
-}
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _MAX_SHOWN = 200  # longest value echoed into a quarantine reason
+# JSON kinds a column type takes (the text of a JSON number is the number as written).
+JSON_KINDS = {
+    "string": ("string", "number"),
+    "integer": ("number", "string"),
+    "decimal": ("number", "string"),
+    "boolean": ("boolean", "string"),
+    "date": ("string",),
+    "timestamp": ("string",),
+}
+# A JSON string value that the exact-number route produced from a number token starts with U+0001.
+NUMBER_MARK = "\\u0001"
+_MARKED = '"' + NUMBER_MARK  # how such a value starts in JSON text
+_ISO_TS = (r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,6})0{0,3})?)?)?"
+           r" ?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?")
+_ISO_PARTS = ["y", "mo", "d", "h", "mi", "s", "f", "z", "sign", "oh", "om"]
+_DIRECTIVES = {"Y": "[0-9]{4}", "y": "[0-9]{2}", "m": "[0-9]{1,2}", "d": "[0-9]{1,2}", "H": "[0-9]{1,2}",
+               "I": "[0-9]{1,2}", "M": "[0-9]{2}", "S": "[0-9]{2}", "f": "[0-9]{1,6}", "p": "[AaPp][Mm]",
+               "b": "[A-Za-z]{3,9}", "B": "[A-Za-z]{3,9}", "a": "[A-Za-z]{2,9}", "A": "[A-Za-z]{2,9}",
+               "j": "[0-9]{1,3}", "z": "(?:[+-][0-9]{2}:?[0-9]{2}|Z)", "%": "%"}
+# Invisible characters are shown escaped in reasons (a no-break space must be visible in a message).
+_VISIBLE = [("\u00a0", "\\u00a0"), ("\u202f", "\\u202f"), ("\u2007", "\\u2007"), ("\u200b", "\\u200b"),
+            ("\ufeff", "\\ufeff"), ("\t", "\\t"), ("\r", "\\r"), ("\n", "\\n")]
+
+
+def format_regex(fmt: str) -> str:
+    """A strict RE2 pattern for a strptime format: ``%Y`` exactly four digits, literals literal."""
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            directive = fmt[i + 1]
+            if directive not in _DIRECTIVES:
+                raise ValueError(f"unsupported format directive %{directive} in {fmt!r}")
+            out.append(_DIRECTIVES[directive])
+            i += 2
+        else:
+            out.append(re.escape(fmt[i]))
+            i += 1
+    return "".join(out)
 
 
 def _formats(entity: Entity, col: Column) -> tuple[str, ...]:
     return col.formats or entity.format.date_formats
 
 
-def _typed(entity: Entity, col: Column, v: str) -> str:
-    """SQL producing the column's typed value from its (trimmed, NULL-if-empty) text ``v``;
-    NULL when the text does not convert."""
+def _tokens(entity: Entity, col: Column) -> tuple[str, ...]:
+    return tuple(col.null_tokens if col.null_tokens is not None else entity.format.null_tokens)
+
+
+def _trim(entity: Entity, col: Column) -> bool:
+    return col.trim if col.trim is not None else (entity.format.trim or col.type != "string")
+
+
+def _visible(expr: str) -> str:
+    for raw, shown in _VISIBLE:
+        expr = f"replace({expr}, {lit(raw)}, {lit(shown)})"
+    return expr
+
+
+def decimal_patterns(entity: Entity, col: Column) -> tuple[str, str]:
+    """(shape pattern on the text, fit pattern on the normalized text) for a decimal column."""
+    fmt = entity.format
+    sep, ts = re.escape(fmt.decimal_separator), fmt.thousands_separator
+    integer = "[0-9]+" + (f"|[1-9][0-9]{{0,2}}(?:{re.escape(ts)}[0-9]{{3}})+" if ts else "")
+    shape = f"[+-]?(?:(?:{integer})(?:{sep}[0-9]*)?|{sep}[0-9]+)"
+    precision, scale = col.precision_scale
+    whole = precision - scale
+    frac = f"(?:[.][0-9]{{0,{scale}}}0*)?" if scale else "(?:[.]0*)?"
+    return shape, f"[+-]?0*[0-9]{{0,{whole}}}{frac}"
+
+
+def _normalized_decimal(entity: Entity, v: str) -> str:
+    fmt = entity.format
+    if fmt.thousands_separator:
+        v = f"replace({v}, {lit(fmt.thousands_separator)}, '')"
+    if fmt.decimal_separator != ".":
+        v = f"replace({v}, {lit(fmt.decimal_separator)}, '.')"
+    return v
+
+
+def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
+    parts = f"regexp_extract({v}, {lit(_ISO_TS)}, {lit_names(_ISO_PARTS)})"
+    local = ("TRY_CAST(concat(p.y, '-', p.mo, '-', p.d, ' ', coalesce(nullif(p.h, ''), '00'), ':', "
+             "coalesce(nullif(p.mi, ''), '00'), ':', coalesce(nullif(p.s, ''), '00'), "
+             "CASE WHEN p.f <> '' THEN '.' || p.f END) AS TIMESTAMP)")
+    offset = ("CASE WHEN p.sign = '' THEN INTERVAL 0 MINUTE ELSE to_minutes((CASE WHEN p.sign = '-' THEN -1 ELSE 1 END) "
+              "* (p.oh::INT * 60 + coalesce(nullif(p.om, ''), '0')::INT)) END")
+    general = f"list_transform([{parts}], p -> {local} - {offset})[1]"
+    branches = [
+        # the two shapes nearly every export writes, cast directly
+        f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}') "
+        f"THEN TRY_CAST({v} AS TIMESTAMP)",
+        f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z') "
+        f"THEN TRY_CAST(left({v}, 19) AS TIMESTAMP)",
+        f"WHEN regexp_full_match({v}, {lit(_ISO_TS)}) THEN {general}",
+    ]
+    for f in col.formats or ():
+        branches.append(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN try_strptime({v}, {lit(f)})::TIMESTAMP")
+    return "CASE " + " ".join(branches) + " END"
+
+
+def lit_names(names: list[str]) -> str:
+    return "[" + ", ".join(lit(n) for n in names) + "]"
+
+
+def typed_sql(entity: Entity, col: Column, v: str, kind: str | None) -> str:
+    """SQL of the column's typed value from its text ``v``; NULL when it does not convert exactly."""
     if col.type == "string":
         return v
     if col.type == "integer":
-        return f"CASE WHEN regexp_full_match({v}, {lit(_INTEGER_RE)}) THEN TRY_CAST({v} AS BIGINT) END"
+        sql = f"WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT)"
+        if kind:  # a JSON number written as 2.0 is the integer 2
+            sql += (f" WHEN {kind} = 'number' AND regexp_full_match({v}, '[+-]?[0-9]+[.]0+') "
+                    f"THEN TRY_CAST(split_part({v}, '.', 1) AS BIGINT)")
+        return f"CASE {sql} END"
     if col.type == "decimal":
-        sep = entity.format.decimal_separator
-        text = v if sep == "." else f"replace(replace({v}, '.', ''), {lit(sep)}, '.')"
-        pattern = _DECIMAL_RE.get(sep, _DECIMAL_RE["."])
-        return f"CASE WHEN regexp_full_match({v}, {lit(pattern)}) THEN TRY_CAST({text} AS {col.raw_type}) END"
+        shape, fit = decimal_patterns(entity, col)
+        n = _normalized_decimal(entity, v) if kind is None else v
+        if kind:  # JSON numbers always use '.'
+            shape = "[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)"
+            n = v
+            guard = (f"CASE WHEN {kind} = 'number' THEN regexp_full_match({v}, {lit(shape)}) "
+                     f"ELSE regexp_full_match({v}, {lit(decimal_patterns(entity, col)[0])}) END")
+            n = f"CASE WHEN {kind} = 'number' THEN {v} ELSE {_normalized_decimal(entity, v)} END"
+        else:
+            guard = f"regexp_full_match({v}, {lit(shape)})"
+        return f"CASE WHEN {guard} AND regexp_full_match({n}, {lit(fit)}) THEN TRY_CAST({n} AS {col.raw_type}) END"
     if col.type == "date":
-        return f"TRY_CAST(try_strptime({v}, {lit_list(_formats(entity, col))}) AS DATE)"
+        branches = " ".join(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN try_strptime({v}, {lit(f)})::DATE"
+                            for f in _formats(entity, col))
+        return f"CASE {branches} END"
     if col.type == "timestamp":
-        return (f"CASE WHEN regexp_matches({v}, {lit(_OFFSET_RE)}) "
-                f"THEN TRY_CAST({v} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
-                f"ELSE coalesce(TRY_CAST({v} AS TIMESTAMP), "
-                f"TRY_CAST(try_strptime({v}, {lit_list(_formats(entity, col))}) AS TIMESTAMP)) END")
+        return _timestamp_sql(entity, col, v)
     if col.type == "boolean":
         return (f"CASE WHEN lower({v}) IN ({', '.join(map(lit, _TRUE))}) THEN true "
                 f"WHEN lower({v}) IN ({', '.join(map(lit, _FALSE))}) THEN false END")
     raise ValueError(f"unsupported contract type {col.type!r}")
 
 
-def _cast_problem(entity: Entity, col: Column) -> str:
+def _cast_problem(entity: Entity, col: Column, v: str) -> str:
+    """SQL text of why ``v`` did not convert."""
     if col.type == "date":
-        return f"does not match date formats {list(_formats(entity, col))}"
+        return lit(f"does not match date formats {list(_formats(entity, col))}")
     if col.type == "timestamp":
-        return f"is not a valid timestamp (ISO 8601 or formats {list(_formats(entity, col))})"
+        extra = f" or format(s) {list(col.formats)}" if col.formats else ""
+        return lit(f"is not a valid timestamp (ISO 8601{extra})")
     if col.type == "decimal":
-        return f"is not a valid decimal (decimal separator {entity.format.decimal_separator!r})"
+        precision, scale = col.precision_scale
+        fmt = entity.format
+        ts = f", thousands separator {fmt.thousands_separator!r}" if fmt.thousands_separator else ""
+        shape = lit(f"is not a valid decimal (decimal separator {fmt.decimal_separator!r}{ts})")
+        fits = lit(f"does not fit DECIMAL({precision},{scale}) (at most {precision - scale} integer and {scale} "
+                   "fraction digits; values are never rounded)")
+        pattern = decimal_patterns(entity, col)[0]
+        return (f"CASE WHEN regexp_full_match({v}, {lit(pattern)}) OR regexp_full_match({v}, "
+                f"'[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)') AND {lit(entity.format.type)} <> 'csv' "
+                f"THEN {fits} ELSE {shape} END")
     if col.type == "boolean":
-        return "is not a valid boolean (true/false/1/0/yes/no)"
-    return f"is not a valid {col.type}"
+        return lit("is not a valid boolean (true/false/1/0/yes/no)")
+    if col.type == "integer":
+        return lit("is not a valid integer")
+    return lit(f"is not a valid {col.type}")
 
 
-def _error(entity: Entity, col: Column, v: str, t: str) -> str:
-    """SQL for the column's error message, or NULL when the value is acceptable."""
-    shown = f"left({v}, {_MAX_SHOWN})"
+class ColumnSql:
+    """The generated SQL pieces of one column (names of the projected helper columns)."""
 
-    def msg(problem: str) -> str:
-        return f"concat({lit(col.name + ': ' + chr(39))}, {shown}, {lit(chr(39) + ' ' + problem)})"
+    def __init__(self, entity: Entity, col: Column, index: int, json: bool):
+        self.entity, self.col, self.json = entity, col, json
+        self.src = ident(col.name)
+        self.v, self.t, self.k, self.ok = (ident(f"_{s}{index}") for s in ("v", "t", "k", "ok"))
 
-    branches = [f"WHEN {v} IS NULL THEN " + (lit(f"{col.name}: missing required value") if col.required else "NULL")]
-    if col.type != "string":
-        branches.append(f"WHEN {t} IS NULL THEN {msg(_cast_problem(entity, col))}")
-    if col.accepted_values is not None:
-        values = ", ".join(col.accepted_values)
-        branches.append(f"WHEN {v} NOT IN ({', '.join(map(lit, col.accepted_values))}) "
-                        f"THEN {msg(f'is not one of the accepted values [{values}]')}")
-    if col.pattern:
-        branches.append(f"WHEN NOT regexp_full_match({v}, {lit(col.pattern)}) "
-                        f"THEN {msg(f'does not match pattern {col.pattern!r}')}")
-    return "CASE " + " ".join(branches) + " END"
+    # layer 1: text and (JSON) kind
+    def text_layer(self) -> list[str]:
+        col, entity = self.col, self.entity
+        if self.json:
+            j = f"({self.src}::VARCHAR)"
+            kind = (f"CASE WHEN {self.src} IS NULL OR {j} = 'null' THEN NULL "
+                    f"WHEN starts_with({j}, {lit(_MARKED)}) THEN 'number' "
+                    f"WHEN starts_with({j}, '\"') THEN 'string' WHEN starts_with({j}, '{{') THEN 'object' "
+                    f"WHEN starts_with({j}, '[') THEN 'array' WHEN {j} IN ('true', 'false') THEN 'boolean' "
+                    f"ELSE 'number' END")
+            text = (f"CASE WHEN starts_with({j}, {lit(_MARKED)}) THEN {j}[{len(NUMBER_MARK) + 2}:-2] "
+                    f"WHEN starts_with({j}, '\"') THEN CASE WHEN contains({j}, '\\') "
+                    f"THEN json_extract_string({self.src}, '$') ELSE {j}[2:-2] END "
+                    f"WHEN {j} IN ('true', 'false') THEN {j} WHEN starts_with({j}, '{{') OR starts_with({j}, '[') "
+                    f"THEN NULL ELSE {j} END")
+        else:
+            kind, text = None, self.src
+        if _trim(entity, col):
+            text = f"trim({text}, ' \t\r\n')"
+        tokens = ("",) + tuple(t for t in _tokens(entity, col) if t != "")
+        value = f"CASE WHEN {text} IN ({', '.join(map(lit, tokens))}) THEN NULL ELSE {text} END"
+        out = [f"{value} AS {self.v}"]
+        if kind:
+            out.append(f"{kind} AS {self.k}")
+        return out
+
+    # layer 2: typed value
+    def typed_layer(self) -> str:
+        return f"{typed_sql(self.entity, self.col, self.v, self.k if self.json else None)} AS {self.t}"
+
+    def kind_bad(self) -> str:
+        if not self.json:
+            return "false"
+        allowed = ", ".join(lit(k) for k in JSON_KINDS[self.col.type])
+        return f"coalesce({self.k} NOT IN ({allowed}), false)"
+
+    def _checks(self) -> list[str]:
+        col = self.col
+        checks = []
+        if col.accepted_values is not None:
+            checks.append(f"{self.v} IN ({', '.join(map(lit, col.accepted_values))})")
+        if col.pattern:
+            checks.append(f"regexp_full_match({self.v}, {lit(col.pattern)})")
+        return checks
+
+    # layer 3: ok flag
+    def ok_layer(self) -> str:
+        present = " AND ".join([f"{self.t} IS NOT NULL", *self._checks()])
+        missing = "false" if self.col.required else "true"
+        return f"(NOT {self.kind_bad()} AND CASE WHEN {self.v} IS NULL THEN {missing} ELSE {present} END) AS {self.ok}"
+
+    def error(self) -> str:
+        """SQL of this column's message, NULL when it passed (only evaluated for failed rows)."""
+        col = self.col
+        shown = _visible(f"left({self.v}, {_MAX_SHOWN})")
+
+        def msg(problem_sql: str) -> str:
+            return f"concat({lit(col.name + ': ' + chr(39))}, {shown}, {lit(chr(39) + ' ')}, {problem_sql})"
+
+        branches = []
+        if self.json:
+            branches.append(f"WHEN {self.kind_bad()} THEN concat({lit(col.name + ': ')}, 'a JSON ', {self.k}, ' (', "
+                            f"left({self.src}::VARCHAR, {_MAX_SHOWN}), ') where a {col.type} is declared')")
+        branches.append(f"WHEN {self.ok} THEN NULL")
+        branches.append(f"WHEN {self.v} IS NULL THEN {lit(col.name + ': missing required value')}")
+        if col.type != "string":
+            branches.append(f"WHEN {self.t} IS NULL THEN {msg(_cast_problem(self.entity, col, self.v))}")
+        if col.accepted_values is not None:
+            values = ", ".join(col.accepted_values)
+            branches.append(f"WHEN {self.v} NOT IN ({', '.join(map(lit, col.accepted_values))}) "
+                            f"THEN {msg(lit(f'is not one of the accepted values [{values}]'))}")
+        if col.pattern:
+            branches.append(f"WHEN NOT regexp_full_match({self.v}, {lit(col.pattern)}) "
+                            f"THEN {msg(lit(f'does not match pattern {col.pattern!r}'))}")
+        return "CASE " + " ".join(branches) + " END"
 
 
-def checked_table_sql(entity: Entity, staged: str, target: str) -> str:
-    """CREATE TEMP TABLE ``target`` with typed values, errors and duplicate flags for ``staged``."""
-    texts, typed, errors, firsts = [], [], [], []
-    for col in entity.columns:
-        src, v, t, e = (ident(col.name + s) for s in ("", "__v", "__t", "__e"))
-        # Empty (or blank) means NULL. Strings keep their exact text; other types are trimmed.
-        texts.append(f"CASE WHEN trim({src}) <> '' THEN {src if col.type == 'string' else f'trim({src})'} END AS {v}")
-        typed.append(f"{_typed(entity, col, v)} AS {t}")
-        errors.append(f"{_error(entity, col, v, t)} AS {e}")
-        firsts.append(f"CASE WHEN {e} IS NOT NULL THEN {lit(col.name)} END")
-    pk_t = ", ".join(ident(k + "__t") for k in entity.primary_key)
-    pk_text = " || ', ' || ".join(
-        f"{lit(k + '=')} || coalesce('''' || {ident(k + '__v')} || '''', 'NULL')" for k in entity.primary_key)
-    # Only valid rows compete for a key: an invalid first occurrence must not block a valid later one.
-    window = f"OVER (PARTITION BY len(_errors) = 0, {pk_t} ORDER BY _line)"
-    err_cols = ", ".join(ident(c.name + "__e") for c in entity.columns)
-    out_cols = ", ".join(f"{ident(c.name + '__t')} AS {ident(c.name)}" for c in entity.columns)
-    return f"""CREATE TEMP TABLE {target} AS
-    WITH txt AS (SELECT _line, _raw, _extra, {', '.join(texts)} FROM {staged}),
-    typed AS (SELECT *, {', '.join(typed)} FROM txt),
-    errs AS (SELECT *, {', '.join(errors)} FROM typed),
-    checked AS (
-        SELECT *, list_filter([{err_cols}], x -> x IS NOT NULL) AS _errors,
-               list_filter([{', '.join(firsts)}], x -> x IS NOT NULL)[1] AS _first_col
-        FROM errs)
-    SELECT _line, _raw, _extra, {out_cols}, _errors, _first_col,
-           CASE WHEN len(_errors) = 0 AND row_number() {window} > 1 THEN min(_line) {window} END AS _dup_of,
-           '(' || {pk_text} || ')' AS _key_text
-    FROM checked"""
+def validated_insert_sql(entity: Entity, source: str, json: bool, good_marker: str, bad_marker: str,
+                         loaded_at: str, doc_ok: str | None = None, keep_raw: bool = False) -> str:
+    """``INSERT INTO`` the entity's raw table every row of ``source`` (columns ``_rn, _file, _extra`` and one
+    text/JSON column per contract column, named like it; JSON sources also ``_doc_ok``).
+
+    Good rows get ``_load_id = good_marker`` and their ``_extra``; failed rows get ``bad_marker`` and, in
+    ``_extra_columns``, ``{"errors": ..., "column": ...}`` (the loader moves them to quarantine in the same
+    transaction). ``_source_line`` is ``_rn`` (the loader turns it into the physical line)."""
+    cols = [ColumnSql(entity, c, i, json) for i, c in enumerate(entity.columns)]
+    layer1 = ", ".join(x for c in cols for x in c.text_layer())
+    layer2 = ", ".join(c.typed_layer() for c in cols)
+    layer3 = ", ".join(c.ok_layer() for c in cols)
+    row_ok = " AND ".join([c.ok for c in cols] + ([doc_ok] if doc_ok else []))
+    errors = "concat_ws('; ', " + ", ".join(c.error() for c in cols) + ")"
+    if doc_ok:
+        errors = f"CASE WHEN NOT {doc_ok} THEN '<not a JSON object>' ELSE {errors} END"
+    first = "coalesce(" + ", ".join(f"CASE WHEN NOT {c.ok} THEN {lit(c.col.name)} END" for c in cols) + ")"
+    target = ", ".join(ident(c.name) for c in entity.columns)
+    raw = ", 'raw', _rawdoc" if keep_raw else ""
+    typed = ", ".join(f"{c.t}" for c in cols)
+    meta = "_load_id, _source_file, _source_line, _loaded_at, _extra_columns"
+    return f"""INSERT INTO {entity.qualified_raw_table} ({target}, {meta})
+    SELECT {typed}, CASE WHEN _ok THEN {lit(good_marker)} ELSE {lit(bad_marker)} END, _file, _rn, {loaded_at}::TIMESTAMP,
+           CASE WHEN _ok THEN _extra ELSE json_object('errors', {errors}, 'column', {first}{raw}) END
+    FROM (SELECT *, {row_ok} AS _ok FROM (SELECT *, {layer3} FROM (SELECT *, {layer2} FROM (
+          SELECT *, {layer1} FROM ({source})))))"""

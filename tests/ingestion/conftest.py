@@ -29,7 +29,7 @@ entities:
       updated_at: {type: timestamp}
   ledger:
     description: finance style
-    format: {delimiter: ";", date_formats: ['%d/%m/%Y'], decimal_separator: ","}
+    format: {delimiter: ";", date_formats: ['%d/%m/%Y'], decimal_separator: ",", thousands_separator: "."}
     primary_key: [entry_id, line_no]
     columns:
       entry_id: {type: string, required: true}

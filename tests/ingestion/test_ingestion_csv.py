@@ -136,7 +136,7 @@ def test_wrong_encoding_latin1_row_is_quarantined(con, contract, landing):
     result = load(con, orders, landing)
     ((line, column, reason),) = quarantine(con, src)
     assert (line, column) == (3, None)
-    assert "INVALID ENCODING" in reason and "not utf-8 encoded" in reason
+    assert reason == "record rejected by the CSV reader: not valid utf-8 text (INVALID ENCODING)"
     assert raw_rows(con, "shop__orders", src, "order_id, _source_line") == [("O-001", 2), ("O-003", 4)]
     assert_conserved(con, orders, result, src, 3)
 
@@ -157,8 +157,8 @@ def test_too_many_and_too_few_fields(con, contract, landing):
     result = load(con, orders, landing)
     rows = quarantine(con, src)
     assert [(line, col) for line, col, _ in rows] == [(3, None), (4, None)]
-    assert rows[0][2].startswith("row rejected by reader: TOO MANY COLUMNS")
-    assert rows[1][2].startswith("row rejected by reader: MISSING COLUMNS")
+    assert rows[0][2] == "record rejected by the CSV reader: more fields than the header (TOO MANY COLUMNS)"
+    assert rows[1][2] == "record rejected by the CSV reader: fewer fields than the header (MISSING COLUMNS)"
     raw_record = con.execute("SELECT raw_record FROM raw.quarantine WHERE source_line = 3").fetchone()[0]
     assert raw_record == "O-002,Bob,1,,2024-03-01,open,no,,surplus"
     assert raw_rows(con, "shop__orders", src, "order_id, _source_line") == [("O-001", 2), ("O-004", 5)]
@@ -195,7 +195,8 @@ def test_finance_style_decimal_comma_and_day_first_dates(con, contract, landing)
         ("E1", 1, Decimal("1234.56"), dt.date(2024, 12, 31)),
         ("E1", 2, Decimal("-0.5"), dt.date(2024, 2, 1)),
     ]
-    assert quarantine(con, src) == [(4, "amount", "amount: '12.5' is not a valid decimal (decimal separator ','); "
+    assert quarantine(con, src) == [(4, "amount", "amount: '12.5' is not a valid decimal (decimal separator ',', "
+                                                  "thousands separator '.'); "
                                      "booking_date: '2024-02-01' does not match date formats ['%d/%m/%Y']")]
     assert_conserved(con, ledger, result, src, 3)
 
@@ -211,5 +212,5 @@ def test_timestamps_with_offsets_are_converted_to_utc(con, contract, landing):
         dt.datetime(2024, 3, 1, 8), dt.datetime(2024, 3, 1, 11, 30), dt.datetime(2024, 3, 1, 10),
         dt.datetime(2024, 3, 1, 10, 0, 0, 250000), dt.datetime(2024, 3, 1)]
     assert quarantine(con, src) == [(7, "updated_at", "updated_at: '2024-03-01T25:00:00Z' is not a valid timestamp "
-                                     "(ISO 8601 or formats ['%Y-%m-%d'])")]
+                                     "(ISO 8601)")]
     assert_conserved(con, orders, result, src, 6)
