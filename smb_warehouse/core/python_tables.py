@@ -27,6 +27,7 @@ WRITTEN_BY = "python"
 # The type vocabulary of the declaration: DuckDB's canonical names (what information_schema reports, upper-
 # cased). dbt translates them per engine in macro python_table_type; adding one here means teaching that macro.
 DATA_TYPES = frozenset({"varchar", "double", "integer", "bigint", "boolean", "date", "timestamp"})
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster, same safe subset
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _column(path: Path, where: str, raw: dict) -> Column:
 
 
 def _tables_in(path: Path) -> list[PythonTable]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
     found = []
     for source in doc.get("sources") or []:
         source_name = source["name"]
