@@ -1,8 +1,10 @@
 """The dbt project (staging layer) against a hand-made raw warehouse.
 
-Static checks (no database): every contract entity has a dbt source table mapped to its Dagster
-ingestion asset, a stg_ model with a yml beside it, and every PII contract column is tagged pii in the
-source yml and on every staging column derived from it.
+Static checks (no database): the source ymls of the raw tables are exactly what
+`smb_warehouse.ingestion.source_yml` generates from the contracts (no drift), and as generated every
+contract entity has a dbt source table mapped to its Dagster ingestion asset; every entity has a stg_
+model with a yml beside it, and every PII contract column is tagged pii in the source yml and on every
+staging column derived from it.
 
 Build check: a temp DuckDB file gets the raw schema exactly as the loader creates it (contract DDL +
 ingestion ledger tables) and a few hand-written rows; `dbt build` (seeds, views, data tests, unit tests)
@@ -23,7 +25,8 @@ import duckdb
 import pytest
 import yaml
 
-from smb_warehouse.ingestion.contracts import all_entities
+from smb_warehouse.ingestion import source_yml
+from smb_warehouse.ingestion.contracts import all_entities, parse_contract
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STAGING_DIR = PROJECT_DIR / "models" / "staging"
@@ -79,6 +82,52 @@ def _select_list(sql: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------- static checks
+def test_source_ymls_are_generated_from_the_contracts():
+    """models/staging/<system>/_<system>__sources.yml == the generator's rendering of contracts/<system>.yml."""
+    stale = source_yml.stale_files(STAGING_DIR)
+    assert not stale, (f"out of date with their contracts: {[str(p.relative_to(PROJECT_DIR)) for p in stale]}; "
+                       "run: python -m smb_warehouse.ingestion.source_yml --write")
+    assert len(source_yml.rendered_files(STAGING_DIR)) == len({e.system for e in ENTITIES})
+
+
+def test_source_yml_generator_follows_the_contract(tmp_path):
+    """What the contract says shows up in the rendering; contract keys the generator does not need are ignored."""
+    contract_path = tmp_path / "shop.yml"
+    contract_path.write_text("""\
+system: shop
+description: 'Web shop: orders as CSV.'
+format: {type: csv, encoding: utf-8}
+entities:
+  orders:
+    description: Web orders.
+    primary_key: [order_id, line]
+    freshness: {warn_after: {count: 2, period: day}}
+    files_owner: ops team   # a key only other readers of the contract know
+    columns:
+      order_id: {type: string, required: true, description: 'Order number: SO-...'}
+      line: {type: integer, required: true}
+      buyer_email: {type: string, pii: true}
+      placed_at: {type: timestamp, required: true}
+""", encoding="utf-8")
+    doc = yaml.safe_load(source_yml.render(parse_contract(contract_path)))
+    source = doc["sources"][0]
+    assert (source["name"], source["schema"], source["description"]) == ("shop", "raw", "Web shop: orders as CSV.")
+    table = source["tables"][0]
+    assert table["identifier"] == "shop__orders" and table["loaded_at_field"] == "_loaded_at"
+    assert "key: order_id, line" in table["description"] and table["description"].startswith("Web orders.")
+    assert table["config"]["meta"]["dagster"]["asset_key"] == ["raw", "shop", "orders"]
+    assert table["freshness"] == {"warn_after": {"count": 2, "period": "day"}}
+    assert "files_owner" not in table and "data_tests" not in table
+    columns = {c["name"]: c for c in table["columns"]}
+    assert list(columns) == ["order_id", "line", "buyer_email", "placed_at",
+                             "_load_id", "_source_file", "_source_line", "_loaded_at", "_extra_columns"]
+    assert columns["order_id"]["description"] == "Order number: SO-..."
+    assert columns["placed_at"]["description"] == "Placed at (UTC timestamp) as exported."
+    assert (columns["line"]["data_type"], columns["placed_at"]["data_type"]) == ("bigint", "timestamp")
+    assert _is_pii(columns["buyer_email"]) and not _is_pii(columns["order_id"])
+    assert columns["_load_id"]["description"] == "{{ doc('lineage__load_id') }}"
+
+
 @pytest.mark.parametrize("entity", ENTITIES, ids=lambda e: e.raw_table)
 def test_every_contract_entity_has_a_source_table(entity):
     table = _source_table(entity.system, entity.name)
