@@ -41,7 +41,8 @@ def build_er_models(db: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="er-dbt-") as tmp:
         env = {**os.environ, "DBT_DUCKDB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
         cmd = [str(dbt), "build", "--select", ER_SELECTOR, "--project-dir", str(paths.DBT_PROJECT_DIR),
-               "--profiles-dir", str(paths.DBT_PROJECT_DIR), "--indirect-selection", "cautious", "--target-path", f"{tmp}/target", "--log-path", f"{tmp}/logs"]
+               "--profiles-dir", str(paths.DBT_PROJECT_DIR), "--indirect-selection", "cautious",
+               "--target-path", f"{tmp}/target", "--log-path", f"{tmp}/logs"]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"dbt build of the ER models failed:\n{done.stdout[-4000:]}")
