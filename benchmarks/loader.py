@@ -1,14 +1,22 @@
-"""Loader speed against DuckDB's own: `python -m benchmarks.loader [--scale 20]`.
+"""Loader speed against DuckDB's own: `python -m benchmarks.loader [--scales 5 20] [--repeat 3]`.
 
-Generates (or reuses) extracts, then for the biggest entities loads the same files twice: once with
-the contract-driven loader (hash, stage, validate, quarantine, audit) and once with a bare
-`CREATE TABLE AS SELECT * FROM read_csv(...)`, the floor any loader on DuckDB can reach. Prints rows/s,
-the ratio, and peak memory. A figure, not a test: nothing here asserts.
+For each scale it generates a landing zone (sme_sim, in a temp folder), then for the biggest entities
+loads the same files, alternately and ``--repeat`` times each, two ways into fresh DuckDB files:
+
+* the loader (discovery, hashing, whole-file checks, one read, validation, quarantine, audit, one
+  transaction), and
+* the *typed floor*: ``CREATE TABLE AS SELECT * FROM read_csv/read_json(<same files>)`` with the
+  contract's column types, the least any loader on DuckDB has to do to get typed rows into a table.
+
+Prints the median seconds of both and their ratio per entity and scale, side by side, and the peak
+memory. A figure, not a test: nothing here asserts. Targets (issue 9): ratio <= 1.5 (goal 1.25) and not
+growing with scale.
 """
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -18,57 +26,84 @@ import duckdb
 from smb_warehouse.ingestion.contracts import Entity, load_contracts
 from smb_warehouse.ingestion.loader import ensure_ingestion_tables, entity_files, load_entity
 
-ENTITIES = [("erp", "sales_order_lines"), ("erp", "sales_orders"), ("finance", "bank_transactions"), ("support", "tickets")]
+ENTITIES = [("erp", "sales_order_lines"), ("finance", "bank_transactions"), ("support", "tickets")]
+_FLOOR_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMP",
+                "boolean": "BOOLEAN"}
 
 
-def _bare_duckdb_seconds(entity: Entity, files: list[Path], db: Path) -> float:
-    con = duckdb.connect(str(db))
+def typed_floor_sql(entity: Entity, files: list[Path]) -> str:
+    """The typed DuckDB read of ``files`` with the contract's column types (malformed rows skipped)."""
     fmt = entity.format
     paths = [str(f) for f in files]
-    reader = (f"read_csv({paths}, delim={fmt.delimiter!r}, header=true, all_varchar=true, union_by_name=true, ignore_errors=true)"
-              if fmt.type == "csv" else f"read_json({paths}, format='newline_delimited', ignore_errors=true)")
+    types = {c.name: c.raw_type if c.type == "decimal" else _FLOOR_TYPES[c.type] for c in entity.columns}
+    if fmt.type == "csv":
+        return (f"read_csv({paths}, columns={types}, header=true, delim={fmt.delimiter!r}, auto_detect=false, "
+                f"dateformat={fmt.date_formats[0]!r}, decimal_separator={fmt.decimal_separator!r}, ignore_errors=true)")
+    types = {k: ("TIMESTAMPTZ" if v == "TIMESTAMP" else v) for k, v in types.items()}
+    return f"read_json({paths}, format='newline_delimited', columns={types}, ignore_errors=true)"
+
+
+def _floor_seconds(entity: Entity, files: list[Path], db: Path) -> float:
+    con = duckdb.connect(str(db))
     start = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TABLE bare AS SELECT * FROM {reader}")
+    con.execute(f"CREATE TABLE floor AS SELECT * FROM {typed_floor_sql(entity, files)}")
     seconds = time.perf_counter() - start
     con.close()
     return seconds
 
 
-def run(landing: Path, workdir: Path) -> None:
+def _loader_seconds(entity: Entity, landing: Path, db: Path) -> tuple[float, int]:
+    con = duckdb.connect(str(db))
+    ensure_ingestion_tables(con, [entity])
+    start = time.perf_counter()
+    result = load_entity(con, entity, landing, load_id="bench")
+    seconds = time.perf_counter() - start
+    con.close()
+    return seconds, result.rows_read
+
+
+def run(landing: Path, workdir: Path, scale: float, repeat: int) -> list[tuple]:
     contracts = load_contracts()
-    print(f"{'entity':<28}{'rows':>11}{'loader s':>10}{'duckdb s':>10}{'loader rows/s':>15}{'ratio':>8}")
+    rows = []
     for system, name in ENTITIES:
         entity = contracts[system].entities[name]
         files = entity_files(entity, landing)
-        con = duckdb.connect(str(workdir / f"{system}_{name}.duckdb"))
-        ensure_ingestion_tables(con)
-        start = time.perf_counter()
-        result = load_entity(con, entity, landing, load_id="bench")
-        loader_s = time.perf_counter() - start
-        con.close()
-        bare_s = _bare_duckdb_seconds(entity, files, workdir / f"bare_{system}_{name}.duckdb")
-        rows = result.rows_read
-        print(f"{system + '/' + name:<28}{rows:>11,}{loader_s:>10.2f}{bare_s:>10.2f}{rows / loader_s:>15,.0f}{loader_s / bare_s:>7.1f}x")
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this process: {peak_mib:,.0f} MiB")
+        loader, floor, n = [], [], 0
+        for i in range(repeat):
+            for db in workdir.glob("*.duckdb*"):
+                db.unlink()
+            floor.append(_floor_seconds(entity, files, workdir / f"floor_{i}.duckdb"))
+            seconds, n = _loader_seconds(entity, landing, workdir / f"loader_{i}.duckdb")
+            loader.append(seconds)
+        lo, fl = statistics.median(loader), statistics.median(floor)
+        rows.append((scale, f"{system}/{name}", len(files), n, lo, fl, lo / fl))
+        print(f"{scale:>6g} {system + '/' + name:<28}{len(files):>6}{n:>11,}{lo:>10.2f}{fl:>10.2f}{lo / fl:>8.2f}x",
+              flush=True)
+    return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", type=float, nargs="+", default=[5.0, 20.0])
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--landing", type=Path, help="use existing extracts instead of generating")
+    parser.add_argument("--landing", type=Path, help="use existing extracts (one scale) instead of generating")
     args = parser.parse_args()
+    print(f"{'scale':>6} {'entity':<28}{'files':>6}{'rows':>11}{'loader s':>10}{'typed s':>10}{'ratio':>9}")
     with tempfile.TemporaryDirectory(prefix="loader-bench-") as tmp:
-        landing = args.landing
-        if landing is None:
-            from sme_sim import generate
+        for scale in ([0] if args.landing else args.scales):
+            landing = args.landing
+            if landing is None:
+                from sme_sim import generate
 
-            landing = Path(tmp) / "landing"
-            start = time.perf_counter()
-            generate(landing, Path(tmp) / "truth", seed=args.seed, scale=args.scale)
-            print(f"generated scale {args.scale} in {time.perf_counter() - start:.1f}s")
-        run(landing, Path(tmp))
+                landing = Path(tmp) / f"landing_{scale:g}"
+                generate(landing, Path(tmp) / f"truth_{scale:g}", seed=args.seed, scale=scale)
+            work = Path(tmp) / f"work_{scale:g}"
+            work.mkdir()
+            run(landing, work, scale, args.repeat)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"ratio = loader time / typed DuckDB read of the same files into a table (median of {args.repeat}); "
+          f"peak RSS {peak_mib:,.0f} MiB")
 
 
 if __name__ == "__main__":

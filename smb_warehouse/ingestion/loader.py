@@ -182,7 +182,8 @@ def _clean_error(exc: BaseException) -> str:
 
 @dataclass
 class _Plan:
-    csv_groups: list[list[Batch]] = field(default_factory=list)
+    csv_groups: list[list[Batch]] = field(default_factory=list)  # padded fast route
+    csv_strict: list[list[Batch]] = field(default_factory=list)  # reader rejects, exact line mapping
     json_fast: list[Batch] = field(default_factory=list)
     json_lines: list[Batch] = field(default_factory=list)
     json_array_exact: list[Batch] = field(default_factory=list)
@@ -299,8 +300,10 @@ def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], 
     if entity.format.type == "csv":
         groups: dict[tuple, list[Batch]] = {}
         for b in batches:
-            groups.setdefault((tuple(b.header), b.compression, b.new_line), []).append(b)
-        plan.csv_groups = list(groups.values())
+            strict = b.scan.line_count is None or b.scan.has_blank_lines
+            groups.setdefault((strict, tuple(b.header), b.compression, b.new_line, b.scan.has_quote), []).append(b)
+        for key, group in groups.items():
+            (plan.csv_strict if key[0] else plan.csv_groups).append(group)
         return plan
     plain = [b for b in batches if b.plain_utf8 and entity.format.duckdb_encoding == "utf-8"]
     risky = set(_risky_number_files(con, plain, landing_root))
@@ -372,7 +375,9 @@ def _load_transaction(con, entity: Entity, landing_root: Path, load_id: str, pla
                 if rel in by_rel:
                     by_rel[rel].superseded = True
             for group in plan.csv_groups:
-                _run_group(ctx, group, "csv")
+                _run_group(ctx, list(group), "csv")
+            for group in plan.csv_strict:
+                _run_group(ctx, list(group), "csv_strict")
             if plan.json_fast:
                 _run_group(ctx, plan.json_fast, "json_fast")
             if plan.json_lines:
@@ -510,7 +515,11 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
         if b.plain_utf8 and fmt.duckdb_encoding == "utf-8":
             ctx.plain[b.rel] = "\r" if b.scan.line_terminator == b"\r" else "\n"
     rej, scans = ctx.name("rej"), ctx.name("scan")
+    raw, shape = None, None
     if kind == "csv":
+        source = csv_group_source(e, batches, rej, scans, padded=True)
+        raw, shape = "_rawtext", ("_shape_ok", "_shape_err")
+    elif kind == "csv_strict":
         source = csv_group_source(e, batches, rej, scans)
     elif kind == "json_fast":
         source = json_fast_source(e, batches)
@@ -525,27 +534,32 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
                                       f"(SELECT unnest({lit_list(rels)})))")
     else:
         source = json_array_exact_source(e, batches[0])
-    insert = validated_insert_sql(e, source, json=kind != "csv", good_marker=ctx.load_id, bad_marker=ctx.bad,
-                                  loaded_at=lit(str(ctx.now)), doc_ok=None if kind == "csv" else "_doc_ok",
-                                  keep_raw=fmt.type == "json_array")
+    if fmt.type == "json_array":
+        raw = "_rawdoc"
+    is_csv = kind in ("csv", "csv_strict")
+    insert = validated_insert_sql(e, source, json=not is_csv, good_marker=ctx.load_id, bad_marker=ctx.bad,
+                                  loaded_at=lit(str(ctx.now)), doc_ok=None if is_csv else "_doc_ok", raw=raw,
+                                  shape=shape)
     try:
         c.execute(insert)
     except duckdb.Error as exc:
         raise _GroupFailed(batches, kind, exc) from None
     table = e.qualified_raw_table
     files = f"(SELECT unnest({lit_list(rels)}))"
-    stats = {r[0]: (r[1], r[2]) for r in c.execute(
-        f"SELECT _source_file, min(_source_line), count(*) FROM {table} WHERE _load_id IN {ctx.markers} "
-        f"AND _source_file IN {files} GROUP BY 1").fetchall()}
-    if kind == "csv":
-        _csv_lines(ctx, batches, stats, rej, scans)
-    elif kind in ("json_fast",):
-        if fmt.type == "ndjson":
-            for b in batches:
-                got = stats.get(b.rel, (0, 0))[1]
-                if b.scan.line_count is not None and got != b.scan.line_count:
-                    raise _GroupFailed([b], "json_fast", f"reader produced {got} records for {b.scan.line_count} lines")
-        _shift_lines(ctx, {rel: mn - 1 for rel, (mn, _) in stats.items()}, files)
+    stats = {r[0]: r[1:] for r in c.execute(
+        f"SELECT _source_file, min(_source_line), count(*), max(_source_line) FROM {table} "
+        f"WHERE _load_id IN {ctx.markers} AND _source_file IN {files} GROUP BY 1").fetchall()}
+    if kind == "csv_strict":
+        _csv_lines(ctx, batches, {rel: v[:2] for rel, v in stats.items()}, rej, scans)
+    elif kind == "csv" or (kind == "json_fast" and fmt.type == "ndjson"):
+        # every data line was one record, numbered in the insert: prove it per file
+        first = 2 if kind == "csv" and fmt.header else 1
+        for b in batches:
+            want = (first, b.scan.line_count - first + 1, b.scan.line_count)
+            if stats.get(b.rel, (first, 0, first - 1)) != want:
+                raise _GroupFailed(batches, kind, f"{b.rel}: the reader's records do not match the file's lines")
+    elif kind == "json_fast":
+        _shift_lines(ctx, {rel: v[0] - 1 for rel, v in stats.items()}, files)
     if fmt.type != "csv":
         _json_drift(ctx, rels, files)
     else:
@@ -692,32 +706,38 @@ def _supersede(con, entity: Entity, rel: str, load_id: str) -> None:
 
 def _isolate(con, entity: Entity, landing_root: Path, plan: _Plan, failed: _GroupFailed,
              by_rel: dict[str, FileLoadResult]) -> None:
-    """The group read failed: try each of its files alone, outside any transaction, to find the
-    culprit(s); a JSON file the fast reader cannot take goes to the line route instead."""
-    for group in list(plan.csv_groups):
-        if group is failed.batches or group == failed.batches:
-            plan.csv_groups.remove(group)
+    """A group failed (reader error, or records that do not line up with the file's lines): try each of
+    its files alone, outside any transaction. A file the fast route cannot take goes to the careful
+    route of its format (CSV: reader rejects and exact line mapping; NDJSON: numbered lines; JSON array:
+    exact document parse); a file no route can read is rejected with the reader's cause."""
+    failed_rels = {b.rel for b in failed.batches}
+    for groups in (plan.csv_groups, plan.csv_strict):
+        groups[:] = [[b for b in g if b.rel not in failed_rels] for g in groups]
+        groups[:] = [g for g in groups if g]
+    for lst in (plan.json_fast, plan.json_lines, plan.json_array_exact):
+        lst[:] = [b for b in lst if b.rel not in failed_rels]
+    careful = {"csv": "csv_strict", "json_fast": "json_lines" if entity.format.type == "ndjson" else "json_array_exact"}
+    single = len(failed.batches) == 1
     for b in failed.batches:
-        for lst in (plan.json_fast, plan.json_lines, plan.json_array_exact):
-            if b in lst:
-                lst.remove(b)
-    for b in failed.batches:
-        if failed.kind == "json_fast" and entity.format.type == "ndjson":
-            plan.json_lines.append(b)
+        problem = None
+        if failed.kind in careful and not single and _probe(con, entity, landing_root, b, failed.kind) is None:
+            (plan.csv_groups.append([b]) if failed.kind == "csv" else plan.json_fast.append(b))
             continue
-        problem = _probe(con, entity, landing_root, b, failed.kind)
-        if failed.kind == "json_fast" and problem is None:
-            plan.json_array_exact.append(b)
-            continue
-        if problem is None and len(failed.batches) == 1:  # fails in the load although it reads alone
+        kind = careful.get(failed.kind, failed.kind)
+        if kind != failed.kind or not single:
+            problem = _probe(con, entity, landing_root, b, kind)
+        elif single:
             problem = _clean_error(failed.cause) if isinstance(failed.cause, BaseException) else str(failed.cause)
         if problem is None:
-            plan.csv_groups.append([b]) if failed.kind == "csv" else plan.json_lines.append(b)
-        else:
-            res = by_rel[b.rel]
-            what = "not a readable JSON array document" if entity.format.type == "json_array" else \
-                f"unreadable as {entity.format.type}"
-            res.status, res.message = "rejected", f"{what}: {problem}"
+            if kind == "csv_strict":
+                plan.csv_strict.append([b])
+            else:
+                (plan.json_lines if kind == "json_lines" else plan.json_array_exact).append(b)
+            continue
+        res = by_rel[b.rel]
+        what = "not a readable JSON array document" if entity.format.type == "json_array" else \
+            f"unreadable as {entity.format.type}"
+        res.status, res.message = "rejected", f"{what}: {problem}"
 
 
 def _probe(con, entity: Entity, landing_root: Path, b: Batch, kind: str) -> str | None:
@@ -725,8 +745,8 @@ def _probe(con, entity: Entity, landing_root: Path, b: Batch, kind: str) -> str 
     prefix = f"_probe_{uuid.uuid4().hex[:8]}"
     try:
         with _search_path(con, landing_root):
-            if kind == "csv":
-                src = csv_group_source(entity, [b], f"{prefix}_r", f"{prefix}_s")
+            if kind in ("csv", "csv_strict"):
+                src = csv_group_source(entity, [b], f"{prefix}_r", f"{prefix}_s", padded=kind == "csv")
             elif kind == "json_fast":
                 src = json_fast_source(entity, [b])
             elif kind == "json_lines":
@@ -735,7 +755,7 @@ def _probe(con, entity: Entity, landing_root: Path, b: Batch, kind: str) -> str 
                 return None
             else:
                 src = json_array_exact_source(entity, b)
-            forced = "max(_extra::VARCHAR)" if kind == "csv" else "max(_doc_ok::INT), max(_extra::VARCHAR)"
+            forced = "max(_extra::VARCHAR)" if kind.startswith("csv") else "max(_doc_ok::INT), max(_extra::VARCHAR)"
             con.execute(f"SELECT count(*), {forced} FROM ({src})").fetchone()  # columns force a full parse
         return None
     except duckdb.Error as exc:

@@ -42,6 +42,7 @@ class FileScan:
     blank_lines: bool | None = None  # an empty or whitespace-only line somewhere
     ends_with_newline: bool | None = None
     utf8_valid: bool | None = None  # the bytes decode as UTF-8 (uncompressed files only)
+    has_quote: bool | None = None  # a '"' byte somewhere (uncompressed files only)
 
     @property
     def has_blank_lines(self) -> bool:
@@ -61,6 +62,7 @@ def scan_file(path: Path, compressed: bool = False) -> FileScan:
     last = b""
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok = not compressed
+    quote = False
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK_BYTES):
             digest.update(chunk)
@@ -77,6 +79,8 @@ def scan_file(path: Path, compressed: bool = False) -> FileScan:
                     utf8.decode(chunk)
                 except UnicodeDecodeError:
                     utf8_ok = False
+            if not quote:
+                quote = b'"' in chunk
             if terminator is None:
                 terminator = b"\n" if b"\n" in chunk else (b"\r" if b"\r" in chunk else None)
             if terminator is not None:
@@ -98,7 +102,7 @@ def scan_file(path: Path, compressed: bool = False) -> FileScan:
             utf8_ok = False
     return FileScan(digest.hexdigest(), size, only_ws, head, bom=bom, line_terminator=terminator,
                     line_count=count + (0 if ends or size == 0 else 1), blank_lines=blank, ends_with_newline=ends,
-                    utf8_valid=utf8_ok)
+                    utf8_valid=utf8_ok, has_quote=quote)
 
 
 _BLANK = {b"\n": re.compile(rb"\n[ \t\x0b\x0c\r]*\n"), b"\r": re.compile(rb"\r[ \t\x0b\x0c]*\r")}

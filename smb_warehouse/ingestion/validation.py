@@ -83,25 +83,45 @@ def _visible(expr: str) -> str:
     return expr
 
 
-def decimal_patterns(entity: Entity, col: Column) -> tuple[str, str]:
-    """(shape pattern on the text, fit pattern on the normalized text) for a decimal column."""
+def decimal_patterns(entity: Entity, col: Column, sep: str | None = None) -> tuple[str, str, str | None]:
+    """(exact pattern, loose shape pattern, grouped shape pattern or None) for a decimal column.
+
+    The exact pattern accepts a plain decimal (no thousands separators) that fits the column's precision
+    and scale without rounding (trailing fraction zeros are not digits of the value); the loose shape
+    only tells "does not fit" from "is not a decimal" in messages; the grouped shape accepts thousands
+    groups (its fit is checked on the normalized text with the '.' exact pattern)."""
     fmt = entity.format
-    sep, ts = re.escape(fmt.decimal_separator), fmt.thousands_separator
-    integer = "[0-9]+" + (f"|[1-9][0-9]{{0,2}}(?:{re.escape(ts)}[0-9]{{3}})+" if ts else "")
-    shape = f"[+-]?(?:(?:{integer})(?:{sep}[0-9]*)?|{sep}[0-9]+)"
+    sep = re.escape(sep or fmt.decimal_separator)
     precision, scale = col.precision_scale
     whole = precision - scale
-    frac = f"(?:[.][0-9]{{0,{scale}}}0*)?" if scale else "(?:[.]0*)?"
-    return shape, f"[+-]?0*[0-9]{{0,{whole}}}{frac}"
+    integer = f"0*[0-9]{{1,{whole}}}" if whole else "0+"
+    frac = f"{sep}[0-9]{{0,{scale}}}0*" if scale else f"{sep}0*"
+    only_frac = f"{sep}[0-9]{{1,{scale}}}0*" if scale else f"{sep}0+"
+    exact = f"[+-]?(?:{integer}(?:{frac})?|{only_frac})"
+    loose = f"[+-]?(?:[0-9]+(?:{sep}[0-9]*)?|{sep}[0-9]+)"
+    ts = fmt.thousands_separator
+    grouped = (f"[+-]?[1-9][0-9]{{0,2}}(?:{re.escape(ts)}[0-9]{{3}})+(?:{sep}[0-9]*)?" if ts else None)
+    return exact, loose, grouped
 
 
-def _normalized_decimal(entity: Entity, v: str) -> str:
+def _decimal_sql(entity: Entity, col: Column, v: str, kind: str | None) -> str:
     fmt = entity.format
-    if fmt.thousands_separator:
-        v = f"replace({v}, {lit(fmt.thousands_separator)}, '')"
-    if fmt.decimal_separator != ".":
-        v = f"replace({v}, {lit(fmt.decimal_separator)}, '.')"
-    return v
+    exact, _, grouped = decimal_patterns(entity, col)
+    point = v if fmt.decimal_separator == "." else f"replace({v}, {lit(fmt.decimal_separator)}, '.')"
+    branches = []
+    if kind and fmt.decimal_separator != ".":  # JSON numbers always use '.'
+        dot_exact = decimal_patterns(entity, col, ".")[0]
+        branches.append(f"WHEN {kind} = 'number' THEN CASE WHEN regexp_full_match({v}, {lit(dot_exact)}) "
+                        f"THEN TRY_CAST({v} AS {col.raw_type}) END")
+    branches.append(f"WHEN regexp_full_match({v}, {lit(exact)}) THEN TRY_CAST({point} AS {col.raw_type})")
+    if grouped:
+        normal = f"replace({point if fmt.thousands_separator != '.' else v}, {lit(fmt.thousands_separator)}, '')"
+        if fmt.thousands_separator == ".":  # drop the groups' dots first, then turn the separator into '.'
+            normal = f"replace(replace({v}, '.', ''), {lit(fmt.decimal_separator)}, '.')"
+        dot_exact = decimal_patterns(entity, col, ".")[0]
+        branches.append(f"WHEN regexp_full_match({v}, {lit(grouped)}) AND regexp_full_match({normal}, {lit(dot_exact)}) "
+                        f"THEN TRY_CAST({normal} AS {col.raw_type})")
+    return "CASE " + " ".join(branches) + " END"
 
 
 def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
@@ -125,6 +145,19 @@ def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
     return "CASE " + " ".join(branches) + " END"
 
 
+def one_of(expr: str, values) -> str:
+    """``expr`` is one of the constant ``values``, as an OR chain (DuckDB plans ``IN (...)`` lists as a join,
+    a hash join per column; comparisons are as cheap as reading the value)."""
+    return "(" + " OR ".join(f"{expr} = {lit(v)}" for v in values) + ")"
+
+
+def trimmed(expr: str) -> str:
+    """``expr`` without leading/trailing spaces and tabs; only values that have them are copied (trim on
+    every value costs more than reading it; LIKE with a fixed prefix/suffix is nearly free)."""
+    edges = " OR ".join(f"{expr} LIKE {lit(pat)}" for pat in (" %", "% ", "\t%", "%\t"))
+    return f"CASE WHEN {edges} THEN trim({expr}, ' \t') ELSE {expr} END"
+
+
 def lit_names(names: list[str]) -> str:
     return "[" + ", ".join(lit(n) for n in names) + "]"
 
@@ -140,17 +173,7 @@ def typed_sql(entity: Entity, col: Column, v: str, kind: str | None) -> str:
                     f"THEN TRY_CAST(split_part({v}, '.', 1) AS BIGINT)")
         return f"CASE {sql} END"
     if col.type == "decimal":
-        shape, fit = decimal_patterns(entity, col)
-        n = _normalized_decimal(entity, v) if kind is None else v
-        if kind:  # JSON numbers always use '.'
-            shape = "[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)"
-            n = v
-            guard = (f"CASE WHEN {kind} = 'number' THEN regexp_full_match({v}, {lit(shape)}) "
-                     f"ELSE regexp_full_match({v}, {lit(decimal_patterns(entity, col)[0])}) END")
-            n = f"CASE WHEN {kind} = 'number' THEN {v} ELSE {_normalized_decimal(entity, v)} END"
-        else:
-            guard = f"regexp_full_match({v}, {lit(shape)})"
-        return f"CASE WHEN {guard} AND regexp_full_match({n}, {lit(fit)}) THEN TRY_CAST({n} AS {col.raw_type}) END"
+        return _decimal_sql(entity, col, v, kind)
     if col.type == "date":
         branches = " ".join(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN try_strptime({v}, {lit(f)})::DATE"
                             for f in _formats(entity, col))
@@ -158,8 +181,8 @@ def typed_sql(entity: Entity, col: Column, v: str, kind: str | None) -> str:
     if col.type == "timestamp":
         return _timestamp_sql(entity, col, v)
     if col.type == "boolean":
-        return (f"CASE WHEN lower({v}) IN ({', '.join(map(lit, _TRUE))}) THEN true "
-                f"WHEN lower({v}) IN ({', '.join(map(lit, _FALSE))}) THEN false END")
+        return (f"CASE WHEN {one_of(f'lower({v})', _TRUE)} THEN true "
+                f"WHEN {one_of(f'lower({v})', _FALSE)} THEN false END")
     raise ValueError(f"unsupported contract type {col.type!r}")
 
 
@@ -177,10 +200,9 @@ def _cast_problem(entity: Entity, col: Column, v: str) -> str:
         shape = lit(f"is not a valid decimal (decimal separator {fmt.decimal_separator!r}{ts})")
         fits = lit(f"does not fit DECIMAL({precision},{scale}) (at most {precision - scale} integer and {scale} "
                    "fraction digits; values are never rounded)")
-        pattern = decimal_patterns(entity, col)[0]
-        return (f"CASE WHEN regexp_full_match({v}, {lit(pattern)}) OR regexp_full_match({v}, "
-                f"'[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)') AND {lit(entity.format.type)} <> 'csv' "
-                f"THEN {fits} ELSE {shape} END")
+        _, loose, grouped = decimal_patterns(entity, col)
+        looks = f"regexp_full_match({v}, {lit(loose)})" + (f" OR regexp_full_match({v}, {lit(grouped)})" if grouped else "")
+        return f"CASE WHEN {looks} THEN {fits} ELSE {shape} END"
     if col.type == "boolean":
         return lit("is not a valid boolean (true/false/1/0/yes/no)")
     if col.type == "integer":
@@ -204,19 +226,19 @@ class ColumnSql:
             kind = (f"CASE WHEN {self.src} IS NULL OR {j} = 'null' THEN NULL "
                     f"WHEN starts_with({j}, {lit(_MARKED)}) THEN 'number' "
                     f"WHEN starts_with({j}, '\"') THEN 'string' WHEN starts_with({j}, '{{') THEN 'object' "
-                    f"WHEN starts_with({j}, '[') THEN 'array' WHEN {j} IN ('true', 'false') THEN 'boolean' "
+                    f"WHEN starts_with({j}, '[') THEN 'array' WHEN {j} = 'true' OR {j} = 'false' THEN 'boolean' "
                     f"ELSE 'number' END")
             text = (f"CASE WHEN starts_with({j}, {lit(_MARKED)}) THEN {j}[{len(NUMBER_MARK) + 2}:-2] "
                     f"WHEN starts_with({j}, '\"') THEN CASE WHEN contains({j}, '\\') "
                     f"THEN json_extract_string({self.src}, '$') ELSE {j}[2:-2] END "
-                    f"WHEN {j} IN ('true', 'false') THEN {j} WHEN starts_with({j}, '{{') OR starts_with({j}, '[') "
+                    f"WHEN {j} = 'true' OR {j} = 'false' THEN {j} WHEN starts_with({j}, '{{') OR starts_with({j}, '[') "
                     f"THEN NULL ELSE {j} END")
         else:
             kind, text = None, self.src
         if _trim(entity, col):
-            text = f"trim({text}, ' \t\r\n')"
+            text = trimmed(text)
         tokens = ("",) + tuple(t for t in _tokens(entity, col) if t != "")
-        value = f"CASE WHEN {text} IN ({', '.join(map(lit, tokens))}) THEN NULL ELSE {text} END"
+        value = f"CASE WHEN {one_of(text, tokens)} THEN NULL ELSE {text} END"
         out = [f"{value} AS {self.v}"]
         if kind:
             out.append(f"{kind} AS {self.k}")
@@ -229,14 +251,13 @@ class ColumnSql:
     def kind_bad(self) -> str:
         if not self.json:
             return "false"
-        allowed = ", ".join(lit(k) for k in JSON_KINDS[self.col.type])
-        return f"coalesce({self.k} NOT IN ({allowed}), false)"
+        return f"coalesce(NOT {one_of(self.k, JSON_KINDS[self.col.type])}, false)"
 
     def _checks(self) -> list[str]:
         col = self.col
         checks = []
         if col.accepted_values is not None:
-            checks.append(f"{self.v} IN ({', '.join(map(lit, col.accepted_values))})")
+            checks.append(one_of(self.v, col.accepted_values))
         if col.pattern:
             checks.append(f"regexp_full_match({self.v}, {lit(col.pattern)})")
         return checks
@@ -265,7 +286,7 @@ class ColumnSql:
             branches.append(f"WHEN {self.t} IS NULL THEN {msg(_cast_problem(self.entity, col, self.v))}")
         if col.accepted_values is not None:
             values = ", ".join(col.accepted_values)
-            branches.append(f"WHEN {self.v} NOT IN ({', '.join(map(lit, col.accepted_values))}) "
+            branches.append(f"WHEN NOT {one_of(self.v, col.accepted_values)} "
                             f"THEN {msg(lit(f'is not one of the accepted values [{values}]'))}")
         if col.pattern:
             branches.append(f"WHEN NOT regexp_full_match({self.v}, {lit(col.pattern)}) "
@@ -274,24 +295,30 @@ class ColumnSql:
 
 
 def validated_insert_sql(entity: Entity, source: str, json: bool, good_marker: str, bad_marker: str,
-                         loaded_at: str, doc_ok: str | None = None, keep_raw: bool = False) -> str:
+                         loaded_at: str, doc_ok: str | None = None, raw: str | None = None,
+                         shape: tuple[str, str] | None = None) -> str:
     """``INSERT INTO`` the entity's raw table every row of ``source`` (columns ``_rn, _file, _extra`` and one
     text/JSON column per contract column, named like it; JSON sources also ``_doc_ok``).
 
     Good rows get ``_load_id = good_marker`` and their ``_extra``; failed rows get ``bad_marker`` and, in
     ``_extra_columns``, ``{"errors": ..., "column": ...}`` (the loader moves them to quarantine in the same
-    transaction). ``_source_line`` is ``_rn`` (the loader turns it into the physical line)."""
+    transaction). ``_source_line`` is ``_rn``. ``raw``: SQL of the record's text kept for quarantine;
+    ``shape``: (ok flag, message) SQL of a record-level check that replaces the column messages."""
     cols = [ColumnSql(entity, c, i, json) for i, c in enumerate(entity.columns)]
     layer1 = ", ".join(x for c in cols for x in c.text_layer())
     layer2 = ", ".join(c.typed_layer() for c in cols)
     layer3 = ", ".join(c.ok_layer() for c in cols)
-    row_ok = " AND ".join([c.ok for c in cols] + ([doc_ok] if doc_ok else []))
+    row_flag = doc_ok or (shape[0] if shape else None)
+    row_ok = " AND ".join([c.ok for c in cols] + ([row_flag] if row_flag else []))
     errors = "concat_ws('; ', " + ", ".join(c.error() for c in cols) + ")"
     if doc_ok:
         errors = f"CASE WHEN NOT {doc_ok} THEN '<not a JSON object>' ELSE {errors} END"
     first = "coalesce(" + ", ".join(f"CASE WHEN NOT {c.ok} THEN {lit(c.col.name)} END" for c in cols) + ")"
+    if shape:
+        errors = f"CASE WHEN NOT {shape[0]} THEN {shape[1]} ELSE {errors} END"
+        first = f"CASE WHEN {shape[0]} THEN {first} END"
     target = ", ".join(ident(c.name) for c in entity.columns)
-    raw = ", 'raw', _rawdoc" if keep_raw else ""
+    raw = f", 'raw', {raw}" if raw else ""
     typed = ", ".join(f"{c.t}" for c in cols)
     meta = "_load_id, _source_file, _source_line, _loaded_at, _extra_columns"
     return f"""INSERT INTO {entity.qualified_raw_table} ({target}, {meta})
