@@ -97,6 +97,8 @@ def build_companies(seed: int, scale: float) -> tuple[list[dict], list[dict], li
             "segment": V.SEGMENTS[int(rng.integers(3))],
         })
 
+    _make_it_hard(seed, companies)
+
     # ERP: every customer company, 3% keyed twice (variant spelling) -> in-system duplicates.
     cust = [co for co in companies if co["is_customer"]]
     dup = rng.random(len(cust)) < 0.03
@@ -108,10 +110,12 @@ def build_companies(seed: int, scale: float) -> tuple[list[dict], list[dict], li
             name = V.name_variant(rng, co["stem"], co["name"], co["legal"]) if variant else co["name"]
             erp.append({
                 "customer_id": f"C-{ids[k]:05d}", "true_id": co["true_id"], "customer_name": name,
-                "email": V.email_variant(rng, f"{'info' if variant else 'accounting'}@{co['domain']}"),
-                "phone": co["phones"][int(rng.integers(0, 4))], "street": co["street"] if rng.random() < .7 else co["street_abbr"],
+                "email": V.email_variant(rng, co["mailbox"] or f"{'info' if variant else 'accounting'}@{co['domain']}"),
+                "phone": co["phones"][int(rng.integers(0, 4))],
+                "street": co["street"] if rng.random() < .7 else co["street_abbr"],
                 "city": co["city"], "postal_code": co["postal"], "country": co["country"],
-                "vat_id": None if rng.random() < 0.15 else (co["vat"] if rng.random() < .8 else V.vat_variant(rng, co["vat"])),
+                "vat_id": None if rng.random() < 0.15 else (
+                    co["vat"] if rng.random() < .8 else V.vat_variant(rng, co["vat"] or "")),
                 "created_day": min(created, 700), "is_dup": variant, "segment": co["segment"],
             })
             k += 1
@@ -125,11 +129,11 @@ def build_companies(seed: int, scale: float) -> tuple[list[dict], list[dict], li
         accounts.append({
             "account_id": "001" + aid, "true_id": co["true_id"],
             "account_name": V.name_variant(rng, co["stem"], co["name"], co["legal"]) if rng.random() < 0.6 else co["name"],
-            "website": f"https://www.{co['domain']}" if rng.random() < 0.85 else None,
+            "website": f"https://www.{co['domain']}" if rng.random() < 0.85 and not co["mailbox"] else None,
             "phone": co["phones"][int(rng.integers(0, 5))] if rng.random() < 0.9 else None,
             "street": co["street_abbr"] if rng.random() < 0.6 else co["street"], "city": co["city"],
             "postal_code": co["postal"], "country": co["country"],
-            "vat_number": None if rng.random() < 0.35 else V.vat_variant(rng, co["vat"]),
+            "vat_number": None if rng.random() < 0.35 else V.vat_variant(rng, co["vat"] or ""),
             "industry": co["industry"], "created_day": co["created_day"] + int(rng.integers(-60, 60)),
         })
 
@@ -148,7 +152,7 @@ def build_companies(seed: int, scale: float) -> tuple[list[dict], list[dict], li
             pid += 1
             people.append({
                 "person": pid, "true_id": co["true_id"], "first_name": first, "last_name": last,
-                "email": f"{local}@{co['domain']}", "contact_id": ("003" + next(contact_ids)) if in_crm_contact else None,
+                "email": _person_email(co, local, pid), "contact_id": ("003" + next(contact_ids)) if in_crm_contact else None,
                 "account_id": crm_true.get(co["true_id"]), "phone": co["phones"][int(rng.integers(0, 5))],
                 "title": V.TITLES[int(rng.integers(len(V.TITLES)))],
                 "created_day": max(co["created_day"], -2500) + int(rng.integers(0, 200)),
@@ -161,12 +165,89 @@ def build_companies(seed: int, scale: float) -> tuple[list[dict], list[dict], li
         debtors[co["true_id"]] = {
             "debtor_id": f"D-{did:05d}",
             "debtor_name": V.name_variant(rng, co["stem"], co["name"], co["legal"]) if rng.random() < 0.5 else co["name"],
-            "debtor_vat_id": None if rng.random() < 0.25 else V.vat_variant(rng, co["vat"]),
-            "debtor_email": V.email_variant(rng, f"invoices@{co['domain']}"),
+            "debtor_vat_id": None if rng.random() < 0.25 else V.vat_variant(rng, co["vat"] or ""),
+            "debtor_email": V.email_variant(rng, co["mailbox"] or f"invoices@{co['domain']}"),
             "bank_name": co["name"].upper().replace(".", ""),  # how the bank statement spells it
-            "iban": f"{co['country'] if co['country'] != 'US' else 'DE'}{int(rng.integers(10, 99))}{int(rng.integers(10**15, 10**16))}",
+            "iban": (f"{co['country'] if co['country'] != 'US' else 'DE'}{int(rng.integers(10, 99))}"
+                     f"{int(rng.integers(10**15, 10**16))}"),
         }
+    _vat_slips(seed, erp, accounts, debtors)
     return companies, erp, accounts, people, debtors
+
+
+def _make_it_hard(seed: int, companies: list[dict]) -> None:
+    """What real masters have and a clean generator would not (own random stream, so the rest of the
+    world stays as it was): person-named sole traders, firms on a public mailbox with no domain or website
+    of their own (several firms then share a domain), firms without a VAT id, and different firms with
+    near-identical names (same words, another legal form, another town)."""
+    rng = rng_for(seed, "companies-hard")
+    names = {co["name"] for co in companies}
+    domains = {co["domain"] for co in companies}
+    for i, co in enumerate(companies):
+        c = co["country"]
+        before = co["name"]
+        u = rng.random(4)
+        co["mailbox"] = None
+        if u[0] < 0.08:  # sole trader: the owner's name is the firm's name
+            first = V.FIRST_NAMES[c][int(rng.integers(len(V.FIRST_NAMES[c])))]
+            last = V.LAST_NAMES[c][int(rng.integers(len(V.LAST_NAMES[c])))]
+            trade = V.SOLE_TRADES[c][int(rng.integers(len(V.SOLE_TRADES[c])))] if rng.random() < 0.6 else ""
+            legal = V.SOLE_LEGAL[c][int(rng.integers(len(V.SOLE_LEGAL[c])))]
+            name = " ".join(p for p in (first, last, trade, legal) if p)
+            if name in names:
+                continue
+            names.discard(co["name"])
+            names.add(name)
+            co.update(name=name, stem=f"{first} {last}", legal=legal, owner=(first, last))
+            if rng.random() < 0.8:
+                u[2] = 0.0  # mostly on a public mailbox
+            if rng.random() < 0.7:
+                co["vat"] = None
+        elif u[1] < 0.05 and i > 0:  # another firm's words, another legal form (a namesake elsewhere)
+            other = companies[int(rng.integers(i))]
+            if other.get("owner"):
+                continue
+            base = other["name"].replace(other["legal"], "").strip() if other["legal"] else other["name"]
+            forms = [f for f in dict.fromkeys(V.LEGAL_FORMS[c]) if f"{base} {f}" not in names]
+            if not forms:
+                continue
+            legal = forms[int(rng.integers(len(forms)))]
+            names.discard(co["name"])
+            co.update(name=f"{base} {legal}", stem=other["stem"], legal=legal)
+            names.add(co["name"])
+        local = V.slug(co["name"].replace(co["legal"], "") if co["legal"] else co["name"])
+        if u[2] < 0.10:
+            provider = V.MAILBOX_DOMAINS[c][int(rng.integers(len(V.MAILBOX_DOMAINS[c])))]
+            co.update(domain=provider, mailbox=f"{local}@{provider}")
+        elif co["name"] != before:  # renamed: a domain of the new name
+            domain = f"{local}.example"
+            while domain in domains:
+                domain = domain.replace(".example", "1.example")
+            domains.add(domain)
+            co["domain"] = domain
+        if u[3] < 0.08:
+            co["vat"] = None
+
+
+def _person_email(co: dict, local: str, pid: int) -> str:
+    """A person's address: at the company domain; on a public mailbox, the firm's shared mailbox or a
+    private address there; a sole trader's own address is the firm's."""
+    if not co["mailbox"]:
+        return f"{local}@{co['domain']}"
+    if co.get("owner") or pid % 5 < 3:
+        return co["mailbox"]
+    return f"{local}{pid % 97:02d}@{co['domain']}"
+
+
+def _vat_slips(seed: int, erp: list[dict], accounts: list[dict], debtors: dict[str, dict]) -> None:
+    """Typos in VAT ids as keyed (4% of the records that have one); no VAT id where the firm has none."""
+    rng = rng_for(seed, "vat-slips")
+    for rec, key in [*((r, "vat_id") for r in erp), *((a, "vat_number") for a in accounts),
+                     *((d, "debtor_vat_id") for d in debtors.values())]:
+        if rec[key] == "":
+            rec[key] = None
+        if rec[key] and rng.random() < 0.04:
+            rec[key] = V.vat_typo(rng, rec[key])
 
 
 SERVICE_VENDORS = [("Immobilien Verwaltung Spree GmbH", "rent"), ("Stadtwerke Energie AG", "utilities"),
@@ -208,8 +289,10 @@ def build_suppliers(seed: int, scale: float) -> tuple[list[dict], list[dict]]:
         for second in ([False, True] if (s["service"] is None and rng.random() < 0.05) else [False]):
             vendors.append({
                 "vendor_id": f"V-{next(vids):04d}", "true_id": s["true_id"], "second": second,
-                "vendor_name": V.name_variant(rng, s["stem"], s["supplier_name"], s["legal"]) if (second or rng.random() < 0.4) else s["supplier_name"],
-                "vendor_vat_id": None if rng.random() < 0.2 else (V.vat_variant(rng, s["vat_id"]) if rng.random() < 0.5 else s["vat_id"]),
+                "vendor_name": (V.name_variant(rng, s["stem"], s["supplier_name"], s["legal"])
+                                if (second or rng.random() < 0.4) else s["supplier_name"]),
+                "vendor_vat_id": None if rng.random() < 0.2 else (
+                    V.vat_variant(rng, s["vat_id"]) if rng.random() < 0.5 else s["vat_id"]),
             })
     return suppliers, vendors
 
@@ -222,7 +305,8 @@ def build_products(seed: int, scale: float, suppliers: list[dict]) -> list[dict]
     for i in range(n):
         cat, prefix, nouns, base_price = V.PRODUCT_CATEGORIES[int(rng.integers(len(V.PRODUCT_CATEGORIES)))]
         while True:
-            name = f"{nouns[int(rng.integers(len(nouns)))]} {V.PRODUCT_ADJ[int(rng.integers(len(V.PRODUCT_ADJ)))]} {int(rng.integers(1, 99)) * 10}"
+            noun = nouns[int(rng.integers(len(nouns)))]
+            name = f"{noun} {V.PRODUCT_ADJ[int(rng.integers(len(V.PRODUCT_ADJ)))]} {int(rng.integers(1, 99)) * 10}"
             sku = f"{prefix}-{int(rng.integers(1000, 10000))}"
             if name not in seen_names and sku not in seen_skus:
                 break

@@ -3,11 +3,13 @@ promotions. A full export in the first batch, then delta files with new rows and
 existing rows (same key, newer updated_at). The last ERP customer batches use extract version 2."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from sme_sim import vocab as V
 from sme_sim.demand import DemandModel
-from sme_sim.entities import World
+from sme_sim.entities import World, build_world
 from sme_sim.seeds import rng_for
 from sme_sim.timeutil import N_DAYS, month_bounds, months
 from sme_sim.truth import Truth
@@ -120,12 +122,14 @@ def write_erp_suppliers_products(seed: int, world: World, landing: Landing, trut
                 **{k: _o([r[k] for r in rows]) for k in ("sku", "product_name", "category", "currency", "primary_supplier_id")},
                 "unit_price": np.array([r["unit_price"] for r in rows]), "unit_cost": np.array([r["unit_cost"] for r in rows]),
                 "active": np.ones(len(rows), dtype=bool), "updated_at": _ts(rng, upd)}, header=[
-                "sku", "product_name", "category", "unit_price", "unit_cost", "currency", "primary_supplier_id", "active", "updated_at"])
+                "sku", "product_name", "category", "unit_price", "unit_cost", "currency", "primary_supplier_id", "active",
+                "updated_at"])
     truth.rows("entities.csv", [("product", "erp", "products", p["sku"], p["true_id"]) for p in prods])
 
 
-def write_crm(seed: int, scale: float, world: World, demand: DemandModel, landing: Landing, truth: Truth) -> None:
-    rng = rng_for(seed, "crm")
+def write_crm_accounts(rng: np.random.Generator, world: World, landing: Landing, truth: Truth) -> list[dict]:
+    """CRM account batches (a full export, then quarterly deltas) and their ground truth; returns the
+    accounts as written. ``rng`` is the CRM stream, which write_crm continues with."""
     accs = [dict(a, created_day=min(a["created_day"], N_DAYS - 5)) for a in world.accounts]
     comp = {c["true_id"]: c for c in world.companies}
 
@@ -141,6 +145,26 @@ def write_crm(seed: int, scale: float, world: World, demand: DemandModel, landin
                                                          "postal_code", "country", "vat_number", "industry")},
                 "created_at": created, "updated_at": np.maximum(created, _ts(rng, upd))})
     truth.rows("entities.csv", [("customer", "crm", "accounts", a["account_id"], a["true_id"]) for a in accs])
+    return accs
+
+
+def write_customer_masters(seed: int, scale: float, out: Path, truth_dir: Path) -> World:
+    """Only the customer master exports of a generation -- ERP customers and CRM accounts, exactly as
+    ``generate`` writes them at this seed and scale -- with their ground truth (entities.csv). For timing
+    entity resolution at master sizes (thousands of customers) whose full generation would take hours."""
+    world = build_world(seed, scale)
+    truth = Truth(Path(truth_dir))
+    landing = Landing(Path(out), rng_for(seed, "corruption"))
+    write_erp_customers(seed, world, landing, truth)
+    write_crm_accounts(rng_for(seed, "crm"), world, landing, truth)
+    landing.close_all()
+    truth.close()
+    return world
+
+
+def write_crm(seed: int, scale: float, world: World, demand: DemandModel, landing: Landing, truth: Truth) -> None:
+    rng = rng_for(seed, "crm")
+    accs = write_crm_accounts(rng, world, landing, truth)
 
     contacts = [dict(p, created_day=min(p["created_day"], N_DAYS - 5)) for p in world.people if p["contact_id"]]
     for j, m in enumerate(QUARTERLY):

@@ -51,7 +51,8 @@ FIRST_NAMES = {
     "US": ["James", "Olivia", "Michael", "Emma", "William", "Ava", "David", "Mia", "Jane", "John"],
 }
 LAST_NAMES = {
-    "DE": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch", "Braun", "Krüger"],
+    "DE": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch", "Braun",
+           "Krüger"],
     "FR": ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"],
     "NL": ["de Jong", "Jansen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit", "Meijer"],
     "GB": ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas"],
@@ -86,12 +87,26 @@ PRODUCT_CATEGORIES = [
     ("Hand Tools", "HND", ["Torque Wrench", "Screwdriver Set", "Pliers Set", "Hammer", "Socket Set", "Utility Knife"], 35.0),
     ("Fasteners", "FST", ["Hex Bolt Pack", "Wood Screw Box", "Wall Anchor Kit", "Rivet Pack", "Washer Assortment"], 12.0),
     ("Safety", "SAF", ["Safety Gloves", "Safety Glasses", "Ear Defenders", "Hard Hat", "Hi-Vis Vest", "Respirator Mask"], 18.0),
-    ("Electrical", "ELC", ["Extension Cable", "LED Work Light", "Cable Reel", "Multimeter", "Plug Adapter", "Junction Box"], 40.0),
+    ("Electrical", "ELC", ["Extension Cable", "LED Work Light", "Cable Reel", "Multimeter", "Plug Adapter", "Junction Box"],
+     40.0),
     ("Packaging", "PKG", ["Packing Tape", "Stretch Film", "Cardboard Box", "Bubble Wrap Roll", "Pallet Strap"], 9.0),
     ("Workshop", "WRK", ["Workbench", "Tool Cabinet", "Parts Bin", "Shelving Unit", "Vice"], 220.0),
 ]
 PRODUCT_ADJ = ["Pro", "Compact", "Heavy Duty", "Eco", "Max", "Lite", "Ultra", "Classic", "XL", "Flex"]
 LOCATIONS = [("LOC-BER", "Berlin DC"), ("LOC-HAM", "Hamburg DC"), ("LOC-MUC", "Munich DC")]
+
+# Public mailbox providers small firms use instead of a domain of their own. Several companies then share a
+# domain; some of these are deliberately not in the matcher's list of public providers (it must notice).
+MAILBOX_DOMAINS = {"DE": ["gmx.de", "web.de", "posteo.de"], "FR": ["orange.fr", "laposte.net", "sfr.fr"],
+                   "NL": ["ziggo.nl", "kpnmail.nl"], "GB": ["gmail.com", "btinternet.com"],
+                   "US": ["gmail.com", "outlook.com", "comcast.net"]}
+# Trades of person-named sole traders ('Jörg Krüger Elektro'); sometimes the name alone.
+SOLE_TRADES = {"DE": ["Elektro", "Malerbetrieb", "Haustechnik", "Transporte", "Holzbau", "Metallbau"],
+               "FR": ["Plomberie", "Menuiserie", "Transports", "Conseil"],
+               "NL": ["Installatietechniek", "Klusbedrijf", "Transport", "Advies"],
+               "GB": ["Plumbing", "Joinery", "Electrical", "Consulting"],
+               "US": ["Plumbing", "Electric", "Hauling", "Consulting"]}
+SOLE_LEGAL = {"DE": ["", "", "e.K."], "FR": ["", "EI"], "NL": ["", "VOF"], "GB": ["", ""], "US": ["", "LLC"]}
 
 
 def slug(name: str) -> str:
@@ -166,6 +181,21 @@ def vat_variant(rng: np.random.Generator, vat: str) -> str:
     if k == 2 and vat[:2].isalpha():
         return vat[2:]
     return vat.replace("-", "")
+
+
+def vat_typo(rng: np.random.Generator, vat: str) -> str:
+    """One keying slip in a VAT id: two neighbouring digits swapped, or one digit mistyped."""
+    digits = [i for i, ch in enumerate(vat) if ch.isdigit()]
+    if len(digits) < 2:
+        return vat
+    if rng.random() < 0.5:
+        pairs = [i for i in digits if i + 1 < len(vat) and vat[i + 1].isdigit() and vat[i] != vat[i + 1]]
+        if pairs:
+            i = pairs[int(rng.integers(len(pairs)))]
+            return vat[:i] + vat[i + 1] + vat[i] + vat[i + 2:]
+    i = digits[int(rng.integers(len(digits)))]
+    new = str((int(vat[i]) + int(rng.integers(1, 10))) % 10)
+    return vat[:i] + new + vat[i + 1:]
 
 
 def email_variant(rng: np.random.Generator, email: str) -> str:
