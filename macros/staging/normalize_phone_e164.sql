@@ -16,18 +16,19 @@
     4. result outside 7..15 digits after '+', or starting with '+0'  -> NULL
 
   Calling codes come from the seed country_calling_codes (country, calling_code, national_prefix).
-  Portable SQL: a correlated scalar subquery over a FROM-less derived table, which DuckDB, PostgreSQL 15
-  and Spark 3.5 all accept.
+  Portable SQL: an aggregated correlated scalar subquery over a FROM-less derived table, which DuckDB,
+  PostgreSQL 15 and Spark 3.5 all accept.
 -#}
 {% macro normalize_phone_e164(phone, country) -%}
     {%- set without_extension = smb_warehouse.regexp_replace_all('lower(' ~ phone ~ ')', '[^0-9]*(ext|x|#)[^0-9]*[0-9]{1,5}[^0-9]*$', '') -%}
     {%- set without_trunk_hint = "replace(" ~ without_extension ~ ", '(0)', '')" -%}
     (
+        {#- max() over the single candidate row: Spark requires correlated scalar subqueries to aggregate -#}
         select
-            case
+            max(case
                 when length(candidate) between 8 and 16 and substr(candidate, 2, 1) between '1' and '9'
                     then candidate
-            end
+            end)
         from (
             select
                 case
