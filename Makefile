@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast lint ui docs analysis bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback review clean
+.PHONY: install demo data test test-fast lint ui docs analysis bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -84,6 +84,11 @@ bench-forecast: $(STAMP) .venv-bench/.installed
 # Move the demand forecaster's champion alias back one version and re-score.
 forecast-rollback: $(STAMP)
 	$(BIN)/python -m orchestration.forecasting.cli rollback
+
+# Circuit breakers of the AI workflows, e.g. make safe-mode ARGS="status" or
+# ARGS="close demand_forecasting --by ann --why 'checked the new feed'" (open WORKFLOW --mode M --by --why)
+safe-mode: $(STAMP)
+	$(BIN)/python -m smb_warehouse.core.safe_mode $(or $(ARGS),status)
 
 # The AP invoice review queue, e.g. make review ARGS="list" or ARGS="approve AP-0000123 --by ann --why 'checked'"
 review: $(STAMP)

@@ -14,6 +14,7 @@ from orchestration.ingestion.definitions import defs as ingestion
 from orchestration.lib.resources import WarehouseResource
 from orchestration.publish.definitions import defs as publish
 from orchestration.reconciliation.definitions import defs as reconciliation
+from orchestration.safe_mode.definitions import defs as safe_mode
 from orchestration.triage.definitions import defs as triage
 from smb_warehouse.core.config import disable_telemetry
 
@@ -24,7 +25,7 @@ warehouse_job = define_asset_job("warehouse_job", selection=AssetSelection.all()
                                  description="Load, model, check and publish the warehouse.")
 
 defs = Definitions.merge(
-    ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, publish,
+    ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, safe_mode, publish,
     Definitions(
         jobs=[warehouse_job],
         resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),
