@@ -31,8 +31,10 @@ with_history as (
     select
         lines.*,
         paid.finance_bank_txn_id is not null as has_payment_record,
-        row_number() over (partition by counterparty_key order by booking_date, lines.finance_bank_txn_id) as cp_seq,
-        count(*) over (partition by counterparty_key) as cp_n_txns
+        row_number() over (
+            partition by lines.counterparty_key order by lines.booking_date, lines.finance_bank_txn_id
+        ) as cp_seq,
+        count(*) over (partition by lines.counterparty_key) as cp_n_txns
     from lines
     left join paid on paid.finance_bank_txn_id = lines.finance_bank_txn_id
 ),

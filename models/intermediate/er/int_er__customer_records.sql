@@ -40,7 +40,8 @@ crm_contacts as (
     {#- The CRM itself links a contact to its account: that link is kept as parent_record_key. -#}
     select
         'crm', 'contacts', crm_contact_id, 'person', full_name,
-        email, cast(null as {{ dbt.type_string() }}), phone_e164, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        email, cast(null as {{ dbt.type_string() }}), phone_e164, cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         case when crm_account_id is not null then 'crm:accounts:' || crm_account_id end
     from {{ ref('stg_crm__contacts') }}
@@ -52,7 +53,8 @@ finance_debtors as (
     {#- Finance has no debtor master in the extracts: the latest invoice states the debtor's details. -#}
     select
         'finance', 'debtors', finance_debtor_id, 'organisation', debtor_name,
-        debtor_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), debtor_vat_id, cast(null as {{ dbt.type_string() }}),
+        debtor_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), debtor_vat_id,
+        cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
     from (
         {{ latest_version(ref('stg_finance__ar_invoices'), ['finance_debtor_id'], updated_at='invoice_date') }}
@@ -67,7 +69,8 @@ support_requesters as (
     select
         'support', 'requesters', customer_email, 'person', max(customer_name),
         customer_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
-        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_support__tickets') }}
     where customer_email is not null
     group by customer_email

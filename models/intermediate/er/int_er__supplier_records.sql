@@ -22,7 +22,8 @@ finance_vendors as (
     {#- No vendor master in the extracts: the latest AP invoice states the vendor's name and VAT id. -#}
     select
         'finance', 'vendors', finance_vendor_id, vendor_name,
-        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), vendor_vat_id, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), vendor_vat_id,
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
     from (
         {{ latest_version(ref('stg_finance__ap_invoices'), ['finance_vendor_id'], updated_at='invoice_date') }}
     ) as latest_invoice

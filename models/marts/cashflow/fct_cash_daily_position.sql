@@ -74,8 +74,8 @@ open_items as (
 -- items invoiced / paid before the bank feed starts
 opening_items as (
     select
-        (select coalesce(sum(delta), 0) from ar_daily, bounds where event_day < bounds.first_day) as open_ar,
-        (select coalesce(sum(delta), 0) from ap_daily, bounds where event_day < bounds.first_day) as open_ap
+        (select coalesce(sum(ar_daily.delta), 0) from ar_daily, bounds where ar_daily.event_day < bounds.first_day) as open_ar,
+        (select coalesce(sum(ap_daily.delta), 0) from ap_daily, bounds where ap_daily.event_day < bounds.first_day) as open_ap
 )
 
 select

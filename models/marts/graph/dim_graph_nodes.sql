@@ -7,7 +7,11 @@ with
 customers as (
     select 'customer:' || customer_id as node_id, 'customer' as node_type, customer_id as unified_id,
         cast(null as {{ dbt.type_string() }}) as source_id, legal_name as label,
-        {{ json_object_from({'legal_form': 'legal_form', 'country_code': 'country_code', 'n_erp_customers': 'n_erp_customers'}) }} as properties
+        {{ json_object_from({
+            'legal_form': 'legal_form',
+            'country_code': 'country_code',
+            'n_erp_customers': 'n_erp_customers'
+        }) }} as properties
     from {{ ref('dim_customer', v=2) }}
 ),
 suppliers as (
@@ -22,24 +26,44 @@ products as (
 ),
 sales_orders as (
     select 'sales_order:' || erp_sales_order_id, 'sales_order', null, erp_sales_order_id, erp_sales_order_id,
-        {{ json_object_from({'order_status': 'max(order_status)', 'order_date': 'max(order_date)', 'requested_date': 'max(requested_date)', 'net_amount_base': 'sum(net_amount_base)'}) }}
+        {{ json_object_from({
+            'order_status': 'max(order_status)',
+            'order_date': 'max(order_date)',
+            'requested_date': 'max(requested_date)',
+            'net_amount_base': 'sum(net_amount_base)'
+        }) }}
     from {{ ref('fct_sales_order_lines') }}
     group by erp_sales_order_id
 ),
 purchase_orders as (
     select 'purchase_order:' || erp_po_number, 'purchase_order', null, erp_po_number, erp_po_number,
-        {{ json_object_from({'po_status': 'max(po_status)', 'order_date': 'max(order_date)', 'expected_date': 'max(expected_date)', 'line_amount_base': 'sum(line_amount_base)'}) }}
+        {{ json_object_from({
+            'po_status': 'max(po_status)',
+            'order_date': 'max(order_date)',
+            'expected_date': 'max(expected_date)',
+            'line_amount_base': 'sum(line_amount_base)'
+        }) }}
     from {{ ref('fct_purchase_order_lines') }}
     group by erp_po_number
 ),
 tickets as (
     select 'ticket:' || support_ticket_id, 'ticket', null, support_ticket_id, support_ticket_id,
-        {{ json_object_from({'ticket_category': 'ticket_category', 'priority': 'priority', 'ticket_status': 'ticket_status', 'created_at': 'created_at'}) }}
+        {{ json_object_from({
+            'ticket_category': 'ticket_category',
+            'priority': 'priority',
+            'ticket_status': 'ticket_status',
+            'created_at': 'created_at'
+        }) }}
     from {{ ref('fct_support_tickets') }}
 ),
 ap_invoices as (
     select 'ap_invoice:' || finance_ap_invoice_id, 'ap_invoice', null, finance_ap_invoice_id, finance_ap_invoice_id,
-        {{ json_object_from({'invoice_status': 'invoice_status', 'invoice_date': 'invoice_date', 'total_amount_base': 'total_amount_base', 'is_exception': 'is_exception'}) }}
+        {{ json_object_from({
+            'invoice_status': 'invoice_status',
+            'invoice_date': 'invoice_date',
+            'total_amount_base': 'total_amount_base',
+            'is_exception': 'is_exception'
+        }) }}
     from {{ ref('fct_ap_invoices') }}
 ),
 unioned as (
