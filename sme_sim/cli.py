@@ -1,8 +1,9 @@
 """`python -m sme_sim generate [--out DIR] [--truth DIR] [--seed 42] [--scale 1.0]
-[--scenario stable|regime_change] [--force]`"""
+[--scenario stable|regime_change] [--start-date YYYY-01-01] [--force]`"""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scale", type=float, default=1.0)
     g.add_argument("--scenario", choices=["stable", "regime_change"], default="stable")
     g.add_argument("--force", action="store_true", help="regenerate even if a matching generation exists")
+    g.add_argument("--start-date", type=dt.date.fromisoformat, default=None,
+                   help="first simulated day, a January 1st (default 2024-01-01)")
     args = parser.parse_args(argv)
 
     from sme_sim.pipeline import generate
@@ -27,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out or landing_dir()).resolve()
     truth = (args.truth or ground_truth_dir()).resolve()
     t0 = time.perf_counter()
-    man = generate(out, truth, seed=args.seed, scale=args.scale, scenario=args.scenario, force=args.force)
+    man = generate(out, truth, seed=args.seed, scale=args.scale, scenario=args.scenario, force=args.force,
+                   start_date=args.start_date)
     if man.get("skipped"):
         print(f"sme_sim: data already generated with {json.dumps(man['parameters'])} in {out} (use --force to regenerate)")
         return 0

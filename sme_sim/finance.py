@@ -11,7 +11,7 @@ from sme_sim import vocab as V
 from sme_sim.entities import World
 from sme_sim.frames import EventQueue, batch_keys
 from sme_sim.seeds import rng_for
-from sme_sim.timeutil import N_DAYS, month_bounds, month_of_day, next_weekday, weekday_of
+from sme_sim.timeutil import N_DAYS, day_to_date, month_bounds, month_of_day, next_weekday, weekday_of
 from sme_sim.truth import Truth
 from sme_sim.writers import Landing
 
@@ -89,7 +89,7 @@ class FinanceSim:
         k = self.vinv_seq.get(true_id, 0) + 1
         self.vinv_seq[true_id] = k
         tag = true_id[-3:]
-        return f"{2024 + day // 366}-{tag}{k:05d}" if int(tag) % 2 else f"INV{int(tag) * 7 % 97:02d}{k:06d}"
+        return f"{day_to_date(day).year}-{tag}{k:05d}" if int(tag) % 2 else f"INV{int(tag) * 7 % 97:02d}{k:06d}"
 
     def on_receipts(self, rec: pd.DataFrame | None, d0: int) -> None:
         if rec is None:

@@ -2,6 +2,7 @@
 less at large scale) with ERP -> finance -> support, then the small truth tables and the manifest."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -16,7 +17,7 @@ from sme_sim.entities import build_world
 from sme_sim.erp import ErpSim
 from sme_sim.finance import FinanceSim
 from sme_sim.seeds import rng_for
-from sme_sim.timeutil import day_to_date, month_bounds, months
+from sme_sim.timeutil import DEFAULT_START, calendar_from, day_to_date, month_bounds, months
 from sme_sim.truth import Truth
 from sme_sim.writers import Landing
 
@@ -26,8 +27,11 @@ SCENARIOS = ("stable", "regime_change")
 MAX_LINES_PER_CHUNK = 200_000  # bounds memory: a chunk's order lines are built, written and dropped
 
 
-def parameters(seed: int, scale: float, scenario: str) -> dict[str, Any]:
-    return {"seed": int(seed), "scale": float(scale), "scenario": scenario, "generator_version": GENERATOR_VERSION}
+def parameters(seed: int, scale: float, scenario: str, start_date: dt.date | None = None) -> dict[str, Any]:
+    params = {"seed": int(seed), "scale": float(scale), "scenario": scenario, "generator_version": GENERATOR_VERSION}
+    if start_date is not None and start_date != DEFAULT_START:  # default generations keep their manifest as it was
+        params["start_date"] = start_date.isoformat()
+    return params
 
 
 def chunks(scale: float) -> list[tuple[int, int, int]]:
@@ -77,14 +81,22 @@ def _clear(out: Path, truth: Path) -> None:
 
 
 def generate(out: Path, truth: Path, seed: int = 42, scale: float = 1.0, scenario: str = "stable",
-             force: bool = True) -> dict[str, Any]:
-    """Generate landing extracts under `out` and ground truth under `truth`; returns the manifest."""
+             force: bool = True, start_date: dt.date | None = None) -> dict[str, Any]:
+    """Generate landing extracts under `out` and ground truth under `truth`; returns the manifest.
+    ``start_date`` (a January 1st; default 2024-01-01) is the first simulated day: the same simulation on
+    other calendar dates (weekdays and seasons follow the calendar)."""
+    with calendar_from(start_date):
+        return _generate(out, truth, seed, scale, scenario, force, start_date)
+
+
+def _generate(out: Path, truth: Path, seed: int, scale: float, scenario: str, force: bool,
+              start_date: dt.date | None) -> dict[str, Any]:
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}")
     if scale <= 0:
         raise ValueError("scale must be positive")
     out, truth = Path(out), Path(truth)
-    params = parameters(seed, scale, scenario)
+    params = parameters(seed, scale, scenario, start_date)
     if not force:
         man = existing_manifest(out, truth, params)
         if man is not None:

@@ -1,22 +1,51 @@
 """Simulation calendar and fast, deterministic date/time formatting.
 
-Days are integers: day 0 = START (2024-01-01). Formatting goes through lookup tables (one string per
-day / per second of day) so millions of rows format with numpy indexing instead of per-row strftime.
+Days are integers: day 0 = START (2024-01-01 by default), N_DAYS = 731 simulated days. Formatting goes
+through lookup tables (one string per day / per second of day) so millions of rows format with numpy indexing
+instead of per-row strftime. ``calendar_from(date)`` moves day 0 to another January 1st for one generation
+(same day numbers, other calendar dates): data from 2016 or 2031 for tests of calendars and date ranges.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
 
-START = dt.date(2024, 1, 1)
-END = dt.date(2025, 12, 31)
-N_DAYS = (END - START).days + 1
+DEFAULT_START = dt.date(2024, 1, 1)
+N_DAYS = 731  # two years (2024 is a leap year): every generation simulates this many days, whatever its start
+START = DEFAULT_START
+END = START + dt.timedelta(days=N_DAYS - 1)
 # Table range: masters are created up to ~8 years before START; events can spill past END.
-_TABLE_FIRST = dt.date(2014, 1, 1)
-_TABLE_LAST = dt.date(2027, 12, 31)
+_TABLE_FIRST = dt.date(START.year - 10, 1, 1)
+_TABLE_LAST = dt.date(START.year + 3, 12, 31)
 _OFFSET = (START - _TABLE_FIRST).days  # table index of day 0
+
+
+def _set_start(start: dt.date) -> None:
+    global START, END, _TABLE_FIRST, _TABLE_LAST, _OFFSET
+    START, END = start, start + dt.timedelta(days=N_DAYS - 1)
+    _TABLE_FIRST, _TABLE_LAST = dt.date(start.year - 10, 1, 1), dt.date(start.year + 3, 12, 31)
+    _OFFSET = (START - _TABLE_FIRST).days
+    _date_table.cache_clear()
+    day_calendar.cache_clear()
+
+
+@contextmanager
+def calendar_from(start: dt.date | None) -> Iterator[None]:
+    """Within the block, day 0 is ``start`` (a January 1st; None = the default 2024-01-01). Batch months,
+    weekdays and seasons follow the new calendar. Raises ValueError for a start that is not a January 1st."""
+    start = start or DEFAULT_START
+    if (start.month, start.day) != (1, 1):
+        raise ValueError(f"start_date must be a January 1st (batches are calendar months of whole years), not {start}")
+    previous = START
+    _set_start(start)
+    try:
+        yield
+    finally:
+        _set_start(previous)
 
 
 def day_to_date(day: int) -> dt.date:
@@ -73,11 +102,23 @@ def day_calendar() -> dict[str, np.ndarray]:
 
 
 def months() -> list[str]:
-    """Batch keys 'YYYY-MM' of the simulated period, in order."""
+    """Batch keys 'YYYY-MM' of the simulated months, in order. Keys are named in the DEFAULT calendar
+    (2024-01 ...) whatever the generation's start, so module-level tables built from them at import stay
+    valid; the landing writer names files in the generation's calendar (``calendar_batch``)."""
     out = []
-    for i in range((END.year - START.year) * 12 + END.month):
-        out.append(f"{START.year + i // 12}-{i % 12 + 1:02d}")
+    end = DEFAULT_START + dt.timedelta(days=N_DAYS - 1)
+    for i in range((end.year - DEFAULT_START.year) * 12 + end.month):
+        out.append(f"{DEFAULT_START.year + i // 12}-{i % 12 + 1:02d}")
     return out
+
+
+def calendar_batch(key: str) -> str:
+    """A batch key of ``months()`` (or any 'YYYY-MM' / 'YYYY' key in the default calendar) in the current
+    calendar: the same month index counted from START. Other strings (sentinels) are returned unchanged."""
+    shift = START.year - DEFAULT_START.year
+    if shift and len(key) >= 4 and key[:4].isdigit() and key[:4] != "9999":
+        return f"{int(key[:4]) + shift}{key[4:]}"
+    return key
 
 
 def month_of_day(days: np.ndarray) -> np.ndarray:

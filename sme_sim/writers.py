@@ -16,7 +16,7 @@ import numpy as np
 
 from smb_warehouse.ingestion.contracts import Entity, load_contracts
 from sme_sim import corrupt
-from sme_sim.timeutil import fmt_dates, fmt_timestamps
+from sme_sim.timeutil import calendar_batch, fmt_dates, fmt_timestamps
 
 # Per-system export conventions (mirroring the contract files).
 STYLE = {
@@ -75,7 +75,7 @@ class Landing:
         return load_contracts()[system].entities[name]
 
     def _file(self, system: str, name: str, batch: str, ftype: str, header: tuple[str, ...]) -> FileState:
-        rel = f"{system}/{name}/{name}_{batch}.{EXT[ftype]}"
+        rel = f"{system}/{name}/{name}_{calendar_batch(batch)}.{EXT[ftype]}"
         st = self.files.get(rel)
         if st is None:
             path = self.root / rel
@@ -92,6 +92,7 @@ class Landing:
 
     def close_before(self, batch: str) -> None:
         """Close files of batches older than `batch` (keys sort chronologically)."""
+        batch = calendar_batch(batch)
         for rel, st in self.files.items():
             if st.handle is not None and rel.rsplit("_", 1)[1].split(".")[0] < batch:
                 st.handle.close()
