@@ -108,6 +108,19 @@ CASES = {
                  [("2024-03-01", "2024-02-16")]),
     "date_spine": ("select count(*), min(date_day), max(date_day) from ({{ date_spine_days('2024-02-27', '2024-03-02') }}) as s",
                    [(5, "2024-02-27", "2024-03-02")]),
+    "date_spine_between": ("select count(*), min(date_day), max(date_day), count(distinct date_day) from ({{ date_spine_between("
+                           "\"(select cast('2024-02-27' as date) as a, cast('2024-03-02 10:00:00' as timestamp) as b "
+                           "union all select cast('2031-12-31' as date), cast('2032-01-01' as date) "
+                           "union all select cast(null as date), cast('2032-01-01' as date)) as bounds\", 'a', 'b') }}) as s",
+                           [(7, "2024-02-27", "2032-01-01", 7)]),
+    "asof_join_latest": ("select k, d, qty from ({{ asof_join_latest("
+                         "\"(select 'a' as k, cast('2024-01-01' as date) as d union all select 'a', cast('2024-01-05' as date) "
+                         "union all select 'a', cast('2024-01-09' as date) union all select 'a', cast('2024-01-12' as date) "
+                         "union all select 'b', cast('2024-01-09' as date))\", "
+                         "\"(select 'a' as k, cast('2024-01-05' as date) as snap, 5 as qty union all select 'a', cast('2024-01-10' as date), 7 "
+                         "union all select 'c', cast('2024-01-01' as date), 9)\", "
+                         "['k'], 'd', 'snap', ['qty']) }}) as j order by k, d",
+                         [("a", "2024-01-01", None), ("a", "2024-01-05", 5), ("a", "2024-01-09", 5), ("a", "2024-01-12", 7), ("b", "2024-01-09", None)]),
     "date_parts": ("select " + ", ".join(f"{{{{ date_part_number('{p}', \"cast('2024-12-30' as date)\") }}}}"
                                         for p in ("year", "quarter", "month", "day", "isodow", "isoweek"))
                    + ", {{ date_part_number('isodow', \"cast('2024-03-17' as date)\") }}, {{ date_part_number('isoweek', \"cast('2027-01-01' as date)\") }}",

@@ -52,30 +52,33 @@ promotions as (
     group by spine.sku, spine.demand_date
 ),
 
--- Weekly snapshots: each one describes stock from its date until the next snapshot (or onwards).
+-- Weekly snapshots: each one describes stock from its date until the next snapshot (or onwards), so a day
+-- takes the latest snapshot on or before it: an as-of join (DuckDB's ASOF JOIN; a lateral / window
+-- formulation on other engines). The range condition it replaces made DuckDB run a nested-loop join.
 snapshots as (
-    select sku, location_id, snapshot_date, on_hand_qty,
-           lead(snapshot_date) over (partition by sku, location_id order by snapshot_date) as next_snapshot_date
+    select sku, location_id, snapshot_date, on_hand_qty
     from {{ ref('fct_inventory_snapshots') }}
+),
+
+spine_stock as (
+    {{ asof_join_latest('spine', 'snapshots', ['sku', 'location_id'], 'demand_date', 'snapshot_date', ['on_hand_qty']) }}
 ),
 
 joined as (
     select
-        spine.*,
-        case when spine.is_future then null else coalesce(daily.quantity, 0) end as quantity,
+        spine_stock.sku, spine_stock.location_id, spine_stock.demand_date, spine_stock.is_future,
+        spine_stock.iso_day_of_week, spine_stock.iso_week, spine_stock.month_number, spine_stock.is_weekend,
+        case when spine_stock.is_future then null else coalesce(daily.quantity, 0) end as quantity,
         promotions.promo_discount_pct,
-        snapshots.on_hand_qty as on_hand_last_snapshot,
+        spine_stock.on_hand_qty as on_hand_last_snapshot,
         products.category,
         products.unit_price_base
-    from spine
+    from spine_stock
     left join daily
-        on daily.sku = spine.sku and daily.location_id = spine.location_id and daily.demand_date = spine.demand_date
-    left join promotions on promotions.sku = spine.sku and promotions.demand_date = spine.demand_date
-    left join snapshots
-        on snapshots.sku = spine.sku and snapshots.location_id = spine.location_id
-        and spine.demand_date >= snapshots.snapshot_date
-        and (snapshots.next_snapshot_date is null or spine.demand_date < snapshots.next_snapshot_date)
-    left join {{ ref('dim_product') }} as products on products.sku = spine.sku
+        on daily.sku = spine_stock.sku and daily.location_id = spine_stock.location_id
+        and daily.demand_date = spine_stock.demand_date
+    left join promotions on promotions.sku = spine_stock.sku and promotions.demand_date = spine_stock.demand_date
+    left join {{ ref('dim_product') }} as products on products.sku = spine_stock.sku
 ),
 
 windowed as (

@@ -1,7 +1,20 @@
-{#- Calendar from var('dim_date_start') to var('dim_date_end'). -#}
-with days as (
+{#-
+  Calendar over the data's actual range: every day from int_core__data_date_range.calendar_start to
+  calendar_end (the months of the first and last business event in any source, plus
+  var('calendar_days_ahead') days for forecasts and projections). No fixed window: data from 2016 or 2031
+  gets its calendar, and models joining it (demand features, cash positions) keep every day.
+-#}
+with
 
-    {{ date_spine_days(var('dim_date_start', '2023-01-01'), var('dim_date_end', '2027-12-31')) }}
+bounds as (
+    select calendar_start, calendar_end
+    from {{ ref('int_core__data_date_range') }}
+    where calendar_start is not null and calendar_end is not null
+),
+
+days as (
+
+    {{ date_spine_between('bounds', 'calendar_start', 'calendar_end') }}
 
 )
 
