@@ -35,6 +35,7 @@ from smb_warehouse.ingestion import lines as L
 from smb_warehouse.ingestion.contracts import METADATA_COLUMNS, RAW_SCHEMA, Entity
 from smb_warehouse.ingestion.discovery import discover
 from smb_warehouse.ingestion.readers import (
+    SPARE_FIELDS,
     Batch,
     FileRejected,
     check_json_shape,
@@ -46,7 +47,12 @@ from smb_warehouse.ingestion.readers import (
     read_header,
 )
 from smb_warehouse.ingestion.scan import scan_file
-from smb_warehouse.ingestion.validation import validated_insert_sql
+from smb_warehouse.ingestion.validation import (
+    NOT_OBJECT,
+    good_rows_insert_sql,
+    marked_rows_insert_sql,
+    validated_select_sql,
+)
 
 QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
 AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
@@ -68,7 +74,7 @@ _READER_REASONS = {
     "UNQUOTED VALUE": "broken quoting (text after a closing quote, or a quoted value that never closes)",
     "LINE SIZE OVER MAXIMUM": "record longer than 16 MiB",
 }
-_NOT_OBJECT = "<not a JSON object>"
+_NOT_OBJECT = NOT_OBJECT
 
 
 class ContractViolation(Exception):
@@ -391,6 +397,8 @@ def _load_transaction(con, entity: Entity, landing_root: Path, load_id: str, pla
                     _audit(con, entity, res, load_id, started)
     finally:
         _drop_temp(con, prefix)
+        for name in ctx.scratch_files:
+            Path(name).unlink(missing_ok=True)
 
 
 class _Ctx:
@@ -406,6 +414,7 @@ class _Ctx:
         self.plain: dict[str, str] = {}  # plain UTF-8 files -> line terminator
         self.line_sources: dict[str, tuple] = {}  # rel -> (encoding, compression, new_line)
         self.has_spans = False
+        self.scratch_files: list[str] = []
 
     def name(self, what: str) -> str:
         self.n += 1
@@ -417,6 +426,8 @@ class _Ctx:
         c.execute(f"CREATE TEMP TABLE {self.prefix}_want (_file VARCHAR, _line BIGINT, _span BIGINT)")
         c.execute(f"CREATE TEMP TABLE {self.prefix}_txt (_file VARCHAR, _line BIGINT, raw VARCHAR)")
         c.execute(f"CREATE TEMP TABLE {self.prefix}_lines (_file VARCHAR, _line BIGINT, l VARCHAR, rejected BOOLEAN)")
+        c.execute(f"CREATE TEMP TABLE {self.prefix}_bad (_file VARCHAR, _line BIGINT, _column VARCHAR, _reason VARCHAR, "
+                  "raw VARCHAR)")
 
     @property
     def markers(self) -> str:
@@ -448,6 +459,11 @@ class _Ctx:
         c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
             SELECT {meta}, j._file, j._line, NULL, j._reason, coalesce(t.raw, j._raw), {lit(str(self.now))}::TIMESTAMP
             FROM {p}_rj j LEFT JOIN {p}_txt t ON t._file = j._file AND t._line = j._line""")
+        bad_reason = (f"CASE WHEN _reason = {lit(_NOT_OBJECT)} THEN CASE WHEN json_valid(raw) THEN 'not a JSON object' "
+                      "ELSE 'malformed JSON' END ELSE _reason END")
+        c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
+            SELECT {meta}, _file, _line, CASE WHEN _reason <> {lit(_NOT_OBJECT)} THEN _column END, {bad_reason}, raw,
+                   {lit(str(self.now))}::TIMESTAMP FROM {p}_bad""")
         counts = {r[0]: r[1:] for r in c.execute(
             f"SELECT _source_file, count(*) FILTER (WHERE _load_id = {lit(self.load_id)}), "
             f"count(*) FILTER (WHERE _load_id = {lit(self.bad)}) FROM {table} WHERE _load_id IN {self.markers} "
@@ -456,11 +472,13 @@ class _Ctx:
             f"SELECT source_file, count(*) FROM {QUARANTINE_TABLE} WHERE load_id = ? AND system = ? AND entity = ? "
             f"AND source_file IN {files} GROUP BY 1", [self.load_id, e.system, e.name]).fetchall())
         rejects = dict(c.execute(f"SELECT _file, count(*) FROM {p}_rj GROUP BY 1").fetchall())
-        c.execute(f"DELETE FROM {table} WHERE _load_id = {lit(self.bad)} AND _source_file IN {files}")
+        recovered = dict(c.execute(f"SELECT _file, count(*) FROM {p}_bad GROUP BY 1").fetchall())
+        if sum(v[1] for v in counts.values()):  # careful routes only: the fast ones never insert failed rows
+            c.execute(f"DELETE FROM {table} WHERE _load_id = {lit(self.bad)} AND _source_file IN {files}")
         for rel in rels:
             res = by_rel[rel]
             loaded, failed = counts.get(rel, (0, 0))
-            res.rows_read = loaded + failed + rejects.get(rel, 0)
+            res.rows_read = loaded + failed + rejects.get(rel, 0) + recovered.get(rel, 0)
             res.rows_loaded, res.rows_quarantined = loaded, quarantined.get(rel, 0)
             if res.rows_loaded + res.rows_quarantined != res.rows_read:
                 raise RuntimeError(f"{rel}: row conservation violated: read {res.rows_read}, loaded {loaded}, "
@@ -474,7 +492,8 @@ class _Ctx:
         plain UTF-8 files, the line reader for the rest."""
         c, p = self.con, self.prefix
         c.execute(f"INSERT INTO {p}_txt SELECT w._file, w._line, l.l FROM {p}_want w JOIN {p}_lines l "
-                  f"ON l._file = w._file AND l._line = w._line")
+                  f"ON l._file = w._file AND l._line = w._line WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
+                  f"WHERE t._file = w._file AND t._line = w._line)")
         if self.has_spans:
             c.execute(f"UPDATE {p}_want SET _span = m._span FROM {p}_spans m WHERE {p}_want._file = m._file "
                       f"AND {p}_want._line = m._line")
@@ -483,7 +502,8 @@ class _Ctx:
             f"WHERE t._file = w._file AND t._line = w._line)").fetchall()]
         plain = {f: self.plain[f] for f in missing if f in self.plain}
         try:
-                L.fetch_plain_texts(c, f"(SELECT * FROM {p}_want WHERE _file IN (SELECT unnest({lit_list(list(plain))})))",
+                L.fetch_plain_texts(c, f"(SELECT * FROM {p}_want w WHERE _file IN (SELECT unnest({lit_list(list(plain))})) "
+                                   f"AND NOT EXISTS (SELECT 1 FROM {p}_txt t WHERE t._file = w._file AND t._line = w._line))",
                                 plain, f"{p}_txt", self.root)
         except duckdb.Error:
             plain = {}
@@ -491,7 +511,8 @@ class _Ctx:
             if rel in plain:
                 continue
             pl = self.numbered(rel)
-            L.fetch_line_texts(c, f"{p}_want", rel, pl, f"{p}_txt")
+            L.fetch_line_texts(c, f"(SELECT * FROM {p}_want w WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
+                                  f"WHERE t._file = w._file AND t._line = w._line))", rel, pl, f"{p}_txt")
 
     def numbered(self, rel: str) -> str:
         enc, comp, nl = self.line_sources[rel]
@@ -506,6 +527,14 @@ def lit_list(values: list[str]) -> str:
 
 
 def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
+    """Read, validate and insert one group of files by route ``kind``:
+
+    * ``csv`` / ``json_fast`` (fast routes, one record per physical line, numbered in the insert): only
+      rows that pass are inserted; the lines that did not arrive are then re-read from their text and
+      validated again to get their reasons (``_recover``), so nothing is deleted from raw again;
+    * ``csv_strict`` / ``json_lines`` / ``json_array_exact`` / arrays (careful routes): every row is
+      inserted, failed ones marked, and moved to quarantine by ``finish``.
+    """
     c, e, p = ctx.con, ctx.entity, ctx.prefix
     fmt = e.format
     rels = [b.rel for b in batches]
@@ -518,7 +547,7 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
     raw, shape = None, None
     if kind == "csv":
         source = csv_group_source(e, batches, rej, scans, padded=True)
-        raw, shape = "_rawtext", ("_shape_ok", "_shape_err")
+        shape = padded_shape(e, batches)
     elif kind == "csv_strict":
         source = csv_group_source(e, batches, rej, scans)
     elif kind == "json_fast":
@@ -537,9 +566,11 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
     if fmt.type == "json_array":
         raw = "_rawdoc"
     is_csv = kind in ("csv", "csv_strict")
-    insert = validated_insert_sql(e, source, json=not is_csv, good_marker=ctx.load_id, bad_marker=ctx.bad,
-                                  loaded_at=lit(str(ctx.now)), doc_ok=None if is_csv else "_doc_ok", raw=raw,
-                                  shape=shape)
+    fast = kind == "csv" or (kind == "json_fast" and fmt.type == "ndjson")
+    validated = validated_select_sql(e, source, json=not is_csv, doc_ok=None if is_csv else "_doc_ok", shape=shape)
+    loaded_at = lit(str(ctx.now))
+    insert = (good_rows_insert_sql(e, validated, ctx.load_id, loaded_at) if fast else
+              marked_rows_insert_sql(e, validated, ctx.load_id, ctx.bad, loaded_at, raw))
     try:
         c.execute(insert)
     except duckdb.Error as exc:
@@ -551,13 +582,8 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
         f"WHERE _load_id IN {ctx.markers} AND _source_file IN {files} GROUP BY 1").fetchall()}
     if kind == "csv_strict":
         _csv_lines(ctx, batches, {rel: v[:2] for rel, v in stats.items()}, rej, scans)
-    elif kind == "csv" or (kind == "json_fast" and fmt.type == "ndjson"):
-        # every data line was one record, numbered in the insert: prove it per file
-        first = 2 if kind == "csv" and fmt.header else 1
-        for b in batches:
-            want = (first, b.scan.line_count - first + 1, b.scan.line_count)
-            if stats.get(b.rel, (first, 0, first - 1)) != want:
-                raise _GroupFailed(batches, kind, f"{b.rel}: the reader's records do not match the file's lines")
+    elif fast:
+        _recover(ctx, batches, kind, stats)
     elif kind == "json_fast":
         _shift_lines(ctx, {rel: v[0] - 1 for rel, v in stats.items()}, files)
     if fmt.type != "csv":
@@ -568,6 +594,84 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
     _duplicates(ctx, files)
     if fmt.unterminated_last_line == "quarantine":
         _cut_last_records(ctx, [b for b in batches if b.scan.ends_with_newline is False])
+
+
+def padded_shape(entity: Entity, batches: list[Batch]) -> tuple[str, str]:
+    """(ok flag, message) SQL of the field count check of a padded CSV read (see ``csv_group_source``)."""
+    width = len(batches[0].header) if entity.format.header else len(entity.columns)
+    names = [f"_f{i + 1}" for i in range(width)] + [f"_x{i + 1}" for i in range(SPARE_FIELDS)]
+    fields = " + ".join(f"({n} IS NOT NULL)::INT" for n in names)
+    return (f"(_f{width} IS NOT NULL AND _x1 IS NULL)",
+            f"'record has ' || ({fields}) || CASE WHEN _x1 IS NULL THEN ' field(s)' ELSE ' fields' END || "
+            f"', the header has {width}'")
+
+
+def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict) -> None:
+    """Fast routes: every physical data line is one record. Lines that did not arrive in raw failed
+    validation: re-read just those from their text, validate them again for their reasons, and keep
+    them (with their exact text) for quarantine. A count that does not add up sends the group to the
+    careful route."""
+    c, e, p = ctx.con, ctx.entity, ctx.prefix
+    header = 1 if kind == "csv" and e.format.header else 0
+    short = []
+    for b in batches:
+        first, count, last = stats.get(b.rel, (None, 0, None))
+        expected = b.scan.line_count - header
+        if count > expected or (count and (first < header + 1 or last > b.scan.line_count)):
+            raise _GroupFailed(batches, kind, f"{b.rel}: the reader's records do not match the file's lines")
+        if count < expected:
+            short.append(b)
+    if not short:
+        return
+    table = e.qualified_raw_table
+    ranges = " UNION ALL ".join(f"SELECT {lit(b.rel)} AS _file, unnest(range({header + 1}, {b.scan.line_count + 1})) AS _line"
+                                for b in short)
+    c.execute(f"""INSERT INTO {p}_want SELECT _file, _line, 1 FROM (({ranges}) EXCEPT
+        (SELECT _source_file, _source_line FROM {table} WHERE _load_id = {lit(ctx.load_id)}
+         AND _source_file IN (SELECT unnest({lit_list([b.rel for b in short])})))) """)
+    ctx.fetch_texts()
+    missing = ctx.name("miss")
+    c.execute(f"""CREATE TEMP TABLE {missing} AS SELECT row_number() OVER (ORDER BY w._file, w._line) AS k, w._file,
+        w._line, t.raw FROM {p}_want w JOIN {p}_txt t USING (_file, _line)
+        WHERE w._file IN (SELECT unnest({lit_list([b.rel for b in short])}))""")
+    n_missing = c.execute(f"SELECT count(*) FROM {missing}").fetchone()[0]
+    if kind == "csv":
+        validated = _revalidate_csv(ctx, batches[0], missing)
+    else:
+        c.execute(f"INSERT INTO {p}_lines SELECT _file, _line, raw, false FROM {missing}")
+        source = json_lines_source(e, f"(SELECT * FROM {p}_lines WHERE (_file, _line) IN (SELECT (_file, _line) FROM {missing}))")
+        validated = validated_select_sql(e, source, json=True, doc_ok="_doc_ok")
+    bad = c.execute(f"""INSERT INTO {p}_bad SELECT v._file, v._rn, v._first, v._errs, m.raw
+        FROM ({validated}) v JOIN {missing} m ON m._file = v._file AND m._line = v._rn WHERE NOT v._ok""").fetchone()[0]
+    if bad != n_missing:
+        raise _GroupFailed(batches, kind, f"{n_missing} lines did not load but {bad} of them fail validation alone")
+
+
+def _revalidate_csv(ctx: _Ctx, like: Batch, missing: str) -> str:
+    """Validated SELECT over the missing records' texts, written (with the header line) to a scratch UTF-8
+    CSV file and read with the same padded reader, numbered back to their file and line."""
+    import tempfile
+
+    c, e = ctx.con, ctx.entity
+    texts = c.execute(f"SELECT raw FROM {missing} ORDER BY k").fetchall()
+    head = like.scan.head
+    cut = min((i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0), default=len(head))
+    header_line = head[:cut].decode(_py_codec(e), errors="strict").lstrip("\ufeff")
+    fd, name = tempfile.mkstemp(prefix="smb_recheck_", suffix=".csv")
+    with open(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(header_line + "\n" + "".join((t or "") + "\n" for (t,) in texts))
+    ctx.scratch_files.append(name)
+    scan = scan_file(Path(name))
+    tmp = Batch(Path(name), Path(name).name, scan, None, like.header, like.mapped, like.extras, like.drift)
+    source = csv_group_source(e, [tmp], ctx.name("rr"), ctx.name("rs"), padded=True, encoding="utf-8")
+    shape = padded_shape(e, [tmp])
+    validated = validated_select_sql(e, source, json=False, shape=shape)
+    return (f"SELECT m._file, m._line AS _rn, v._ok, v._errs, v._first FROM ({validated}) v "
+            f"JOIN {missing} m ON m.k = v._rn - 1")
+
+
+def _py_codec(entity: Entity) -> str:
+    return {"utf-8": "utf-8-sig", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}[entity.format.duckdb_encoding]
 
 
 def _shift_lines(ctx: _Ctx, offsets: dict[str, int], files: str) -> None:
@@ -741,23 +845,25 @@ def _isolate(con, entity: Entity, landing_root: Path, plan: _Plan, failed: _Grou
 
 
 def _probe(con, entity: Entity, landing_root: Path, b: Batch, kind: str) -> str | None:
-    """None if the file reads alone, else the cleaned reader error."""
+    """None if the file loads alone by route ``kind`` (its insert is run and rolled back), else the
+    cleaned reader error, with the file's absolute path replaced by its landing-relative name."""
     prefix = f"_probe_{uuid.uuid4().hex[:8]}"
+    ctx = _Ctx(con, entity, "probe", "probe (quarantine)", _utcnow(), prefix)
+    ctx.root = str(landing_root)
     try:
+        _load_encodings(con, entity)
         with _search_path(con, landing_root):
-            if kind in ("csv", "csv_strict"):
-                src = csv_group_source(entity, [b], f"{prefix}_r", f"{prefix}_s", padded=kind == "csv")
-            elif kind == "json_fast":
-                src = json_fast_source(entity, [b])
-            elif kind == "json_lines":
-                L.numbered_lines(con, lit(str(b.path)), entity.format.duckdb_encoding, b.compression, b.new_line, prefix)
-                con.execute(f"SELECT try(from_json(l, '\"MAP(VARCHAR, JSON)\"')) FROM {prefix}_pl").fetchall()
-                return None
-            else:
-                src = json_array_exact_source(entity, b)
-            forced = "max(_extra::VARCHAR)" if kind.startswith("csv") else "max(_doc_ok::INT), max(_extra::VARCHAR)"
-            con.execute(f"SELECT count(*), {forced} FROM ({src})").fetchone()  # columns force a full parse
+            con.execute("BEGIN TRANSACTION")
+            try:
+                ctx.create_scratch()
+                _run_group(ctx, [b], kind)
+            finally:
+                con.execute("ROLLBACK")
         return None
+    except _GroupFailed as failed:
+        cause = failed.cause
+        return (_clean_error(cause) if isinstance(cause, BaseException) else str(cause)).replace(
+            f'"{b.path}"', b.rel).replace(str(b.path), b.rel)
     except duckdb.Error as exc:
         return _clean_error(exc).replace(f'"{b.path}"', b.rel).replace(str(b.path), b.rel)
     finally:

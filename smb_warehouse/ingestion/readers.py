@@ -198,46 +198,39 @@ def expected_line_sql(batches: list[Batch], header_lines: int) -> str:
     return f"(_rn - CASE _file {cases} END)"
 
 
-def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: str, padded: bool = False) -> str:
-    """One read over files with the same header (mapping taken from the first).
+def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: str, padded: bool = False,
+                     encoding: str | None = None) -> str:
+    """One read over files with the same header (mapping taken from the first). Fields are read by
+    position as ``_f1.._fN``; contract columns are aliases of them (NULL when the header lacks one).
 
-    ``padded`` (the fast route): ``SPARE_FIELDS`` more columns than the header and null padding, with a
-    null string that cannot occur, so a record with too many or too few fields still comes out as one
-    row (empty fields are '', missing ones NULL): every data line is one row, ``_rn`` is turned into the
-    physical line in the same statement and the shape is checked like a value (``_shape_ok``,
-    ``_shape_err``). For files without quote characters the record's exact text is rebuilt from its
-    fields (``_rawtext``). Otherwise (strict route) malformed records go to DuckDB's rejects table."""
+    ``padded`` (the fast route): ``SPARE_FIELDS`` more columns (``_x1..``) than the header, null padding,
+    and a null string that cannot occur, so a record with too many or too few fields still comes out as
+    one row (empty fields are '', missing ones NULL): every data line is one row, ``_rn`` becomes the
+    physical line in the same statement, and the field count is checked like a value (``padded_shape``
+    in the loader). Otherwise (strict route) malformed records go to DuckDB's rejects table."""
     fmt = entity.format
     first = batches[0]
     header = first.header if fmt.header else [c.name for c in entity.columns]
     width = len(header)
-    pos_names = [f"c{i + 1}" for i in range(width)] + ([f"x{i + 1}" for i in range(SPARE_FIELDS)] if padded else [])
+    pos_names = [f"_f{i + 1}" for i in range(width)] + ([f"_x{i + 1}" for i in range(SPARE_FIELDS)] if padded else [])
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in pos_names) + "}"
-    extra = ("json_object(" + ", ".join(f"{lit(k)}, nullif(c{p + 1}, '')" for k, p in first.extras.items()) + ")"
+    extra = ("json_object(" + ", ".join(f"{lit(k)}, nullif(_f{p + 1}, '')" for k, p in first.extras.items()) + ")"
              if first.extras else "NULL::JSON")
     contract_cols = ", ".join(
-        f"{'c' + str(first.mapped[c.name] + 1) if c.name in first.mapped else 'NULL::VARCHAR'} AS {ident(c.name)}"
+        f"{'_f' + str(first.mapped[c.name] + 1) if c.name in first.mapped else 'NULL::VARCHAR'} AS {ident(c.name)}"
         for c in entity.columns)
     nl = f", new_line={lit(first.new_line)}" if first.new_line else ""
     options = (f"columns={columns}, header={str(fmt.header).lower()}, delim={lit(fmt.delimiter)}, "
-               f"quote={lit(fmt.quote)}, escape={lit(fmt.quote)}, encoding={lit(fmt.duckdb_encoding)}{_comp(first)}{nl}, "
-               f"auto_detect=false, max_line_size={MAX_LINE_BYTES}, filename=true")
+               f"quote={lit(fmt.quote)}, escape={lit(fmt.quote)}, encoding={lit(encoding or fmt.duckdb_encoding)}"
+               f"{_comp(first)}{nl}, auto_detect=false, max_line_size={MAX_LINE_BYTES}, filename=true")
     if not padded:
         return (f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols} "
                 f"FROM read_csv({_paths(batches)}, {options}, store_rejects=true, ignore_errors=true, "
                 f"rejects_table={lit(rejects)}, rejects_scan={lit(scans)})")
-    last = f"c{width}"
-    fields = " + ".join(f"({n} IS NOT NULL)::INT" for n in pos_names)
-    shape_err = (f"CASE WHEN x1 IS NOT NULL THEN 'record has ' || ({fields}) || ' fields, the header has {width}' "
-                 f"ELSE 'record has ' || ({fields}) || ' field(s), the header has {width}' END")
-    quote_free = all(b.scan.has_quote is False for b in batches)
-    rawtext = f"concat_ws({lit(fmt.delimiter)}, {', '.join(pos_names)})" if quote_free else "NULL::VARCHAR"
     header_lines = 1 if fmt.header else 0
-    return (f"SELECT {expected_line_sql(batches, header_lines)} AS _rn, _file, _extra, _shape_ok, _shape_err, _rawtext, "
-            f"{', '.join(ident(c.name) for c in entity.columns)} FROM ("
-            f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, "
-            f"({last} IS NOT NULL AND x1 IS NULL) AS _shape_ok, {shape_err} AS _shape_err, {rawtext} AS _rawtext, "
-            f"{contract_cols} FROM read_csv({_paths(batches)}, {options}, null_padding=true, nullstr=chr(0)))")
+    return (f"SELECT * REPLACE ({expected_line_sql(batches, header_lines)} AS _rn) FROM ("
+            f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols}, "
+            f"{', '.join(pos_names)} FROM read_csv({_paths(batches)}, {options}, null_padding=true, nullstr=chr(0)))")
 
 
 def _json_parts(path: str) -> list[str] | None:

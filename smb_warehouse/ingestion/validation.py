@@ -216,33 +216,33 @@ class ColumnSql:
     def __init__(self, entity: Entity, col: Column, index: int, json: bool):
         self.entity, self.col, self.json = entity, col, json
         self.src = ident(col.name)
-        self.v, self.t, self.k, self.ok = (ident(f"_{s}{index}") for s in ("v", "t", "k", "ok"))
+        self.s, self.r, self.v, self.t, self.k, self.ok = (ident(f"_{s}{index}") for s in ("s", "r", "v", "t", "k", "ok"))
 
-    # layer 1: text and (JSON) kind
-    def text_layer(self) -> list[str]:
-        col, entity = self.col, self.entity
-        if self.json:
-            j = f"({self.src}::VARCHAR)"
-            kind = (f"CASE WHEN {self.src} IS NULL OR {j} = 'null' THEN NULL "
-                    f"WHEN starts_with({j}, {lit(_MARKED)}) THEN 'number' "
-                    f"WHEN starts_with({j}, '\"') THEN 'string' WHEN starts_with({j}, '{{') THEN 'object' "
-                    f"WHEN starts_with({j}, '[') THEN 'array' WHEN {j} = 'true' OR {j} = 'false' THEN 'boolean' "
-                    f"ELSE 'number' END")
-            text = (f"CASE WHEN starts_with({j}, {lit(_MARKED)}) THEN {j}[{len(NUMBER_MARK) + 2}:-2] "
-                    f"WHEN starts_with({j}, '\"') THEN CASE WHEN contains({j}, '\\') "
-                    f"THEN json_extract_string({self.src}, '$') ELSE {j}[2:-2] END "
-                    f"WHEN {j} = 'true' OR {j} = 'false' THEN {j} WHEN starts_with({j}, '{{') OR starts_with({j}, '[') "
-                    f"THEN NULL ELSE {j} END")
-        else:
-            kind, text = None, self.src
-        if _trim(entity, col):
-            text = trimmed(text)
-        tokens = ("",) + tuple(t for t in _tokens(entity, col) if t != "")
-        value = f"CASE WHEN {one_of(text, tokens)} THEN NULL ELSE {text} END"
-        out = [f"{value} AS {self.v}"]
-        if kind:
-            out.append(f"{kind} AS {self.k}")
-        return out
+    # layer 1a: the value's text (JSON: decoded by kind) and, for JSON, its kind
+    def decode_layer(self) -> list[str]:
+        if not self.json:
+            return []
+        j = f"({self.src}::VARCHAR)"
+        kind = (f"CASE WHEN {self.src} IS NULL OR {j} = 'null' THEN NULL "
+                f"WHEN starts_with({j}, {lit(_MARKED)}) THEN 'number' "
+                f"WHEN starts_with({j}, '\"') THEN 'string' WHEN starts_with({j}, '{{') THEN 'object' "
+                f"WHEN starts_with({j}, '[') THEN 'array' WHEN {j} = 'true' OR {j} = 'false' THEN 'boolean' "
+                f"ELSE 'number' END")
+        text = (f"CASE WHEN starts_with({j}, {lit(_MARKED)}) THEN {j}[{len(NUMBER_MARK) + 2}:-2] "
+                f"WHEN starts_with({j}, '\"') THEN CASE WHEN contains({j}, '\\') "
+                f"THEN json_extract_string({self.src}, '$') ELSE {j}[2:-2] END "
+                f"WHEN starts_with({j}, '{{') OR starts_with({j}, '[') THEN NULL ELSE {j} END")
+        return [f"{text} AS {self.s}", f"{kind} AS {self.k}"]
+
+    # layer 1b: trimmed text
+    def trim_layer(self) -> str:
+        text = self.s if self.json else self.src
+        return f"{trimmed(text) if _trim(self.entity, self.col) else text} AS {self.r}"
+
+    # layer 1c: NULL for empty and null tokens
+    def token_layer(self) -> str:
+        tokens = ("",) + tuple(t for t in _tokens(self.entity, self.col) if t != "")
+        return f"CASE WHEN {one_of(self.r, tokens)} THEN NULL ELSE {self.r} END AS {self.v}"
 
     # layer 2: typed value
     def typed_layer(self) -> str:
@@ -294,35 +294,63 @@ class ColumnSql:
         return "CASE " + " ".join(branches) + " END"
 
 
-def validated_insert_sql(entity: Entity, source: str, json: bool, good_marker: str, bad_marker: str,
-                         loaded_at: str, doc_ok: str | None = None, raw: str | None = None,
+def validated_select_sql(entity: Entity, source: str, json: bool, doc_ok: str | None = None,
                          shape: tuple[str, str] | None = None) -> str:
-    """``INSERT INTO`` the entity's raw table every row of ``source`` (columns ``_rn, _file, _extra`` and one
-    text/JSON column per contract column, named like it; JSON sources also ``_doc_ok``).
-
-    Good rows get ``_load_id = good_marker`` and their ``_extra``; failed rows get ``bad_marker`` and, in
-    ``_extra_columns``, ``{"errors": ..., "column": ...}`` (the loader moves them to quarantine in the same
-    transaction). ``_source_line`` is ``_rn``. ``raw``: SQL of the record's text kept for quarantine;
-    ``shape``: (ok flag, message) SQL of a record-level check that replaces the column messages."""
+    """SELECT over ``source`` (columns ``_rn, _file, _extra`` and one text/JSON column per contract column,
+    named like it; JSON sources also ``_doc_ok``) adding the typed values ``_t<i>``, ``_ok`` and, computed
+    only where they are used (for failed rows), ``_errs`` (all messages) and ``_first`` (first failed
+    column). ``shape``: (ok flag, message) SQL of a record-level check that replaces the column messages."""
     cols = [ColumnSql(entity, c, i, json) for i, c in enumerate(entity.columns)]
-    layer1 = ", ".join(x for c in cols for x in c.text_layer())
+    layer1a = ", ".join(x for c in cols for x in c.decode_layer())
+    layer1b = ", ".join(c.trim_layer() for c in cols)
+    layer1c = ", ".join(c.token_layer() for c in cols)
     layer2 = ", ".join(c.typed_layer() for c in cols)
     layer3 = ", ".join(c.ok_layer() for c in cols)
     row_flag = doc_ok or (shape[0] if shape else None)
     row_ok = " AND ".join([c.ok for c in cols] + ([row_flag] if row_flag else []))
     errors = "concat_ws('; ', " + ", ".join(c.error() for c in cols) + ")"
     if doc_ok:
-        errors = f"CASE WHEN NOT {doc_ok} THEN '<not a JSON object>' ELSE {errors} END"
+        errors = f"CASE WHEN NOT {doc_ok} THEN {lit(NOT_OBJECT)} ELSE {errors} END"
     first = "coalesce(" + ", ".join(f"CASE WHEN NOT {c.ok} THEN {lit(c.col.name)} END" for c in cols) + ")"
     if shape:
         errors = f"CASE WHEN NOT {shape[0]} THEN {shape[1]} ELSE {errors} END"
         first = f"CASE WHEN {shape[0]} THEN {first} END"
-    target = ", ".join(ident(c.name) for c in entity.columns)
-    raw = f", 'raw', {raw}" if raw else ""
-    typed = ", ".join(f"{c.t}" for c in cols)
-    meta = "_load_id, _source_file, _source_line, _loaded_at, _extra_columns"
-    return f"""INSERT INTO {entity.qualified_raw_table} ({target}, {meta})
-    SELECT {typed}, CASE WHEN _ok THEN {lit(good_marker)} ELSE {lit(bad_marker)} END, _file, _rn, {loaded_at}::TIMESTAMP,
-           CASE WHEN _ok THEN _extra ELSE json_object('errors', {errors}, 'column', {first}{raw}) END
+    decoded = f"SELECT *, {layer1a} FROM ({source})" if layer1a else source
+    return f"""SELECT *, CASE WHEN NOT _ok THEN {errors} END AS _errs, CASE WHEN NOT _ok THEN {first} END AS _first
     FROM (SELECT *, {row_ok} AS _ok FROM (SELECT *, {layer3} FROM (SELECT *, {layer2} FROM (
-          SELECT *, {layer1} FROM ({source})))))"""
+          SELECT *, {layer1c} FROM (SELECT *, {layer1b} FROM ({decoded}))))))"""
+
+
+NOT_OBJECT = "<not a JSON object>"
+
+
+def _targets(entity: Entity) -> tuple[str, str]:
+    target = ", ".join(ident(c.name) for c in entity.columns)
+    typed = ", ".join(ident(f"_t{i}") for i in range(len(entity.columns)))
+    return target, typed
+
+
+_META = "_load_id, _source_file, _source_line, _loaded_at, _extra_columns"
+
+
+def good_rows_insert_sql(entity: Entity, validated: str, load_id: str, loaded_at: str) -> str:
+    """``INSERT INTO`` the raw table the rows of ``validated`` that passed (the fast routes: failed rows are
+    recovered afterwards from the lines that are missing, so nothing has to be deleted again)."""
+    target, typed = _targets(entity)
+    # The streaming window is an optimizer barrier: a filter pushed down through the validation layers
+    # would inline (and so repeat) every layer's expressions into the filter.
+    return (f"INSERT INTO {entity.qualified_raw_table} ({target}, {_META}) SELECT {typed}, {lit(load_id)}, _file, _rn, "
+            f"{loaded_at}::TIMESTAMP, _extra FROM (SELECT *, row_number() OVER () AS _barrier FROM ({validated})) WHERE _ok")
+
+
+def marked_rows_insert_sql(entity: Entity, validated: str, good_marker: str, bad_marker: str, loaded_at: str,
+                           raw: str | None = None) -> str:
+    """``INSERT INTO`` the raw table every row of ``validated``: failed rows get ``bad_marker`` and, in
+    ``_extra_columns``, ``{"errors", "column"[, "raw"]}``; the loader moves them to quarantine in the same
+    transaction (the careful routes)."""
+    target, typed = _targets(entity)
+    raw_part = f", 'raw', {raw}" if raw else ""
+    return (f"INSERT INTO {entity.qualified_raw_table} ({target}, {_META}) SELECT {typed}, "
+            f"CASE WHEN _ok THEN {lit(good_marker)} ELSE {lit(bad_marker)} END, _file, _rn, {loaded_at}::TIMESTAMP, "
+            f"CASE WHEN _ok THEN _extra ELSE json_object('errors', _errs, 'column', _first{raw_part}) END "
+            f"FROM ({validated})")
