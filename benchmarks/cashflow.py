@@ -7,7 +7,7 @@ real pipeline: load, dbt, scoring, alerts), then compares marts.fct_bank_txn_ano
 bank_anomalies.csv (txn_id, anomaly_type). With --use-published it reads $SMB_DATA_DIR's published
 warehouse and ground truth instead. Also prints the 30/60/90-day projection and the alert count.
 
-`run_pipeline` / `shared_tiny_run` are reused by the triage benchmark and the tests.
+`run_pipeline` is reused by the triage benchmark.
 """
 from __future__ import annotations
 
@@ -15,32 +15,14 @@ import argparse
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from smb_warehouse.core.config import environment
 from smb_warehouse.core.dbt_manifest import relation
-
-
-@contextmanager
-def _env(values: Mapping[str, str | None]) -> Iterator[None]:
-    previous = {k: os.environ.get(k) for k in values}
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def workflows_selection():
@@ -57,14 +39,15 @@ def workflows_selection():
     return (mine.upstream() | AssetSelection.groups("marts").upstream() | mine.downstream()).required_multi_asset_neighbors()
 
 
-def run_pipeline(data_dir: Path, landing: Path, extra_env: Mapping[str, str | None] | None = None) -> tuple[Path, dict[str, bool]]:
+def run_pipeline(data_dir: Path, landing: Path,
+                 extra_env: Mapping[str, str | None] | None = None) -> tuple[Path, dict[str, bool]]:
     """Materialize workflows_selection() with SMB_DATA_DIR=data_dir through the project's Definitions (same
     resources, executor and write-audit-publish as `warehouse_job`); returns the published warehouse and
     {check name: passed} of the asset checks of our assets (raises when the run fails)."""
     from dagster import DagsterInstance
 
     env = {"SMB_DATA_DIR": str(data_dir), "SMB_LANDING_DIR": str(landing), "MLFLOW_TRACKING_URI": None, **(extra_env or {})}
-    with _env(env):
+    with environment(env):
         from orchestration.definitions import defs
 
         job_def = defs.get_repository_def().get_job("warehouse_job").get_subset(
@@ -77,27 +60,6 @@ def run_pipeline(data_dir: Path, landing: Path, extra_env: Mapping[str, str | No
               if e.event_type_value == "ASSET_CHECK_EVALUATION"
               and e.event_specific_data.asset_key.path[0] in ("cashflow", "triage")}
     return data_dir / "warehouse" / "warehouse.duckdb", checks
-
-
-def shared_tiny_run(base: Path, landing: Path, start_webhook) -> dict:
-    """One pipeline run shared by the cash-flow and triage tests of a session (a folder under `base`).
-
-    `start_webhook()` -> (url, stop, received) starts the test's local HTTP server; the run posts its
-    alerts there, and what arrived is kept beside the warehouse for the tests to read.
-    """
-    import json
-
-    root = base / "workflows_run"
-    marker = root / "run_outcome.json"
-    if not marker.exists():
-        url, stop, received = start_webhook()
-        try:
-            _, checks = run_pipeline(root, landing, {"SMB_ALERT_WEBHOOK_URL": url, "SMB_ALERT_CHANNEL": None})
-        finally:
-            stop()
-        marker.write_text(json.dumps({"webhooks": received, "checks": checks}))
-    outcome = json.loads(marker.read_text())
-    return {"root": root, "published": root / "warehouse" / "warehouse.duckdb", **outcome}
 
 
 def anomaly_scores(published: Path, truth_dir: Path) -> pd.DataFrame:

@@ -1,14 +1,13 @@
 """Helpers shared by the tests (plain functions; the fixtures that use them are in conftest.py)."""
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from smb_warehouse.core.config import environment  # noqa: F401 (re-exported for the tests)
 
 
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -27,25 +26,6 @@ def query_df(path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
         return con.execute(sql, params or []).df()
     finally:
         con.close()
-
-
-@contextmanager
-def environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or with None, unset) environment variables for a block; restores them afterwards."""
-    previous = {k: os.environ.get(k) for k in values}
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def run_env(root: Path, landing: Path, **extra: str | None) -> dict[str, str | None]:

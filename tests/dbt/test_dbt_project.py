@@ -66,12 +66,24 @@ def _staging_model(system: str, entity: str) -> dict:
 
 
 def _select_list(sql: str) -> dict[str, str]:
-    """Output column -> expression of the `renamed` CTE (one column per line, as the models are written)."""
-    body = sql.split("renamed as (", 1)[1].split("\n    from ", 1)[0]
+    """Output column -> expression of a staging model's select list (one column per line, as the models are
+    written); the column-emitting staging macros are expanded from their arguments."""
+    body = re.split(r"\n\s*from ", re.split(r"(?m)^\s*select$", sql, maxsplit=1)[1], maxsplit=1)[0]
     columns: dict[str, str] = {}
     for line in body.splitlines():
         line = line.strip().rstrip(",")
         if not line or line.startswith("--") or line == "select":
+            continue
+        if line == "{{ lineage_columns() }}":  # macros/staging/lineage_columns.sql
+            columns.update({c: c for c in ("_load_id", "_source_file", "_source_line", "_loaded_at")})
+            continue
+        contact = re.match(r"^\{\{ contact_columns\((?P<args>.*)\) \}\}$", line)  # macros/staging/contact_columns.sql
+        if contact:
+            args = re.findall(r"(?:(\w+)=)?'(\w+)'", contact["args"])
+            phone, street, city, country = (value for key, value in args if not key)
+            postal = dict(args).get("postal_code")
+            columns.update({"phone_raw": phone, "phone_e164": f"{phone} {country}", "street": street, "city": city,
+                            "country_code": country, **({"postal_code": postal} if postal else {})})
             continue
         match = re.match(r"^(?P<expr>.+?)\s+as\s+(?P<name>\w+)$", line, flags=re.IGNORECASE)
         if match:

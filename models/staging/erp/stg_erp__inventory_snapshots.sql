@@ -1,32 +1,15 @@
-with
+select
 
-source as (
+    ----------  ids
+    snapshot_date,
+    {{ clean_code('location_id') }} as location_id,
+    {{ clean_code('sku') }} as sku,
 
-    {{ latest_version(source('erp', 'inventory_snapshots'), ['snapshot_date', 'location_id', 'sku']) }}
+    ----------  quantities
+    on_hand_qty,
+    on_order_qty,
 
-),
+    ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
+    {{ lineage_columns() }}
 
-renamed as (
-
-    select
-
-        ----------  ids
-        snapshot_date,
-        {{ clean_code('location_id') }} as location_id,
-        {{ clean_code('sku') }} as sku,
-
-        ----------  quantities
-        on_hand_qty,
-        on_order_qty,
-
-        ----------  lineage
-        _load_id,
-        _source_file,
-        _source_line,
-        _loaded_at
-
-    from source
-
-)
-
-select * from renamed
+from ({{ latest_version(source('erp', 'inventory_snapshots'), ['snapshot_date', 'location_id', 'sku']) }}) as source

@@ -1,42 +1,25 @@
-with
+select
 
-source as (
+    ----------  ids
+    {{ clean_code('sku') }} as sku,
+    {{ clean_code('primary_supplier_id') }} as erp_primary_supplier_id,
 
-    {{ latest_version(source('erp', 'products'), ['sku'], updated_at='updated_at') }}
+    ----------  attributes
+    {{ clean_text('product_name') }} as product_name,
+    {{ clean_text('category') }} as category,
+    active as is_active,
 
-),
+    ----------  amounts
+    {{ clean_code('currency') }} as currency_code,
+    unit_price,
+    unit_cost,
+    {{ to_base_currency('unit_price', 'currency', 'updated_at') }} as unit_price_base,
+    {{ to_base_currency('unit_cost', 'currency', 'updated_at') }} as unit_cost_base,
 
-renamed as (
+    ----------  timestamps (UTC)
+    updated_at,
 
-    select
+    ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
+    {{ lineage_columns() }}
 
-        ----------  ids
-        {{ clean_code('sku') }} as sku,
-        {{ clean_code('primary_supplier_id') }} as erp_primary_supplier_id,
-
-        ----------  attributes
-        {{ clean_text('product_name') }} as product_name,
-        {{ clean_text('category') }} as category,
-        active as is_active,
-
-        ----------  amounts
-        {{ clean_code('currency') }} as currency_code,
-        unit_price,
-        unit_cost,
-        {{ to_base_currency('unit_price', 'currency', 'updated_at') }} as unit_price_base,
-        {{ to_base_currency('unit_cost', 'currency', 'updated_at') }} as unit_cost_base,
-
-        ----------  timestamps (UTC)
-        updated_at,
-
-        ----------  lineage
-        _load_id,
-        _source_file,
-        _source_line,
-        _loaded_at
-
-    from source
-
-)
-
-select * from renamed
+from ({{ latest_version(source('erp', 'products'), ['sku'], updated_at='updated_at') }}) as source

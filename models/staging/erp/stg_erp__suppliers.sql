@@ -1,43 +1,22 @@
-with
+select
 
-source as (
+    ----------  ids
+    supplier_id as erp_supplier_id,
 
-    {{ latest_version(source('erp', 'suppliers'), ['supplier_id'], updated_at='updated_at') }}
+    ----------  attributes
+    {{ clean_text('supplier_name') }} as supplier_name,
+    {{ normalize_vat_id('vat_id') }} as vat_id,
+    {{ normalize_email('email') }} as email,
+    {{ contact_columns('phone', 'street', 'city', 'country') }},
 
-),
+    ----------  terms
+    payment_terms_days,
+    lead_time_days,
 
-renamed as (
+    ----------  timestamps (UTC)
+    updated_at,
 
-    select
+    ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
+    {{ lineage_columns() }}
 
-        ----------  ids
-        supplier_id as erp_supplier_id,
-
-        ----------  attributes
-        {{ clean_text('supplier_name') }} as supplier_name,
-        {{ normalize_vat_id('vat_id') }} as vat_id,
-        {{ normalize_email('email') }} as email,
-        phone as phone_raw,
-        {{ normalize_phone_e164('phone', normalize_country_code('country')) }} as phone_e164,
-        {{ clean_text('street') }} as street,
-        {{ clean_text('city') }} as city,
-        {{ normalize_country_code('country') }} as country_code,
-
-        ----------  terms
-        payment_terms_days,
-        lead_time_days,
-
-        ----------  timestamps (UTC)
-        updated_at,
-
-        ----------  lineage
-        _load_id,
-        _source_file,
-        _source_line,
-        _loaded_at
-
-    from source
-
-)
-
-select * from renamed
+from ({{ latest_version(source('erp', 'suppliers'), ['supplier_id'], updated_at='updated_at') }}) as source
