@@ -111,20 +111,20 @@ def exact_line_map(con: duckdb.DuckDBPyConnection, plines: str, delimiter: str, 
 def fetch_plain_texts(con: duckdb.DuckDBPyConnection, wanted: str, files: dict[str, str], target: str, root: str) -> None:
     """Append to ``target(_file, _line, raw)`` the texts of ``wanted(_file, _line, _span)`` for UTF-8,
     uncompressed files (``files``: rel path -> line terminator, '\\n' or '\\r'; ``root`` the landing root),
-    read with read_text. Raises duckdb.Error if a file is not valid UTF-8 (the caller then takes the
-    line-reader route)."""
+    read with read_text: each file is split into lines once and all its wanted lines taken from that list."""
     if not files:
         return
     rels = sorted(files)
     paths = [f"{root}/{r}" for r in rels]
     terms = "CASE " + " ".join(f"WHEN _file = {lit(r)} THEN {lit(files[r])}" for r in rels) + " END"
     con.execute(f"""INSERT INTO {target}
-        SELECT w._file, w._line,
-               array_to_string(list_transform(t.ls[w._line : w._line + w._span - 1],
-                                              x -> regexp_replace(x, '\\r$', '')), chr(10))
-        FROM {wanted} w JOIN (SELECT _file, string_split(ltrim(content, chr(65279)), {terms}) AS ls FROM (
-                              SELECT substr(filename, {len(root) + 2}) AS _file, content FROM read_text({paths!r}))) t
-        USING (_file)""")
+        SELECT _file, unnest(lines), unnest(texts) FROM (
+            SELECT w._file, w.lines, list_transform(w.spans, (x, i) -> array_to_string(list_transform(
+                       t.ls[w.lines[i] : w.lines[i] + x - 1], y -> regexp_replace(y, '\r$', '')), chr(10))) AS texts
+            FROM (SELECT _file, list(_line ORDER BY _line) AS lines, list(_span ORDER BY _line) AS spans
+                  FROM {wanted} GROUP BY 1) w
+            JOIN (SELECT _file, string_split(ltrim(content, chr(65279)), {terms}) AS ls FROM (
+                  SELECT substr(filename, {len(root) + 2}) AS _file, content FROM read_text({paths!r}))) t USING (_file))""")
 
 
 def fetch_line_texts(con: duckdb.DuckDBPyConnection, wanted: str, rel: str, plines: str, target: str) -> None:

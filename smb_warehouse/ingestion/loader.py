@@ -488,31 +488,32 @@ class _Ctx:
             res.schema_drift = self.drift.get(rel, [])
 
     def fetch_texts(self) -> None:
-        """Raw texts of the wanted (file, line) pairs: from the line tables already read, read_text for
-        plain UTF-8 files, the line reader for the rest."""
+        """Raw texts of the wanted (file, line) pairs that have none yet: from the line tables already
+        read, else from the file's bytes (split at the line terminator, decoded with the contract's
+        encoding: re-encoding the text gives the record's bytes back), else (zstd) DuckDB's line reader."""
         c, p = self.con, self.prefix
-        c.execute(f"INSERT INTO {p}_txt SELECT w._file, w._line, l.l FROM {p}_want w JOIN {p}_lines l "
-                  f"ON l._file = w._file AND l._line = w._line WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
-                  f"WHERE t._file = w._file AND t._line = w._line)")
+        pending = (f"(SELECT * FROM {p}_want w WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
+                   f"WHERE t._file = w._file AND t._line = w._line))")
+        c.execute(f"INSERT INTO {p}_txt SELECT DISTINCT w._file, w._line, l.l FROM {pending} w JOIN {p}_lines l "
+                  f"ON l._file = w._file AND l._line = w._line")
         if self.has_spans:
             c.execute(f"UPDATE {p}_want SET _span = m._span FROM {p}_spans m WHERE {p}_want._file = m._file "
                       f"AND {p}_want._line = m._line")
-        missing = [r[0] for r in c.execute(
-            f"SELECT DISTINCT w._file FROM {p}_want w WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
-            f"WHERE t._file = w._file AND t._line = w._line)").fetchall()]
-        plain = {f: self.plain[f] for f in missing if f in self.plain}
-        try:
-                L.fetch_plain_texts(c, f"(SELECT * FROM {p}_want w WHERE _file IN (SELECT unnest({lit_list(list(plain))})) "
-                                   f"AND NOT EXISTS (SELECT 1 FROM {p}_txt t WHERE t._file = w._file AND t._line = w._line))",
-                                plain, f"{p}_txt", self.root)
-        except duckdb.Error:
-            plain = {}
-        for rel in missing:
-            if rel in plain:
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for rel, line, span in c.execute(f"SELECT DISTINCT _file, _line, _span FROM {pending} ORDER BY 1, 2").fetchall():
+            wanted.setdefault(rel, []).append((line, span))
+        rows: list[tuple[str, int, str]] = []
+        for rel, lines in wanted.items():
+            texts = _line_texts(Path(self.root) / rel, self.entity, self.line_sources.get(rel, (None, None, None))[1], lines)
+            if texts is None:  # zstd: DuckDB's line reader
+                pl = self.numbered(rel)
+                L.fetch_line_texts(c, pending, rel, pl, f"{p}_txt")
                 continue
-            pl = self.numbered(rel)
-            L.fetch_line_texts(c, f"(SELECT * FROM {p}_want w WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
-                                  f"WHERE t._file = w._file AND t._line = w._line))", rel, pl, f"{p}_txt")
+            rows += [(rel, line, text) for (line, _), text in zip(lines, texts)]
+        if rows:
+            files, nums, texts = zip(*rows)
+            c.execute(f"INSERT INTO {p}_txt SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
+                      [list(files), list(nums), list(texts)])
 
     def numbered(self, rel: str) -> str:
         enc, comp, nl = self.line_sources[rel]
@@ -520,6 +521,39 @@ class _Ctx:
         exists = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
                                   [key + "_pl"]).fetchone()[0]
         return f"{key}_pl" if exists else L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key)
+
+
+def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list[tuple[int, int]]) -> list[str] | None:
+    """The texts of physical lines (1-based line, span) of one file, or None when Python cannot open the
+    compression. Bytes are split at the file's line terminator (LF; CR for old-Mac files), the CR of CRLF
+    and a leading BOM dropped, and decoded with the contract's encoding (undecodable bytes shown as \\xNN)."""
+    import gzip
+
+    if compression == "zstd":
+        return None
+    if compression == "gzip":
+        with gzip.open(path, "rb") as fh:
+            data = fh.read()
+    else:
+        data = path.read_bytes()
+    codec = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}[entity.format.duckdb_encoding]
+    if codec == "utf-16":
+        text = data.decode("utf-16", errors="backslashreplace")
+        parts_t = text.split("\n") if "\n" in text else text.split("\r")
+        out = []
+        for line, span in lines:
+            seg = [x[:-1] if x.endswith("\r") else x for x in parts_t[line - 1: line - 1 + span]]
+            out.append("\n".join(seg).lstrip("\ufeff"))
+        return out
+    parts = data.split(b"\n") if b"\n" in data else data.split(b"\r")
+    out = []
+    for line, span in lines:
+        seg = [x[:-1] if x.endswith(b"\r") else x for x in parts[line - 1: line - 1 + span]]
+        raw = b"\n".join(seg)
+        if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        out.append(raw.decode(codec, errors="backslashreplace"))
+    return out
 
 
 def lit_list(values: list[str]) -> str:
@@ -624,11 +658,21 @@ def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict) -> None:
     if not short:
         return
     table = e.qualified_raw_table
-    ranges = " UNION ALL ".join(f"SELECT {lit(b.rel)} AS _file, unnest(range({header + 1}, {b.scan.line_count + 1})) AS _line"
-                                for b in short)
-    c.execute(f"""INSERT INTO {p}_want SELECT _file, _line, 1 FROM (({ranges}) EXCEPT
-        (SELECT _source_file, _source_line FROM {table} WHERE _load_id = {lit(ctx.load_id)}
-         AND _source_file IN (SELECT unnest({lit_list([b.rel for b in short])})))) """)
+    # Which lines are missing: count the present lines per block of 64 (one small aggregate), then compare
+    # line by line only inside the blocks that are short.
+    shorts = lit_list([b.rel for b in short])
+    blocks = " UNION ALL ".join(
+        f"SELECT {lit(b.rel)} AS f, unnest(range({(header + 1) // 64}, {b.scan.line_count // 64 + 1})) AS blk, "
+        f"{header + 1} AS lo, {b.scan.line_count} AS hi" for b in short)
+    present = (f"SELECT _source_file AS f, _source_line AS l FROM {table} WHERE _load_id = {lit(ctx.load_id)} "
+               f"AND _source_file IN (SELECT unnest({shorts}))")
+    c.execute(f"""INSERT INTO {p}_want SELECT f, l, 1 FROM (
+        WITH counts AS (SELECT f, l // 64 AS blk, count(*) AS n FROM ({present}) GROUP BY ALL),
+        gaps AS (SELECT b.f, b.blk, greatest(b.blk * 64, b.lo) AS a, least(b.blk * 64 + 63, b.hi) AS z FROM ({blocks}) b
+                 LEFT JOIN counts c USING (f, blk) WHERE coalesce(c.n, 0) < least(b.blk * 64 + 63, b.hi)
+                 - greatest(b.blk * 64, b.lo) + 1)
+        SELECT f, unnest(range(a, z + 1)) AS l FROM gaps
+        EXCEPT SELECT p.f, p.l FROM ({present}) p SEMI JOIN gaps g ON g.f = p.f AND g.blk = p.l // 64)""")
     ctx.fetch_texts()
     missing = ctx.name("miss")
     c.execute(f"""CREATE TEMP TABLE {missing} AS SELECT row_number() OVER (ORDER BY w._file, w._line) AS k, w._file,
@@ -750,24 +794,34 @@ def _exact_lines(ctx: _Ctx, b: Batch, min_rn: int, rejects: str, header: int) ->
 
 
 def _duplicates(ctx: _Ctx, files: str) -> None:
-    """Later valid records of a key already seen in the same file are quarantined, pointing at the first:
-    one aggregate over the group, then an update of the few later occurrences."""
-    c, e = ctx.con, ctx.entity
+    """Later valid records of a key already seen in the same file are quarantined, pointing at the first.
+    One aggregate over a 64-bit hash of (file, key) finds candidates (usually none); only those are
+    compared exactly, then the later occurrences are moved (a delete only when duplicates exist)."""
+    c, e, p = ctx.con, ctx.entity, ctx.prefix
     table = e.qualified_raw_table
     keys = [ident(k) for k in e.primary_key]
+    this_load = f"_load_id = {lit(ctx.load_id)} AND _source_file IN {files}"
+    hashed = f"hash(_source_file, {', '.join(keys)})"
+    cand = ctx.name("hcand")
+    c.execute(f"CREATE TEMP TABLE {cand} AS SELECT {hashed} AS h FROM {table} WHERE {this_load} GROUP BY 1 HAVING count(*) > 1")
+    if not c.execute(f"SELECT count(*) FROM {cand}").fetchone()[0]:
+        return
     dups = ctx.name("dups")
     c.execute(f"CREATE TEMP TABLE {dups} AS SELECT _source_file, {', '.join(keys)}, min(_source_line) AS first "
-              f"FROM {table} WHERE _load_id = {lit(ctx.load_id)} AND _source_file IN {files} GROUP BY ALL HAVING count(*) > 1")
-    if not c.execute(f"SELECT count(*) FROM {dups}").fetchone()[0]:
-        return
+              f"FROM {table} WHERE {this_load} AND {hashed} IN (SELECT h FROM {cand}) GROUP BY ALL HAVING count(*) > 1")
     key_text = " || ', ' || ".join(
-        f"{lit(k + '=')} || coalesce('''' || {table}.{ident(k)}::VARCHAR || '''', 'NULL')" for k in e.primary_key)
-    match = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
-    c.execute(f"""UPDATE {table} SET _load_id = {lit(ctx.bad)},
-        _extra_columns = json_object('errors', 'duplicate key (' || {key_text} || ') first seen at line ' || d.first,
-                                     'column', NULL)
-        FROM {dups} d WHERE {table}._load_id = {lit(ctx.load_id)} AND {table}._source_file = d._source_file
-        AND {match} AND {table}._source_line > d.first""")
+        f"{lit(k + '=')} || coalesce('''' || r.{ident(k)}::VARCHAR || '''', 'NULL')" for k in e.primary_key)
+    match = " AND ".join(f"r.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+    later = ctx.name("later")
+    c.execute(f"""CREATE TEMP TABLE {later} AS SELECT r.rowid AS rid, r._source_file AS _file, r._source_line AS _line,
+        'duplicate key (' || {key_text} || ') first seen at line ' || d.first AS _reason
+        FROM {table} r JOIN {dups} d ON r._source_file = d._source_file AND {match}
+        WHERE r.{this_load.replace(' AND _source_file', ' AND r._source_file')} AND r._source_line > d.first""")
+    c.execute(f"INSERT INTO {p}_want SELECT _file, _line, 1 FROM {later}")
+    ctx.fetch_texts()
+    c.execute(f"INSERT INTO {p}_bad SELECT l._file, l._line, NULL, l._reason, t.raw FROM {later} l "
+              f"LEFT JOIN {p}_txt t USING (_file, _line)")
+    c.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM {later})")
 
 
 def _cut_last_records(ctx: _Ctx, batches: list[Batch]) -> None:
