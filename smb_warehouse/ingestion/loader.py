@@ -220,13 +220,16 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
             if found.path.is_file():
                 res.content_sha256, res.file_bytes = _sha_size(found.path)
             continue
-        scan = scan_file(found.path, compressed=found.compression is not None)
+        scan = scan_file(found.path, compressed=found.compression or False)
         res.content_sha256, res.file_bytes = scan.sha256, scan.size
         if found.action == "held":
             res.status, res.message = "held", found.reason
             continue
         if scan.sha256 in seen or _already_loaded(con, entity, scan.sha256):
             res.status = "skipped_already_loaded"
+            continue
+        if not scan.complete:
+            res.status, res.message = "held", scan.problem
             continue
         if scan.only_whitespace:
             res.status = "empty"
@@ -529,11 +532,14 @@ def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list
     and a leading BOM dropped, and decoded with the contract's encoding (undecodable bytes shown as \\xNN)."""
     import gzip
 
-    if compression == "zstd":
-        return None
     if compression == "gzip":
         with gzip.open(path, "rb") as fh:
             data = fh.read()
+    elif compression == "zstd":
+        import zstandard
+
+        with path.open("rb") as fh, zstandard.ZstdDecompressor().stream_reader(fh) as reader:
+            data = reader.read()
     else:
         data = path.read_bytes()
     codec = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}[entity.format.duckdb_encoding]

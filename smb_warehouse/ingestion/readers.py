@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,16 +59,7 @@ def _decode_head(batch: Batch, entity: Entity) -> str:
     are checked by DuckDB instead and yield '')."""
     fmt = entity.format
     enc = fmt.duckdb_encoding
-    if batch.compression == "zstd":
-        return ""
-    if batch.compression == "gzip":
-        try:
-            with gzip.open(batch.path, "rb") as fh:
-                data = fh.read(HEADER_PEEK_BYTES)
-        except (OSError, EOFError) as exc:
-            raise FileRejected(f"not a readable gzip file ({exc})") from None
-    else:
-        data = batch.scan.head if batch.scan.size <= len(batch.scan.head) else batch.path.open("rb").read(HEADER_PEEK_BYTES)
+    data = batch.scan.head  # the first bytes of the (decompressed) text
     if enc == "utf-8" and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected("file starts with a UTF-16 byte-order mark but the contract says utf-8 "
                            "(declare encoding: utf-16)")
@@ -84,7 +74,7 @@ def read_header(batch: Batch, entity: Entity) -> list[str]:
     decode means a binary file or a wrong encoding, and the whole file is rejected."""
     fmt = entity.format
     enc = fmt.duckdb_encoding
-    if batch.compression is None and enc in ("utf-8", "latin-1", "cp1252"):
+    if enc in ("utf-8", "latin-1", "cp1252"):
         raw = batch.scan.head
         cut = min((i for i in (raw.find(b"\n"), raw.find(b"\r")) if i >= 0), default=len(raw))
         try:
@@ -142,8 +132,7 @@ def map_header(entity: Entity, batch: Batch) -> None:
 
 def check_json_shape(batch: Batch, entity: Entity) -> None:
     """Refuse a JSON file whose overall shape is not the contract's (NDJSON vs one document)."""
-    text = _decode_head(batch, entity) if (batch.compression or entity.format.duckdb_encoding != "utf-8") else \
-        batch.scan.head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = _decode_head(batch, entity)
     stripped = text.lstrip()
     if not stripped:
         return

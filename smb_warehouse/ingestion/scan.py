@@ -11,9 +11,9 @@ decide cheaply, before DuckDB reads anything, what route the file takes:
 * ``bom``: a byte-order mark (a UTF-16 file under a UTF-8 contract is refused as a whole);
 * ``head``: the first bytes (header row, NDJSON shape check).
 
-Compressed files are hashed as they are (the bytes that landed); their text facts are unknown (``None``)
-and the container's own integrity check stands in for completeness. The pass works on fixed-size chunks;
-Python never iterates over lines.
+Compressed files (gzip, zstd) are hashed as they landed and their text facts are taken from the
+decompressed stream in the same pass; a stream that ends early (a copy still in progress, or a damaged
+file) sets ``complete = False``. The pass works on fixed-size chunks; Python never iterates over lines.
 """
 from __future__ import annotations
 
@@ -42,67 +42,133 @@ class FileScan:
     blank_lines: bool | None = None  # an empty or whitespace-only line somewhere
     ends_with_newline: bool | None = None
     utf8_valid: bool | None = None  # the bytes decode as UTF-8 (uncompressed files only)
-    has_quote: bool | None = None  # a '"' byte somewhere (uncompressed files only)
+    has_quote: bool | None = None  # a '"' byte somewhere
+    complete: bool = True  # False: a compressed stream that ends early
+    problem: str | None = None  # why not complete
 
     @property
     def has_blank_lines(self) -> bool:
         return bool(self.blank_lines)
 
 
-def scan_file(path: Path, compressed: bool = False) -> FileScan:
-    """Hash and measure ``path`` in one pass. Raises OSError when the file cannot be read."""
+class _Text:
+    """Shape facts of a text stream fed in chunks."""
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.only_ws = True
+        self.terminator: bytes | None = None
+        self.count = 0
+        self.blank = False
+        self.tail = b""  # the end of the previous chunk: a blank line may straddle a chunk boundary
+        self.last = b""
+        self.size = 0
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.utf8_ok = True
+        self.quote = False
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+        if self.only_ws and chunk.strip(_WHITESPACE):
+            self.only_ws = False
+        self.last = chunk[-1:]
+        if self.utf8_ok:
+            try:
+                self.utf8.decode(chunk)
+            except UnicodeDecodeError:
+                self.utf8_ok = False
+        if not self.quote:
+            self.quote = b'"' in chunk
+        if self.terminator is None:
+            self.terminator = b"\n" if b"\n" in chunk else (b"\r" if b"\r" in chunk else None)
+        if self.terminator is not None:
+            self.count += chunk.count(self.terminator)
+            if not self.blank:
+                self.blank = _blank_re(self.terminator).search(self.tail + chunk) is not None
+            self.tail = (self.tail + chunk)[-64:]
+
+    def finish(self) -> dict:
+        if self.utf8_ok:
+            try:
+                self.utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.utf8_ok = False
+        ends = self.last in (b"\n", b"\r")
+        blank = self.blank
+        if not blank and self.size and self.terminator is not None:  # a whitespace-only first line
+            blank = self.head.split(self.terminator, 1)[0].strip(_WHITESPACE) == b""
+        return {"line_terminator": self.terminator, "line_count": self.count + (0 if ends or self.size == 0 else 1),
+                "blank_lines": blank, "ends_with_newline": ends, "utf8_valid": self.utf8_ok, "has_quote": self.quote}
+
+
+def _decompressor(compression: str):
+    if compression == "gzip":
+        import zlib
+
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+        def feed(chunk: bytes) -> list[bytes]:
+            nonlocal d
+            out = [d.decompress(chunk)]
+            while d.eof and d.unused_data:  # concatenated gzip members
+                rest = d.unused_data
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                out.append(d.decompress(rest))
+            return out
+
+        return feed, lambda: d.eof
+    import zstandard
+
+    obj = zstandard.ZstdDecompressor().decompressobj()
+    state = {"eof": False}
+
+    def feed_z(chunk: bytes) -> list[bytes]:
+        out = [obj.decompress(chunk)]
+        state["eof"] = obj.eof
+        return out
+
+    return feed_z, lambda: state["eof"]
+
+
+def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
+    """Hash and measure ``path`` in one pass (``compressed``: 'gzip' or 'zstd' to measure the decompressed
+    text; True only hashes). Raises OSError when the file cannot be read."""
     digest = hashlib.sha256()
+    raw_head = b""
     size = 0
-    only_ws = True
-    head = b""
-    terminator: bytes | None = None
-    count = 0
-    blank = False
-    tail = b""  # the end of the previous chunk: a blank line may straddle a chunk boundary
-    last = b""
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok = not compressed
-    quote = False
+    text = _Text()
+    feed = done = None
+    problem = None
+    if compressed in ("gzip", "zstd"):
+        feed, done = _decompressor(compressed)
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK_BYTES):
             digest.update(chunk)
             size += len(chunk)
-            if len(head) < HEAD_BYTES:
-                head += chunk[: HEAD_BYTES - len(head)]
-            if only_ws and chunk.strip(_WHITESPACE):
-                only_ws = False
-            last = chunk[-1:]
-            if compressed:
+            if len(raw_head) < HEAD_BYTES:
+                raw_head += chunk[: HEAD_BYTES - len(raw_head)]
+            if compressed is True:
                 continue
-            if utf8_ok:
+            if feed is None:
+                text.feed(chunk)
+                continue
+            if problem is None:
                 try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8_ok = False
-            if not quote:
-                quote = b'"' in chunk
-            if terminator is None:
-                terminator = b"\n" if b"\n" in chunk else (b"\r" if b"\r" in chunk else None)
-            if terminator is not None:
-                count += chunk.count(terminator)
-                if not blank:
-                    blank = _blank_re(terminator).search(tail + chunk) is not None
-                tail = (tail + chunk)[-64:]
-    bom = next((name for mark, name in _BOMS if head.startswith(mark)), None)
-    if compressed:
-        return FileScan(digest.hexdigest(), size, size == 0, head, compressed=True, bom=bom)
-    ends = last in (b"\n", b"\r")
-    if not blank and size:  # a whitespace-only first line also shifts record numbers
-        first = head.split(terminator or b"\n", 1)[0]
-        blank = first.strip(_WHITESPACE) == b"" and terminator is not None
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
-    return FileScan(digest.hexdigest(), size, only_ws, head, bom=bom, line_terminator=terminator,
-                    line_count=count + (0 if ends or size == 0 else 1), blank_lines=blank, ends_with_newline=ends,
-                    utf8_valid=utf8_ok, has_quote=quote)
+                    for part in feed(chunk):
+                        if part:
+                            text.feed(part)
+                except Exception as exc:  # zlib.error, zstandard.ZstdError: damaged stream
+                    problem = f"the {compressed} stream is damaged ({exc})"
+    if compressed is True:
+        return FileScan(digest.hexdigest(), size, size == 0, raw_head, compressed=True)
+    facts = text.finish()
+    if feed is not None and problem is None and size and not done():
+        problem = f"the {compressed} stream ends early: the file is still being copied, or was cut"
+    bom = next((name for mark, name in _BOMS if text.head.startswith(mark)), None)
+    return FileScan(digest.hexdigest(), size, text.only_ws if feed is None else (text.size == 0), text.head,
+                    compressed=feed is not None, bom=bom, complete=problem is None, problem=problem, **facts)
 
 
 _BLANK = {b"\n": re.compile(rb"\n[ \t\x0b\x0c\r]*\n"), b"\r": re.compile(rb"\r[ \t\x0b\x0c]*\r")}

@@ -65,6 +65,10 @@ def format_regex(fmt: str) -> str:
     return "".join(out)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _formats(entity: Entity, col: Column) -> tuple[str, ...]:
     return col.formats or entity.format.date_formats
 
@@ -279,7 +283,7 @@ class ColumnSql:
         branches = []
         if self.json:
             branches.append(f"WHEN {self.kind_bad()} THEN concat({lit(col.name + ': ')}, 'a JSON ', {self.k}, ' (', "
-                            f"left({self.src}::VARCHAR, {_MAX_SHOWN}), ') where a {col.type} is declared')")
+                            f"left({self.src}::VARCHAR, {_MAX_SHOWN}), ') where {_article(col.type)} {col.type} is declared')")
         branches.append(f"WHEN {self.ok} THEN NULL")
         branches.append(f"WHEN {self.v} IS NULL THEN {lit(col.name + ': missing required value')}")
         if col.type != "string":
