@@ -74,6 +74,9 @@ def read_header(batch: Batch, entity: Entity) -> list[str]:
     decode means a binary file or a wrong encoding, and the whole file is rejected."""
     fmt = entity.format
     enc = fmt.duckdb_encoding
+    if enc != "utf-16" and batch.scan.head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRejected(f"file starts with a UTF-16 byte-order mark but the contract says {fmt.encoding} "
+                           "(declare encoding: utf-16)")
     if enc in ("utf-8", "latin-1", "cp1252"):
         raw = batch.scan.head
         cut = min((i for i in (raw.find(b"\n"), raw.find(b"\r")) if i >= 0), default=len(raw))

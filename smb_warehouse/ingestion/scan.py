@@ -62,6 +62,7 @@ class _Text:
         self.blank = False
         self.tail = b""  # the end of the previous chunk: a blank line may straddle a chunk boundary
         self.last = b""
+        self.last_two = b""
         self.size = 0
         self.utf8 = codecs.getincrementaldecoder("utf-8")()
         self.utf8_ok = True
@@ -74,6 +75,7 @@ class _Text:
         if self.only_ws and chunk.strip(_WHITESPACE):
             self.only_ws = False
         self.last = chunk[-1:]
+        self.last_two = (self.last_two + chunk)[-2:]
         if self.utf8_ok:
             try:
                 self.utf8.decode(chunk)
@@ -167,6 +169,10 @@ def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
     if feed is not None and problem is None and size and not done():
         problem = f"the {compressed} stream ends early: the file is still being copied, or was cut"
     bom = next((name for mark, name in _BOMS if text.head.startswith(mark)), None)
+    if bom in ("utf-16-le", "utf-16-be"):  # two-byte units: the byte-level line facts do not apply
+        unit = text.last_two if bom == "utf-16-le" else text.last_two[::-1]
+        facts.update(line_terminator=None, line_count=None, blank_lines=None, has_quote=None,
+                     ends_with_newline=unit in (b"\n\x00", b"\r\x00"))
     return FileScan(digest.hexdigest(), size, text.only_ws if feed is None else (text.size == 0), text.head,
                     compressed=feed is not None, bom=bom, complete=problem is None, problem=problem, **facts)
 

@@ -37,6 +37,7 @@ JSON_KINDS = {
 # A JSON string value that the exact-number route produced from a number token starts with U+0001.
 NUMBER_MARK = "\\u0001"
 _MARKED = '"' + NUMBER_MARK  # how such a value starts in JSON text
+_MARKED_RE = '"\\\\u0001([^"]*)"'  # a marked number inside a JSON text, shown as the number again
 _ISO_TS = (r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,6})0{0,3})?)?)?"
            r" ?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?")
 _ISO_PARTS = ["y", "mo", "d", "h", "mi", "s", "f", "z", "sign", "oh", "om"]
@@ -283,7 +284,8 @@ class ColumnSql:
         branches = []
         if self.json:
             branches.append(f"WHEN {self.kind_bad()} THEN concat({lit(col.name + ': ')}, 'a JSON ', {self.k}, ' (', "
-                            f"left({self.src}::VARCHAR, {_MAX_SHOWN}), ') where {_article(col.type)} {col.type} is declared')")
+                            f"left(regexp_replace({self.src}::VARCHAR, {lit(_MARKED_RE)}, '\\1', 'g'), {_MAX_SHOWN}), "
+                            f"') where {_article(col.type)} {col.type} is declared')")
         branches.append(f"WHEN {self.ok} THEN NULL")
         branches.append(f"WHEN {self.v} IS NULL THEN {lit(col.name + ': missing required value')}")
         if col.type != "string":

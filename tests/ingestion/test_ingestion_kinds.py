@@ -1,0 +1,269 @@
+"""The seven kinds of real-export faults of issue 9, beyond the shared case files: each kind is exercised
+with inputs of its own, through the contract options that govern it."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import gzip
+import os
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from ingest_helpers import assert_conserved, audit, land, load, quarantine
+
+from smb_warehouse.ingestion.contracts import ContractError, parse_contract
+
+KINDS_CONTRACT = """
+system: kinds
+description: contract options of issue 9
+format: {type: csv, delimiter: ",", header: true}
+entities:
+  money:
+    description: precision and scale
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      amount: {type: decimal, precision: 6, scale: 2}
+      seen_at: {type: timestamp}
+  tokens:
+    description: null tokens and trim
+    format: {null_tokens: ['-', 'none'], trim: false}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      note: {type: string}
+      status: {type: string, accepted_values: [open, closed], trim: true}
+      qty: {type: integer}
+  events:
+    description: exact JSON numbers
+    format: {type: ndjson}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      value: {type: decimal, precision: 38, scale: 3}
+      count: {type: integer}
+  texts:
+    description: text exports with another extension, behind a done marker
+    format: {extensions: ['.txt'], done_marker: '.done', delimiter: "\\t"}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      name: {type: string}
+  quiet:
+    description: a folder someone copies into
+    format: {min_quiet_seconds: 3600}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+  windows:
+    description: Windows export
+    format: {encoding: cp1252, delimiter: ";"}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      name: {type: string}
+      qty: {type: integer}
+  wide:
+    description: UTF-16 with BOM
+    format: {encoding: utf-16}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      name: {type: string}
+  quoted:
+    description: stray quotes
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      name: {type: string}
+      qty: {type: integer, required: true}
+"""
+
+
+@pytest.fixture
+def kinds(tmp_path: Path):
+    path = tmp_path / "kinds.yml"
+    path.write_text(KINDS_CONTRACT, encoding="utf-8")
+    return parse_contract(path).entities
+
+
+def rows(con, table: str, cols: str) -> list[tuple]:
+    return con.execute(f"SELECT {cols} FROM raw.{table} ORDER BY _source_file, _source_line").fetchall()
+
+
+# 1. value conversion is exact or refuses --------------------------------------------------------------
+def test_decimal_never_rounds_to_the_declared_scale_and_respects_precision(con, kinds, landing):
+    money = kinds["money"]
+    src = land(landing, money, "m.csv", "id,amount,seen_at\nA,12.340,\nB,12.345,\nC,9999.99,\nD,10000.00,\nE,-0.5,\nF,1e3,\n")
+    result = load(con, money, landing)
+    assert rows(con, "kinds__money", "id, amount") == [("A", Decimal("12.34")), ("C", Decimal("9999.99")),
+                                                       ("E", Decimal("-0.50"))]
+    fits = "does not fit DECIMAL(6,2) (at most 4 integer and 2 fraction digits; values are never rounded)"
+    assert quarantine(con, src) == [
+        (3, "amount", f"amount: '12.345' {fits}"), (5, "amount", f"amount: '10000.00' {fits}"),
+        (7, "amount", "amount: '1e3' is not a valid decimal (decimal separator '.')")]
+    assert_conserved(con, money, result, src, 6)
+
+
+def test_timestamps_in_every_iso_form_real_exports_write(con, kinds, landing):
+    money = kinds["money"]
+    forms = ["2024-03-01T10:00:00Z", "2024-03-01t10:00:00z", "2024-03-01T11:00:00+01:00", "2024-03-01T11:00:00+0100",
+             "2024-03-01T11:00+01", "2024-03-01T10:00", "2024-03-01 10:00:00.1234560Z", "2024-03-01T10:00:00,5Z"]
+    body = "".join(f"T{i},,\"{v}\"\n" for i, v in enumerate(forms)) + "X,,2024-03-01T10:00:00.1234567Z\nY,,01/03/2024 10:00\n"
+    src = land(landing, money, "t.csv", "id,amount,seen_at\n" + body)
+    result = load(con, money, landing)
+    ten = dt.datetime(2024, 3, 1, 10)
+    assert [r[0] for r in rows(con, "kinds__money", "seen_at")] == [
+        ten, ten, ten, ten, ten, ten, dt.datetime(2024, 3, 1, 10, 0, 0, 123456), dt.datetime(2024, 3, 1, 10, 0, 0, 500000)]
+    assert [(line, col) for line, col, _ in quarantine(con, src)] == [(10, "seen_at"), (11, "seen_at")]  # 7 digits; not ISO
+    assert_conserved(con, money, result, src, 10)
+
+
+def test_json_numbers_are_read_from_their_digits_exactly(con, kinds, landing):
+    events = kinds["events"]
+    text = ('{"id": "a", "value": 12345678901234567.891, "count": 2}\n{"id": "b", "value": "0.125", "count": "7"}\n'
+            '{"id": "c", "value": 0.1000000000000000055, "count": 1}\n{"id": "d", "value": [1], "count": 1.5}\n')
+    src = land(landing, events, "e.ndjson", text)
+    result = load(con, events, landing)
+    assert rows(con, "kinds__events", "id, value, count") == [
+        ("a", Decimal("12345678901234567.891"), 2), ("b", Decimal("0.125"), 7)]
+    assert quarantine(con, src) == [
+        (3, "value", "value: '0.1000000000000000055' does not fit DECIMAL(38,3) (at most 35 integer and 3 fraction "
+                     "digits; values are never rounded)"),
+        (4, "value", "value: a JSON array ([1]) where a decimal is declared; count: '1.5' is not a valid integer")]
+    assert_conserved(con, events, result, src, 4)
+
+
+# 2. null tokens and trim ---------------------------------------------------------------------------------
+def test_declared_null_tokens_and_untrimmed_text_with_checks_on_the_staged_value(con, kinds, landing):
+    tokens = kinds["tokens"]
+    src = land(landing, tokens, "t.csv", "id,note,status,qty\nA,-,open,none\nB,  padded  , closed ,\nC,N/A,none,1\n"
+                                         "D,x,lost,-\n")
+    result = load(con, tokens, landing)
+    assert rows(con, "kinds__tokens", "id, note, status, qty") == [
+        ("A", None, "open", None), ("B", "  padded  ", "closed", None), ("C", "N/A", None, 1)]
+    assert quarantine(con, src) == [(5, "status", "status: 'lost' is not one of the accepted values [open, closed]")]
+    assert_conserved(con, tokens, result, src, 4)
+
+
+def test_contract_options_are_checked(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(KINDS_CONTRACT.replace("done_marker: '.done'", "unterminated_last_line: accept"), encoding="utf-8")
+    with pytest.raises(ContractError, match="needs a done_marker"):
+        parse_contract(bad)
+    bad.write_text(KINDS_CONTRACT.replace("amount: {type: decimal, precision: 6, scale: 2}",
+                                          "amount: {type: string, scale: 2}"), encoding="utf-8")
+    with pytest.raises(ContractError, match="precision/scale only apply to decimal"):
+        parse_contract(bad)
+
+
+# 3. whole-file shape ----------------------------------------------------------------------------------
+def test_ndjson_that_is_one_array_and_utf16_under_a_utf8_contract_are_refused(con, kinds, landing):
+    events = kinds["events"]
+    arr = land(landing, events, "a.ndjson", json.dumps([{"id": "a"}, {"id": "b"}]) + "\n")
+    ok = land(landing, events, "b.ndjson", '{"id": "c"}\n')
+    result = load(con, events, landing)
+    assert result.failures == [f"{arr}: one JSON array document, not NDJSON (one JSON object per line): declare "
+                               "type json_array for this export, or export it as NDJSON"]
+    assert rows(con, "kinds__events", "id") == [("c",)]
+    money = kinds["money"]
+    wide = land(landing, money, "w.csv", "id,amount,seen_at\nA,1,\n".encode("utf-16"))
+    result = load(con, money, landing)
+    assert result.failures == [f"{wide}: file starts with a UTF-16 byte-order mark but the contract says utf-8 "
+                               "(declare encoding: utf-16)"]
+    assert audit(con, ok)[0][0] == "loaded"
+
+
+# 4. discovery -----------------------------------------------------------------------------------------
+def test_aliases_done_markers_folders_and_quiet_time(con, kinds, landing):
+    texts = kinds["texts"]
+    a = land(landing, texts, "A.TXT", "id\tname\n1\tone\n")
+    b = land(landing, texts, "b.txt", "id\tname\n2\ttwo\n")
+    land(landing, texts, "A.TXT.done", "")
+    land(landing, texts, "orphan.txt.done", "")
+    (texts.landing_dir(landing) / "archive").mkdir()
+    first = load(con, texts, landing)
+    assert {f.source_file.rsplit("/", 1)[1]: (f.status, f.message) for f in first.files} == {
+        "A.TXT": ("loaded", None),
+        "archive": ("ignored", "a folder: only files directly in the entity folder are read"),
+        "b.txt": ("held", "waiting for its done marker 'b.txt.done'"),
+        "orphan.txt.done": ("ignored", "done marker without its data file 'orphan.txt'"),
+    }
+    land(landing, texts, "b.txt.done", "")
+    second = load(con, texts, landing)
+    assert [f.status for f in second.files if f.source_file in (a, b)] == ["skipped_already_loaded", "loaded"]
+    assert rows(con, "kinds__texts", "id, name") == [("1", "one"), ("2", "two")]
+    quiet = kinds["quiet"]
+    q = land(landing, quiet, "q.csv", "id\nx\n")
+    assert [(f.status, f.message) for f in load(con, quiet, landing).files] == [
+        ("held", "modified less than 3600s ago; it may still be being written")]
+    old = time.time() - 7200
+    os.utime(landing / q, (old, old))
+    assert [f.status for f in load(con, quiet, landing).files] == ["loaded"]
+
+
+def test_zstd_and_gzip_batches_load_like_plain_ones(con, kinds, landing):
+    import zstandard
+
+    money = kinds["money"]
+    land(landing, money, "a.csv.gz", gzip.compress(b"id,amount,seen_at\nA,1.50,\nB,x,\n"))
+    zs = land(landing, money, "b.CSV.ZST", zstandard.ZstdCompressor().compress(b"id,amount,seen_at\nC,2.00,\n"))
+    result = load(con, money, landing)
+    assert rows(con, "kinds__money", "id, amount, _source_line") == [("A", Decimal("1.50"), 2), ("C", Decimal("2.00"), 2)]
+    assert con.execute("SELECT source_line, raw_record FROM raw.quarantine").fetchall() == [(3, "B,x,")]
+    assert_conserved(con, money, result, zs, 1)
+
+
+# 5. unfinished files and new versions -------------------------------------------------------------------
+def test_same_name_with_new_content_supersedes_the_old_rows(con, kinds, landing):
+    money = kinds["money"]
+    src = land(landing, money, "m.csv", "id,amount,seen_at\nA,1.00,\nB,bad,\n")
+    load(con, money, landing, "L1")
+    land(landing, money, "m.csv", "id,amount,seen_at\nA,1.10,\nC,3.00,\n")
+    second = load(con, money, landing, "L2")
+    assert second.files[0].superseded
+    assert rows(con, "kinds__money", "id, amount, _load_id") == [("A", Decimal("1.10"), "L2"), ("C", Decimal("3.00"), "L2")]
+    assert quarantine(con, src) == []
+    assert [a[0] for a in audit(con, src)] == ["superseded", "loaded"]
+
+
+# 6. encodings -------------------------------------------------------------------------------------------
+def test_cp1252_loads_and_its_quarantined_record_replays_byte_exact(con, kinds, landing):
+    windows = kinds["windows"]
+    line3 = "2;Café № 5 – “€”;x".encode("cp1252", errors="replace")
+    data = "id;name;qty\r\n1;Müller – Söhne €;3\r\n".encode("cp1252") + line3 + b"\r\n"
+    src = land(landing, windows, "w.csv", data)
+    result = load(con, windows, landing)
+    assert rows(con, "kinds__windows", "id, name, qty") == [("1", "Müller – Söhne €", 3)]
+    ((line, col, reason),) = quarantine(con, src)
+    assert (line, col) == (3, "qty")
+    replay = con.execute("SELECT raw_record FROM raw.quarantine").fetchone()[0]
+    assert replay.encode("cp1252") == line3
+    assert_conserved(con, windows, result, src, 2)
+
+
+def test_utf16_with_bom_loads(con, kinds, landing):
+    wide = kinds["wide"]
+    src = land(landing, wide, "u.csv", "id,name\r\n1,Zoë\r\n2,Åsa\r\n".encode("utf-16"))
+    result = load(con, wide, landing)
+    assert rows(con, "kinds__wide", "id, name, _source_line") == [("1", "Zoë", 2), ("2", "Åsa", 3)]
+    assert_conserved(con, wide, result, src, 2)
+
+
+# 7. physical line numbers ------------------------------------------------------------------------------
+def test_line_numbers_stay_physical_after_stray_quotes(con, kinds, landing):
+    quoted = kinds["quoted"]
+    text = ('id,name,qty\n1,plain,1\n2,bo"b,2\n3,"multi\nline",3\n4,"open,4\n5,x,5\n6,"y",6\n7,"close"d,7\n'
+            '8,z,8\n')
+    src = land(landing, quoted, "q.csv", text)
+    result = load(con, quoted, landing)
+    # a quote inside an unquoted field is literal; a quoted value may span lines; a quote that never closes
+    # properly swallows lines 6-8 into one broken record; text after a closing quote breaks line 9
+    assert rows(con, "kinds__quoted", "id, name, _source_line") == [
+        ("1", "plain", 2), ("2", 'bo"b', 3), ("3", "multi\nline", 4), ("8", "z", 10)]
+    quarantined = con.execute("SELECT source_line, raw_record FROM raw.quarantine ORDER BY 1").fetchall()
+    physical = text.split("\n")
+    assert quarantined == [(6, "\n".join(physical[5:8])), (9, physical[8])]
+    assert_conserved(con, quoted, result, src, 6)
