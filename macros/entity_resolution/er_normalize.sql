@@ -10,11 +10,11 @@
 
 
 {#-
-  Company / product name for comparison: lower case, accents folded, '&' and 'und'/'and' dropped,
+  Company / product name for comparison: lower case, accents folded ('ß' -> 'ss'), '&' and 'und'/'and' dropped,
   dots removed inside abbreviations (B.V. -> bv), other punctuation to spaces, whitespace collapsed.
 -#}
 {% macro er_name_clean(expression) -%}
-    {%- set lowered = smb_warehouse.er_strip_accents('lower(' ~ expression ~ ')') -%}
+    {%- set lowered = "replace(" ~ smb_warehouse.er_strip_accents('lower(' ~ expression ~ ')') ~ ", 'ß', 'ss')" -%}
     {%- set no_dots = "replace(" ~ lowered ~ ", '.', '')" -%}
     {%- set no_punct = smb_warehouse.regexp_replace_all(no_dots, '[^a-z0-9]+', ' ') -%}
     {%- set no_and = smb_warehouse.regexp_replace_all("' ' || " ~ no_punct ~ " || ' '", ' (und|and|et) ', ' ') -%}
@@ -24,7 +24,7 @@
 
 {#- Legal-form words removed from a cleaned name: 'jura bau gmbh co kg' -> 'jura bau'. -#}
 {% macro er_legal_suffixes() -%}
-    {{ return(['gmbh', 'mbh', 'ag', 'kg', 'kgaa', 'co', 'ohg', 'ug', 'eg', 'ev', 'gbr', 'se', 'ltd', 'limited', 'plc',
+    {{ return(['gmbh', 'mbh', 'ag', 'kg', 'kgaa', 'co', 'ohg', 'ug', 'eg', 'ev', 'ek', 'gbr', 'se', 'ei', 'eirl', 'ltd', 'limited', 'plc',
                'llp', 'llc', 'inc', 'corp', 'corporation', 'company', 'sarl', 'sas', 'sa', 'sasu', 'eurl', 'snc',
                'bv', 'nv', 'vof', 'cv', 'srl', 'spa', 'sl', 'slu', 'ab', 'as', 'aps', 'oy', 'sp', 'zoo']) }}
 {%- endmacro %}
@@ -72,5 +72,32 @@
 
 {#- SKU / code as letters and digits only, upper case ('wrk7048' and 'WRK-7048' -> 'WRK7048'). -#}
 {% macro er_code_key(expression) -%}
+    nullif({{ smb_warehouse.regexp_replace_all('upper(' ~ expression ~ ')', '[^A-Z0-9]', '') }}, '')
+{%- endmacro %}
+
+
+{#-
+  Street for comparison: lower case, accents folded, punctuation to spaces, and the street-type words the
+  exports spell both ways reduced to one short form, inside words too ('Mühlenstraße 4' and 'Mühlenstr. 4'
+  -> 'muhlenstr 4'; 'Keizersstraat' -> 'keizersstr'; '12 High Street' and '12 High St' -> '12 high st';
+  'avenue'/'av.' -> 'ave', 'boulevard'/'bd' -> 'blvd', 'rue' -> 'r', 'platz' -> 'pl', 'gracht' -> 'gr',
+  'road' -> 'rd', 'lane' -> 'ln'). Plain replaces on a space-padded string: portable, no look-around.
+-#}
+{% macro er_street_clean(expression) -%}
+    {%- set lowered = "replace(" ~ smb_warehouse.er_strip_accents('lower(' ~ expression ~ ')') ~ ", 'ß', 'ss')" -%}
+    {%- set spaced = smb_warehouse.regexp_replace_all(lowered, '[^a-z0-9]+', ' ') -%}
+    {%- set ns = namespace(s="' ' || " ~ spaced ~ " || ' '") -%}
+    {%- for long, short in [('strasse ', 'str '), ('straat ', 'str '), ('platz ', 'pl '), ('gracht ', 'gr '),
+                            ('weg ', 'wg '), (' street ', ' st '), (' road ', ' rd '), (' lane ', ' ln '),
+                            (' avenue ', ' ave '), (' av ', ' ave '), (' boulevard ', ' blvd '), (' bd ', ' blvd '),
+                            (' rue ', ' r ')] -%}
+        {%- set ns.s = "replace(" ~ ns.s ~ ", '" ~ long ~ "', '" ~ short ~ "')" -%}
+    {%- endfor -%}
+    nullif(trim({{ smb_warehouse.regexp_replace_all(ns.s, '\s+', ' ') }}), '')
+{%- endmacro %}
+
+
+{#- Postal code as upper-case letters and digits ('ec1a 1bb' and 'EC1A1BB' -> 'EC1A1BB'). -#}
+{% macro er_postal_clean(expression) -%}
     nullif({{ smb_warehouse.regexp_replace_all('upper(' ~ expression ~ ')', '[^A-Z0-9]', '') }}, '')
 {%- endmacro %}

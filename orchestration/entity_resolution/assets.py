@@ -7,6 +7,7 @@ downstream); Dagster runs the subsettable dbt multi-asset in as many steps as th
 No `from __future__ import annotations` here: this Dagster build checks the `context` annotation by
 identity and rejects the string a postponed annotation would be.
 """
+import json
 from collections.abc import Iterator
 from typing import Union
 
@@ -55,11 +56,13 @@ REVIEW_WARN_SHARE = 0.05  # more than 5% of records waiting for a human means th
 
 _DESCRIPTIONS = {
     ENTITY_MAP: "One row per customer / supplier / product source record -> stable unified id "
-                "(CUS-/SUP-/PRD-), with the rule or model that linked it. PK (entity_type, record_key).",
-    MATCH_EVIDENCE: "Every accepted matched pair and why: 'rule:<name>' with the shared value, or 'splink' with "
-                    "probability, weight and gamma levels.",
-    REVIEW_QUEUE: "Pairs the model is unsure about (0.5 <= p < 0.95, or links refused for conflicting VAT ids / "
-                  "domains, or ambiguous product mentions); never merged automatically.",
+                "(CUS-/SUP-/PRD-), with the model or rule that linked it. PK (entity_type, record_key).",
+    MATCH_EVIDENCE: "Every accepted matched pair and why: 'splink' with probability, weight and per-field evidence "
+                    "(organisations; model estimated on the run's own data), or 'rule:<name>' with the shared key "
+                    "exactly one cluster holds (people) or the SKU / name rule (product mentions).",
+    REVIEW_QUEUE: "Only the ambiguous pairs, each with its evidence and reason: model pairs just below the merge "
+                  "threshold chosen from the model's weights, a person's key held by two organisations, product "
+                  "mentions that fit several SKUs; never merged automatically.",
 }
 
 
@@ -81,6 +84,8 @@ def entity_resolution_assets(
         resolution = resolve(con, context.run_id)
         tables.write(con, resolution)
         unmapped, duplicated, unknown = con.execute(mapped_once_sql()).fetchone()
+    for note in resolution.notes:  # what was skipped, defaulted or chosen, and why
+        context.log.info(f"entity resolution: {note}")
 
     entity_map, queue = resolution.entity_map, resolution.review_queue
     clusters = entity_map.groupby("entity_type")["unified_id"].nunique().to_dict()
@@ -88,6 +93,8 @@ def entity_resolution_assets(
         "records": len(entity_map),
         "unified_entities": MetadataValue.json({k: int(v) for k, v in clusters.items()}),
         "records_by_rule": MetadataValue.json(rule_counts(resolution)),
+        "model": MetadataValue.json(json.loads(json.dumps(resolution.model, default=str))),
+        "notes": MetadataValue.md("\n".join(f"- {n}" for n in resolution.notes)),
     })
     yield MaterializeResult(asset_key=MATCH_EVIDENCE, metadata={
         "pairs": len(resolution.match_evidence),
@@ -95,6 +102,7 @@ def entity_resolution_assets(
     })
     yield MaterializeResult(asset_key=REVIEW_QUEUE, metadata={
         "pending": len(queue), "pending_by_type": MetadataValue.json(queue["entity_type"].value_counts().to_dict()),
+        "pending_by_reason": MetadataValue.json(queue["reason"].value_counts().to_dict()),
     })
     yield AssetCheckResult(
         check_name="every_record_mapped_once", asset_key=ENTITY_MAP,

@@ -1,35 +1,35 @@
-"""What is resolved: per entity type, its input model, id prefix and deterministic rules."""
+"""What is resolved: per entity type, its input model, id prefix and how its records can be linked."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class Rule:
-    """Records sharing a non-null value of `column` are the same entity.
+class KeyRule:
+    """A person record (contact, ticket requester) joins the one cluster of organisation records that holds
+    the same value of ``column``.
 
-    `min_length` drops degenerate keys (a 3-digit "VAT id"); `max_group` drops hub values (a
-    call-centre number shared by hundreds) that would chain unrelated records together.
+    Deterministic only where the key is truly unique: the value must be held by exactly one cluster after
+    the organisations were resolved. A personal key (e-mail, phone) held by two or more clusters queues
+    the person for review with each candidate; a ``company_key`` (a company domain) held by two or more
+    clusters is a shared mailbox provider's domain, whatever its name, and decides nothing.
     """
 
     name: str
     column: str
     min_length: int = 1
-    max_group: int = 200
-    # Guarded rules link only groups whose VAT ids / company domains do not disagree (see clustering.py);
-    # a refused link goes to the review queue.
-    guarded: bool = False
+    company_key: bool = False
 
 
 @dataclass(frozen=True)
 class EntitySpec:
     entity_type: str
-    model: str          # intermediate.<model> holds one row per source record
+    model: str          # the dbt model holding one row per source record
     id_prefix: str
-    rules: tuple[Rule, ...]
-    parent_rule: str | None = None      # rule name for the record -> parent_record_key link
+    key_rules: tuple[KeyRule, ...] = ()
+    parent_rule: str | None = None      # rule name for the record -> parent_record_key link (the source's own link)
     use_splink: bool = False
-    fuzzy_products: bool = False
+    products: bool = False
     summary_columns: tuple[str, ...] = field(default=("display_name",))
 
 
@@ -37,44 +37,30 @@ CUSTOMER = EntitySpec(
     entity_type="customer",
     model="int_er__customer_records",
     id_prefix="CUS",
-    # Ordered by strength: a pair matched by several rules is credited to the first.
-    rules=(
-        Rule("vat_id", "vat_core", min_length=6),
-        Rule("email", "email", min_length=5),
-        Rule("company_domain", "company_domain", min_length=4),
-        Rule("phone", "phone_e164", min_length=8),
-        # the full legal name, identical after normalisation ('MERKUR SOLUTIONS KG' = 'Merkur Solutions KG')
-        Rule("legal_name", "name_clean", min_length=8, max_group=10, guarded=True),
+    key_rules=(
+        KeyRule("email", "email", min_length=5),
+        KeyRule("phone", "phone_e164", min_length=8),
+        KeyRule("company_domain", "company_domain", min_length=4, company_key=True),
     ),
     parent_rule="crm_contact_account",
     use_splink=True,
-    summary_columns=("display_name", "company_domain", "vat_id", "phone_e164", "city", "country_code"),
+    summary_columns=("display_name", "street", "postal_code", "city", "country_code", "vat_id", "email",
+                     "company_domain", "phone_e164"),
 )
 
 SUPPLIER = EntitySpec(
     entity_type="supplier",
     model="int_er__supplier_records",
     id_prefix="SUP",
-    rules=(
-        Rule("vat_id", "vat_core", min_length=6),
-        Rule("email", "email", min_length=5),
-        Rule("company_domain", "company_domain", min_length=4),
-        Rule("phone", "phone_e164", min_length=8),
-        Rule("legal_name", "name_clean", min_length=8, max_group=10, guarded=True),
-    ),
     use_splink=True,
-    summary_columns=("display_name", "vat_id", "email", "city", "country_code"),
+    summary_columns=("display_name", "street", "city", "country_code", "vat_id", "email", "phone_e164"),
 )
 
 PRODUCT = EntitySpec(
     entity_type="product",
     model="int_er__product_records",
     id_prefix="PRD",
-    rules=(
-        Rule("sku", "code_key", min_length=4),
-        Rule("product_name", "name_clean", min_length=3),
-    ),
-    fuzzy_products=True,
+    products=True,
     summary_columns=("display_name", "sku", "category"),
 )
 

@@ -36,7 +36,7 @@ def assign_ids(clusters: Mapping[str, str], previous: Mapping[str, str], prefix:
             chosen[label] = old_id
             taken.add(old_id)
     next_number = max((_number(v) for v in previous.values()), default=0) + 1
-    for label in sorted((l for l in members if l not in chosen), key=lambda l: min(members[l])):
+    for label in sorted((m for m in members if m not in chosen), key=lambda m: min(members[m])):
         chosen[label] = f"{prefix}-{next_number:0{width}d}"
         next_number += 1
     return {key: chosen[label] for key, label in clusters.items()}

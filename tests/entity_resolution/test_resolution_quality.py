@@ -1,4 +1,5 @@
-"""Quality floor against ground truth at a tiny scale (the benchmark measures the real figures)."""
+"""Quality floor against ground truth at a tiny scale (the benchmark measures the real figures; the floor
+sits well below its targets: the simulator at scale 1 is >= 0.97)."""
 from __future__ import annotations
 
 import json
@@ -52,7 +53,7 @@ def test_entity_map_schema_and_one_row_per_record(er_copy: Path) -> None:
     assert prefixes == {"customer": "CUS", "supplier": "SUP", "product": "PRD"}
 
 
-def test_rule_evidence_is_recorded(er_copy: Path) -> None:
+def test_evidence_is_recorded_for_every_link(er_copy: Path) -> None:
     from smb_warehouse.entity_resolution.matching import resolve
 
     con = duckdb.connect(str(er_copy))
@@ -61,17 +62,25 @@ def test_rule_evidence_is_recorded(er_copy: Path) -> None:
     finally:
         con.close()
     evidence, entity_map = resolution.match_evidence, resolution.entity_map
+    assert {"splink", "rule:crm_contact_account", "rule:company_domain", "rule:sku"} <= set(evidence["decided_by"])
     rules = evidence[evidence["decided_by"].str.startswith("rule:")]
-    assert {"rule:vat_id", "rule:company_domain", "rule:sku"} <= set(rules["decided_by"])
     exact = rules[rules["decided_by"] != "rule:product_name_fuzzy"]  # the fuzzy rule carries its similarity
     assert (exact["match_probability"].astype(float) == 1.0).all()
-    assert rules["match_probability"].astype(float).between(0.9, 1.0).all()
-    detail = json.loads(rules[rules["decided_by"] == "rule:vat_id"]["comparison_detail"].iloc[0])
-    assert detail["rule"] == "vat_id" and detail["value"]
-    # every record linked by a rule appears in the evidence, and pairs are written lower key first
-    linked = set(entity_map.loc[~entity_map["match_rule"].isin(["singleton", "splink"]), "record_key"])
+    detail = json.loads(rules[rules["decided_by"] == "rule:company_domain"]["comparison_detail"].iloc[0])
+    assert detail["rule"] == "company_domain" and detail["value"] and detail["clusters_holding_value"] == 1
+    # model links: at or above the merge threshold the model's own weights gave, with per-field evidence
+    model = evidence[evidence["decided_by"] == "splink"]
+    assert (model["match_probability"] >= resolution.model["thresholds"]["merge"]).all()
+    fields = json.loads(model["comparison_detail"].iloc[0])
+    assert {"name", "vat", "locality"} <= set(fields)
+    assert {"level", "weight", "left", "right"} <= set(fields["name"])
+    # EM estimated the model on this data: m of an exact name differs from its prior
+    name_levels = resolution.model["parameters"]["comparisons"]["name"]
+    assert name_levels[0]["level"].startswith("Exact match") and name_levels[0]["m"] != 0.55
+    # every linked record appears in the evidence, pairs are written lower key first
+    linked = set(entity_map.loc[entity_map["match_rule"] != "singleton", "record_key"])
     assert linked <= set(evidence["left_record_key"]) | set(evidence["right_record_key"])
     assert (evidence["left_record_key"] < evidence["right_record_key"]).all()
     # both ends of every accepted pair share one unified id
     ids = dict(zip(entity_map["record_key"], entity_map["unified_id"]))
-    assert all(ids[l] == ids[r] for l, r in zip(evidence["left_record_key"], evidence["right_record_key"]))
+    assert all(ids[a] == ids[b] for a, b in zip(evidence["left_record_key"], evidence["right_record_key"]))

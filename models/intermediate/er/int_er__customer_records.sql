@@ -17,6 +17,7 @@ erp_customers as (
         cast(null as {{ dbt.type_string() }}) as website_domain,
         phone_e164,
         vat_id,
+        street,
         postal_code,
         city,
         country_code,
@@ -29,7 +30,7 @@ crm_accounts as (
 
     select
         'crm', 'accounts', crm_account_id, 'organisation', account_name,
-        cast(null as {{ dbt.type_string() }}), website_domain, phone_e164, vat_id, postal_code, city, country_code,
+        cast(null as {{ dbt.type_string() }}), website_domain, phone_e164, vat_id, street, postal_code, city, country_code,
         cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_crm__accounts') }}
 
@@ -41,7 +42,7 @@ crm_contacts as (
     select
         'crm', 'contacts', crm_contact_id, 'person', full_name,
         email, cast(null as {{ dbt.type_string() }}), phone_e164, cast(null as {{ dbt.type_string() }}),
-        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         case when crm_account_id is not null then 'crm:accounts:' || crm_account_id end
     from {{ ref('stg_crm__contacts') }}
@@ -55,7 +56,8 @@ finance_debtors as (
         'finance', 'debtors', finance_debtor_id, 'organisation', debtor_name,
         debtor_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), debtor_vat_id,
         cast(null as {{ dbt.type_string() }}),
-        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }})
     from (
         {{ latest_version(ref('stg_finance__ar_invoices'), ['finance_debtor_id'], updated_at='invoice_date') }}
     ) as latest_invoice
@@ -68,7 +70,8 @@ support_requesters as (
     {#- The support desk knows requesters only by e-mail: one record per normalised address. -#}
     select
         'support', 'requesters', customer_email, 'person', max(customer_name),
-        customer_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        customer_email, cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
         cast(null as {{ dbt.type_string() }})
     from {{ ref('stg_support__tickets') }}
@@ -102,8 +105,9 @@ normalised as (
         website_domain,
         phone_e164,
         vat_id,
-        postal_code,
-        lower({{ er_strip_accents('city') }}) as city,
+        {{ er_street_clean('street') }} as street,
+        {{ er_postal_clean('postal_code') }} as postal_code,
+        nullif(trim(lower({{ er_strip_accents('city') }})), '') as city,
         country_code,
         parent_record_key
     from unioned
@@ -126,6 +130,7 @@ select
     phone_e164,
     vat_id,
     {{ er_vat_core('vat_id') }} as vat_core,
+    street,
     postal_code,
     city,
     country_code,

@@ -11,6 +11,7 @@ erp_suppliers as (
         email,
         phone_e164,
         vat_id,
+        street,
         city,
         country_code
     from {{ ref('stg_erp__suppliers') }}
@@ -23,7 +24,8 @@ finance_vendors as (
     select
         'finance', 'vendors', finance_vendor_id, vendor_name,
         cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}), vendor_vat_id,
-        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }})
+        cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_string() }})
     from (
         {{ latest_version(ref('stg_finance__ap_invoices'), ['finance_vendor_id'], updated_at='invoice_date') }}
     ) as latest_invoice
@@ -51,7 +53,8 @@ normalised as (
         {{ er_email_domain('email') }} as email_domain,
         phone_e164,
         vat_id,
-        lower({{ er_strip_accents('city') }}) as city,
+        {{ er_street_clean('street') }} as street,
+        nullif(trim(lower({{ er_strip_accents('city') }})), '') as city,
         country_code
     from unioned
 
@@ -71,6 +74,7 @@ select
     phone_e164,
     vat_id,
     {{ er_vat_core('vat_id') }} as vat_core,
+    street,
     city,
     country_code
 from normalised
