@@ -3,8 +3,8 @@ with inputs of its own, through the contract options that govern it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import gzip
+import json
 import os
 import time
 from decimal import Decimal

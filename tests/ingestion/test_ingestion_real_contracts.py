@@ -31,7 +31,7 @@ def sample_from_pattern(pattern: str) -> str:
         count = 1
         if i < len(body) and body[i] == "{":
             end = body.index("}", i)
-            count, i = int(body[i + 1:end]), end + 1
+            count, i = int(body[i + 1:end].split(",")[0]), end + 1
         out.append(token * count)
     value = "".join(out)
     assert re.fullmatch(pattern, value), (pattern, value)
