@@ -58,7 +58,7 @@ analysis: $(STAMP)
 
 # Benchmarks print figures (speed ratios, accuracy against ground truth); they are not tests.
 bench-loader: $(STAMP)
-	$(BIN)/python -m benchmarks.loader --scale $(or $(BENCH_SCALE),20)
+	$(BIN)/python -m benchmarks.loader --scales $(or $(BENCH_SCALES),5 20)
 
 bench-er: $(STAMP)
 	$(BIN)/python -m benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)

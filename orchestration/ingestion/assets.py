@@ -58,6 +58,11 @@ def _entity_asset(entity: Entity) -> AssetsDefinition:
                 "rows_loaded": sum(f.rows_loaded for f in loaded),
                 "rows_quarantined": quarantined,
                 "schema_drift": MetadataValue.text("; ".join(drift) or "none"),
+                # nothing in a landing folder is skipped silently: not-yet-complete and unread files, with why
+                "files_held": MetadataValue.text("\n".join(f"{f.source_file}: {f.message}" for f in files
+                                                           if f.status == "held") or "none"),
+                "files_ignored": MetadataValue.text("\n".join(f"{f.source_file}: {f.message}" for f in files
+                                                              if f.status == "ignored") or "none"),
             }
         )
         yield AssetCheckResult(

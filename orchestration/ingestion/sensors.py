@@ -6,6 +6,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Sk
 
 from smb_warehouse.core import paths
 from smb_warehouse.ingestion.contracts import all_entities
+from smb_warehouse.ingestion.discovery import discover
 
 
 def landing_fingerprint() -> tuple[str, int]:
@@ -17,8 +18,7 @@ def landing_fingerprint() -> tuple[str, int]:
     count = 0
     root = paths.landing_dir()
     for entity in all_entities():
-        folder = entity.landing_dir(root)
-        for file in sorted(folder.glob(entity.format.file_glob)) if folder.exists() else []:
+        for file in sorted(f.path for f in discover(entity, root) if f.path.is_file()):  # every file, any form
             stat = file.stat()
             digest.update(f"{file.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
             count += 1
