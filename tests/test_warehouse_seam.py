@@ -29,6 +29,7 @@ def test_candidate_starts_as_copy_and_publish_swaps_atomically(tmp_path):
     assert not wh.published_path.exists()
     wh.publish("run1")
     assert _count(wh.published_path) == 3 and not wh.candidate_file.exists()
+    wh.release("run1")  # the run ends (Dagster's resource teardown does this): the next one may claim
 
     reader = duckdb.connect(str(wh.published_path), read_only=True)  # a BI tool holding the old file
     with wh.connect("run2") as con:
@@ -46,6 +47,7 @@ def test_failed_run_leaves_published_untouched(tmp_path):
     with wh.connect("good") as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
     wh.publish("good")
+    wh.release("good")
     before = wh.published_path.read_bytes()
     with pytest.raises(RuntimeError), wh.connect("bad") as con:
         con.execute("DROP TABLE t")
@@ -53,6 +55,7 @@ def test_failed_run_leaves_published_untouched(tmp_path):
     assert wh.published_path.read_bytes() == before
     with pytest.raises(FileNotFoundError):  # only the run that owns the candidate may publish it
         wh.publish("another-run")
+    wh.release("bad")  # the failed run ends (Dagster's resource teardown does this)
     with wh.connect("next") as con:  # the next run starts from the published file, not the failed candidate
         assert con.execute("SELECT x FROM t").fetchall() == [(1,)]
 

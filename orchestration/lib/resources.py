@@ -1,25 +1,42 @@
 """Dagster resources: thin wrappers that hand assets the domain code's objects."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 
+from smb_warehouse.core import registry
 from smb_warehouse.core.warehouse import Warehouse
+
+
+def reconcile_registry(store: Warehouse, run_id: str) -> list[dict[str, str]]:
+    """Set the MLflow aliases from what the published warehouse records (``registry.reconcile_aliases``);
+    logs every change. Runs when a run claims its candidate (under the writer lock) and after publish."""
+    changes = registry.reconcile_aliases(store.published_path)
+    log = get_dagster_logger()
+    for c in changes:
+        log.warning(f"run {run_id}: registry alias {c['model']}@{c['alias']} {c['action']} "
+                    f"(v{c['from_version'] or '-'} -> v{c['to_version'] or '-'}): the published warehouse records it so")
+    return changes
 
 
 class WarehouseResource(ConfigurableResource):
     """The run's candidate and the published warehouse (``smb_warehouse.core.warehouse.Warehouse``) under
-    ``warehouse_dir`` (default: $SMB_WAREHOUSE_DIR)."""
+    ``warehouse_dir`` (default: $SMB_WAREHOUSE_DIR).
+
+    The run takes the warehouse's writer lock when it first claims its candidate (any entry point: CLI, UI,
+    sensor, schedule) and gives it back when the run ends, whether it succeeded or failed
+    (``teardown_after_execution``); if the process dies, the kernel releases it.
+    """
 
     warehouse_dir: str = ""
 
     @property
     def store(self) -> Warehouse:
-        return Warehouse(self.warehouse_dir or None)
+        return Warehouse(self.warehouse_dir or None, on_claim=reconcile_registry)
 
     @property
     def root(self) -> Path:
@@ -44,5 +61,10 @@ class WarehouseResource(ConfigurableResource):
         with self.store.connect(run_id) as con:
             yield con
 
-    def publish(self, run_id: str) -> Path:
-        return self.store.publish(run_id)
+    def publish(self, run_id: str, bi_relations: Sequence[str] | None = None) -> Path:
+        return self.store.publish(run_id, bi_relations)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        run_id = context.run_id
+        if run_id:
+            self.store.release(run_id)

@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
-from orchestration.lib.resources import WarehouseResource
+from orchestration.lib.resources import WarehouseResource, reconcile_registry
 from smb_warehouse.core import paths
 
 DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json", "catalog.json": "catalog.json"}
@@ -42,7 +42,7 @@ def _table_counts(path: Path) -> dict[str, int]:
         ).fetchall()
     finally:
         con.close()
-    return {schema: n for schema, n in rows}
+    return dict(rows)
 
 
 @asset(
@@ -50,19 +50,28 @@ def _table_counts(path: Path) -> dict[str, int]:
     group_name="publish",
     kinds={"duckdb"},
     deps=[warehouse_dbt_models, AUDIT_KEY, QUARANTINE_KEY],
-    description="The warehouse BI tools read. Replaced atomically by this run's candidate only after every "
-    "upstream step and blocking check succeeded; readers open it read-only.",
+    description="The published warehouse. Replaced atomically by a compacted copy of this run's candidate only "
+    "after every upstream step and blocking check succeeded; kept for rollback (publishes/); the BI copy "
+    "(bi/warehouse.duckdb: public marts only) is rebuilt from it; the registry's model aliases are set from "
+    "its ml.model_registry mirror.",
 )
 def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> MaterializeResult:
     candidate = warehouse.ensure_candidate(context.run_id)
+    candidate_bytes = candidate.stat().st_size
     docs = paths.docs_site_dir()
     _generate_docs(dbt, candidate, docs)
     published = warehouse.publish(context.run_id)
+    aliases = reconcile_registry(warehouse.store, context.run_id)  # no-op unless an alias moved after the mirror
     counts = _table_counts(published)
-    context.log.info(f"published {published} ({counts})")
+    store = warehouse.store
+    context.log.info(f"published {published} ({counts}); BI copy {store.bi_path}")
     return MaterializeResult(metadata={
         "path": MetadataValue.path(str(published)),
+        "bi_copy": MetadataValue.path(str(store.bi_path)),
         "docs_site": MetadataValue.path(str(docs / "index.html")),
         "tables_by_schema": MetadataValue.json(counts),
         "bytes": published.stat().st_size,
+        "candidate_bytes_before_compaction": candidate_bytes,
+        "publishes_kept": len(store.history()),
+        "registry_aliases_reset": MetadataValue.json(aliases),
     })

@@ -85,3 +85,31 @@ def relation(model: str, version: str | int | None = None) -> str:
                             f"versions: {sorted(v for v in versions if v is not None)}")
     schema, alias = versions[key]
     return ".".join(part if _PLAIN.match(part) else ident(part) for part in (schema, alias))
+
+
+@functools.lru_cache(maxsize=4)
+def _public(path: str, mtime_ns: int) -> tuple[str, ...]:
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"cannot read the dbt manifest {path}: {exc}") from exc
+    project = (manifest.get("metadata") or {}).get("project_name")
+    found = set()
+    for node in (manifest.get("nodes") or {}).values():
+        if (node.get("resource_type") == "model" and node.get("access") == "public"
+                and (not project or node.get("package_name") == project)
+                and (node.get("config") or {}).get("materialized") != "ephemeral"):
+            found.add(".".join(p if _PLAIN.match(p) else ident(p) for p in (node["schema"], node.get("alias") or node["name"])))
+    return tuple(sorted(found))
+
+
+def public_relations() -> list[str]:
+    """``"<schema>.<alias>"`` of every model of this project with ``access: public`` (every version of a
+    versioned model), sorted: what BI tools may read (the BI copy holds exactly these). Raises
+    ``ManifestError`` when the manifest is missing or unreadable."""
+    path = manifest_path()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise ManifestError(f"no dbt manifest at {path}: run `dbt parse` in the project") from None
+    return list(_public(str(path), mtime))

@@ -214,3 +214,86 @@ def mirror_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
                                            "last_updated_at", "mirrored_at"])
     metrics = pd.DataFrame(metric_rows, columns=["model_name", "model_version", "metric_name", "metric_value", "mirrored_at"])
     return registry, metrics
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Registry state published together with the warehouse.
+#
+# MLflow aliases live outside the warehouse file, so the atomic rename that publishes the warehouse cannot
+# move them. The rule instead: the published warehouse's ml.model_registry mirror is the record of which
+# version holds which alias. Every run, right after it takes the writer lock (before anything else), and the
+# publish step, right after the rename, set the registry's aliases from that record. A run killed between
+# promoting a model and publishing therefore leaves the alias pointing at an unpublished version only until
+# the next run starts; a warehouse rollback takes the aliases back with it.
+
+def published_alias_record(published: Path) -> dict[str, dict[str, str]] | None:
+    """{model name: {alias: version}} as the published warehouse's ``ml.model_registry`` records it; {}
+    when the file has no mirror (nothing about models was ever published); None when there is no
+    published warehouse at all. Opens the file read-only."""
+    if not Path(published).exists():
+        return None
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        has_mirror = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+                                 "AND table_name = 'model_registry'").fetchone()[0]
+        rows = con.execute("SELECT model_name, model_version, aliases FROM ml.model_registry WHERE aliases IS NOT NULL "
+                           "AND aliases <> ''").fetchall() if has_mirror else []
+    finally:
+        con.close()
+    record: dict[str, dict[str, str]] = {}
+    for model, version, aliases in rows:
+        for alias in str(aliases).split(","):
+            if alias.strip():
+                record.setdefault(model, {})[alias.strip()] = str(version)
+    return record
+
+
+def _registry_in_use() -> bool:
+    """False for a fresh installation with no MLflow store: reconciling must not create one."""
+    import os
+
+    return bool(os.environ.get("MLFLOW_TRACKING_URI")) or (tracking.mlflow_dir() / "mlflow.db").exists()
+
+
+def reconcile_aliases(published: Path) -> list[dict[str, str]]:
+    """Set every registered model's aliases to what the published warehouse records (see above).
+
+    For each model in the registry: an alias the record gives another version is moved there; an alias the
+    record does not have is deleted (the version that lost it is tagged ``unpublished_alias_reverted``);
+    a recorded alias missing from the registry is set. A model the record does not know keeps no alias
+    (a first promotion that was never published). With no published warehouse, nothing is recorded and
+    every alias is removed. A recorded version the registry no longer has is reported (``action`` =
+    ``missing_version``), not invented. No MLflow store at all: nothing to do.
+
+    Returns one dict per change: model, alias, action (set | removed | missing_version), from_version,
+    to_version (versions as text, '' for none).
+    """
+    if not _registry_in_use():
+        return []
+    record = published_alias_record(published) or {}
+    client = tracking.configure()
+    changes: list[dict[str, str]] = []
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for registered in client.search_registered_models(max_results=1000):
+        name = registered.name
+        actual = {alias: str(v) for alias, v in (client.get_registered_model(name).aliases or {}).items()}
+        wanted = record.get(name, {})
+        existing = {str(v.version) for v in client.search_model_versions(f"name = '{name}'", max_results=10000)}
+        for alias, version in sorted(actual.items()):
+            if alias not in wanted:
+                client.delete_registered_model_alias(name, alias)
+                client.set_model_version_tag(name, version, "unpublished_alias_reverted", f"{alias} at {now}")
+                changes.append({"model": name, "alias": alias, "action": "removed", "from_version": version, "to_version": ""})
+        for alias, version in sorted(wanted.items()):
+            if actual.get(alias) == version:
+                continue
+            if version not in existing:
+                changes.append({"model": name, "alias": alias, "action": "missing_version",
+                                "from_version": actual.get(alias, ""), "to_version": version})
+                continue
+            client.set_registered_model_alias(name, alias, version)
+            if actual.get(alias):
+                client.set_model_version_tag(name, actual[alias], "unpublished_alias_reverted", f"{alias} at {now}")
+            changes.append({"model": name, "alias": alias, "action": "set", "from_version": actual.get(alias, ""),
+                            "to_version": version})
+    return changes
