@@ -211,6 +211,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
     by_rel: dict[str, FileLoadResult] = {}
     batches: list[Batch] = []
     seen: set[str] = set()  # content hashes of this run's batches: a copy under another name is skipped
+    done = _done_hashes(con, entity)
     for found in discover(entity, landing_root):
         res = FileLoadResult(found.rel, None)
         result.files.append(res)
@@ -225,7 +226,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
         if found.action == "held":
             res.status, res.message = "held", found.reason
             continue
-        if scan.sha256 in seen or _already_loaded(con, entity, scan.sha256):
+        if scan.sha256 in seen or scan.sha256 in done:
             res.status = "skipped_already_loaded"
             continue
         if not scan.complete:
@@ -278,11 +279,11 @@ def _sha_size(path: Path) -> tuple[str, int]:
     return scan.sha256, scan.size
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, entity: Entity, sha: str) -> bool:
-    row = con.execute(
-        f"SELECT count(*) FROM {AUDIT_TABLE} WHERE system = ? AND entity = ? AND content_sha256 = ? "
-        f"AND status IN {DONE_STATUSES}", [entity.system, entity.name, sha]).fetchone()
-    return bool(row and row[0])
+def _done_hashes(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[str]:
+    """Content hashes of the entity's batches that are in the warehouse (the same bytes are skipped)."""
+    return {r[0] for r in con.execute(
+        f"SELECT DISTINCT content_sha256 FROM {AUDIT_TABLE} WHERE system = ? AND entity = ? "
+        f"AND status IN {DONE_STATUSES}", [entity.system, entity.name]).fetchall()}
 
 
 def _superseded(con: duckdb.DuckDBPyConnection, entity: Entity, names: list[str]) -> list[str]:
