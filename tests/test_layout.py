@@ -4,8 +4,11 @@ import cycles, and the Dagster definitions load.
 Layers, lowest first (a module may import its own layer and the ones below it):
   smb_warehouse.core       paths, config, engine seam, SQL helpers, MLflow store
   smb_warehouse.<domain>   ingestion, entity_resolution, forecasting, ...: core only, never another domain
-  orchestration, sme_sim   Dagster definitions over the domains; the simulator (writes exports per the
-                           contracts); neither imports the other
+  sme_sim, events          the simulator (writes exports per the contracts); the event intake (broker,
+                           consumer, micro-batches, real-time scoring); neither imports the other
+  orchestration, api       Dagster definitions over the domains (and the micro-batch sensor over events);
+                           the REST API (over the domains and events); neither imports the other, and
+                           orchestration never imports sme_sim
   benchmarks               commands that measure everything above
 Every import counts, including those inside functions: a lazy upward import is still an upward import.
 """
@@ -18,8 +21,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("sme_sim", "smb_warehouse", "orchestration", "benchmarks")
-DAGSTER_FREE = ("sme_sim", "smb_warehouse")
+PACKAGES = ("sme_sim", "smb_warehouse", "events", "orchestration", "api", "benchmarks")
+DAGSTER_FREE = ("sme_sim", "smb_warehouse", "events", "api")
+# Pairs of units that must stay apart although their ranks would allow the import.
+FORBIDDEN = {("orchestration", "sme_sim")}
 
 
 def _modules() -> dict[str, Path]:
@@ -80,7 +85,7 @@ def _layer(module: str) -> tuple[int, str]:
         if len(parts) == 1 or parts[1] == "core":
             return 1, "smb_warehouse.core"
         return 2, f"smb_warehouse.{parts[1]}"
-    return {"orchestration": 3, "sme_sim": 3, "benchmarks": 4}[top], top
+    return {"sme_sim": 3, "events": 3, "orchestration": 4, "api": 4, "benchmarks": 5}[top], top
 
 
 GRAPH: dict[str, set[str]] = defaultdict(set)
@@ -109,8 +114,8 @@ def test_imports_point_downward_only():
     offenders = []
     for source, target, line, path in EDGES:
         (src_rank, src_unit), (dst_rank, dst_unit) = _layer(source), _layer(target)
-        sideways = src_rank == dst_rank and src_unit != dst_unit  # domain -> domain, orchestration <-> sme_sim
-        if dst_rank > src_rank or sideways:
+        sideways = src_rank == dst_rank and src_unit != dst_unit  # domain <-> domain, events <-> sme_sim, api <-> orchestration
+        if dst_rank > src_rank or sideways or (src_unit, dst_unit) in FORBIDDEN:
             offenders.append(f"{path.relative_to(ROOT)}:{line}: {source} ({src_unit}) imports {target} ({dst_unit})")
     assert not offenders, "\n".join(offenders)
 
@@ -158,6 +163,8 @@ def test_the_checks_above_can_fail():
     assert _layer("smb_warehouse.core.paths")[0] < _layer("smb_warehouse.forecasting.model")[0]
     assert _project_target("smb_warehouse.core.paths.data_dir") == "smb_warehouse.core.paths"
     assert _project_target("pandas") is None
+    assert _layer("events.consumer") < _layer("api.app") and _layer("api.app")[0] == _layer("orchestration.definitions")[0]
+    assert _layer("events.consumer")[0] == _layer("sme_sim")[0] and _layer("api.app") < _layer("benchmarks.loader")
 
 
 def test_dagster_definitions_load():

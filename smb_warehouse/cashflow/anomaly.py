@@ -91,6 +91,28 @@ def feature_matrix(features: pd.DataFrame, z: np.ndarray) -> np.ndarray:
     ])
 
 
+REASONS = ("duplicate of an earlier line", "weekend booking", "new counterparty", "no payment document",
+           "unusual amount for counterparty")
+
+
+def rule_part(flags: pd.DataFrame, z: np.ndarray, config: ScoringConfig) -> tuple[np.ndarray, list[str | None]]:
+    """The rule half of the score: per line the highest rule score that fired (0 when none) and the reasons
+    (comma-separated, in REASONS order; None when none fired). ``flags`` is ``rule_flags``'s frame; unusual
+    amounts score by how unusual (z=4 -> 0.7, z>=8 -> 0.95). Real-time scoring of single lines uses this
+    half alone (the IsolationForest ranks within a whole batch)."""
+    amount_score = np.where(flags["is_unusual_amount"], np.clip(0.7 + (np.abs(z) - config.z_threshold) / 16, 0.7, 0.95), 0.0)
+    rule_matrix = np.column_stack([
+        np.where(flags["is_duplicate_candidate"], RULE_SCORES["duplicate"], 0.0),
+        np.where(flags["is_odd_timing"], RULE_SCORES["weekend_booking"], 0.0),
+        np.where(flags["is_new_counterparty"], RULE_SCORES["new_counterparty"], 0.0),
+        np.where(flags["is_without_payment_record"], RULE_SCORES["no_payment_document"], 0.0),
+        amount_score,
+    ])
+    reasons = np.array(REASONS, dtype=object)
+    fired = rule_matrix > 0
+    return rule_matrix.max(axis=1), [", ".join(reasons[row]) if row.any() else None for row in fired]
+
+
 @dataclass
 class Scored:
     scores: pd.DataFrame  # finance_bank_txn_id, anomaly_score, amount_robust_z, isolation_score, flags, reason
@@ -108,20 +130,8 @@ def score(features: pd.DataFrame, config: ScoringConfig = ScoringConfig()) -> Sc
     flags = rule_flags(features, z, config)
     iso, forest = isolation_scores(feature_matrix(features, z), config) if len(features) >= 10 else \
         (np.zeros(len(features)), None)
-    # unusual amounts score by how unusual: z=4 -> 0.7, z>=8 -> 0.95
-    amount_score = np.where(flags["is_unusual_amount"], np.clip(0.7 + (np.abs(z) - config.z_threshold) / 16, 0.7, 0.95), 0.0)
-    rule_matrix = np.column_stack([
-        np.where(flags["is_duplicate_candidate"], RULE_SCORES["duplicate"], 0.0),
-        np.where(flags["is_odd_timing"], RULE_SCORES["weekend_booking"], 0.0),
-        np.where(flags["is_new_counterparty"], RULE_SCORES["new_counterparty"], 0.0),
-        np.where(flags["is_without_payment_record"], RULE_SCORES["no_payment_document"], 0.0),
-        amount_score,
-    ])
-    final = np.maximum(rule_matrix.max(axis=1), config.isolation_weight * iso)
-    reasons = np.array(["duplicate of an earlier line", "weekend booking", "new counterparty",
-                        "no payment document", "unusual amount for counterparty"], dtype=object)
-    fired = rule_matrix > 0
-    reason = [", ".join(reasons[row]) if row.any() else None for row in fired]
+    rule_score, reason = rule_part(flags, z, config)
+    final = np.maximum(rule_score, config.isolation_weight * iso)
     out = pd.DataFrame({"finance_bank_txn_id": features["finance_bank_txn_id"], "anomaly_score": np.round(final, 4),
                         "amount_robust_z": np.round(z, 4), "isolation_score": np.round(iso, 4)})
     out = pd.concat([out, flags.reset_index(drop=True)], axis=1)
