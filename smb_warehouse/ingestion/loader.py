@@ -708,9 +708,10 @@ def _revalidate_csv(ctx: _Ctx, like: Batch, missing: str) -> str:
     head = like.scan.head
     cut = min((i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0), default=len(head))
     header_line = head[:cut].decode(_py_codec(e), errors="strict").lstrip("\ufeff")
+    header_lines = 1 if e.format.header else 0
     fd, name = tempfile.mkstemp(prefix="smb_recheck_", suffix=".csv")
     with open(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(header_line + "\n" + "".join((t or "") + "\n" for (t,) in texts))
+        fh.write((header_line + "\n") * header_lines + "".join((t or "") + "\n" for (t,) in texts))
     ctx.scratch_files.append(name)
     scan = scan_file(Path(name))
     tmp = Batch(Path(name), Path(name).name, scan, None, like.header, like.mapped, like.extras, like.drift)
@@ -718,7 +719,7 @@ def _revalidate_csv(ctx: _Ctx, like: Batch, missing: str) -> str:
     shape = padded_shape(e, [tmp])
     validated = validated_select_sql(e, source, json=False, shape=shape)
     return (f"SELECT m._file, m._line AS _rn, v._ok, v._errs, v._first FROM ({validated}) v "
-            f"JOIN {missing} m ON m.k = v._rn - 1")
+            f"JOIN {missing} m ON m.k = v._rn - {header_lines}")
 
 
 def _py_codec(entity: Entity) -> str:

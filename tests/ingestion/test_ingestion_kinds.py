@@ -72,6 +72,13 @@ entities:
     columns:
       id: {type: string, required: true}
       name: {type: string}
+  bare:
+    description: no header row
+    format: {header: false}
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      qty: {type: integer}
   quoted:
     description: stray quotes
     primary_key: [id]
@@ -267,3 +274,13 @@ def test_line_numbers_stay_physical_after_stray_quotes(con, kinds, landing):
     physical = text.split("\n")
     assert quarantined == [(6, "\n".join(physical[5:8])), (9, physical[8])]
     assert_conserved(con, quoted, result, src, 6)
+
+
+def test_headerless_file_numbers_lines_from_one(con, kinds, landing):
+    bare = kinds["bare"]
+    src = land(landing, bare, "b.csv", "A,1\nB,x\nC,3\n")
+    result = load(con, bare, landing)
+    assert rows(con, "kinds__bare", "id, qty, _source_line") == [("A", 1, 1), ("C", 3, 3)]
+    assert quarantine(con, src) == [(2, "qty", "qty: 'x' is not a valid integer")]
+    assert con.execute("SELECT raw_record FROM raw.quarantine").fetchone() == ("B,x",)
+    assert_conserved(con, bare, result, src, 3)
