@@ -93,7 +93,8 @@ def test_all_raw_tables_can_be_created_together(con):
 def test_erp_customers_v2_export_with_renamed_and_added_columns(con, landing):
     customers = ENTITIES["erp.customers"]
     header = "customer_id,customer_name,email,phone_number,street,city,postal_code,country,vat_id,created_at,updated_at,segment"
-    row = "C-00042,Acme BV,info@acme.example,+32 9 123 45 67,Main 1,Ghent,9000,BE,BE0123456789,2024-01-05 08:00:00,2024-03-01T09:30:00+01:00,SMB"
+    row = ("C-00042,Acme BV,info@acme.example,+32 9 123 45 67,Main 1,Ghent,9000,BE,BE0123456789,2024-01-05 08:00:00,"
+           "2024-03-01T09:30:00+01:00,SMB")
     src = land(landing, customers, "customers_2024-03.csv", f"{header}\n{row}\n")
     result = load(con, customers, landing)
     assert result.files[0].schema_drift == ["renamed phone_number->phone", "added segment"]
