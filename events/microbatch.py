@@ -157,3 +157,18 @@ def land(landing_root: Path, entity: Entity, name: str, content: bytes) -> Path:
         os.fsync(fh.fileno())
     os.replace(temp, target)
     return target
+
+
+def is_microbatch(name: str) -> bool:
+    """Whether a landing file name is one of ours (``<entity>_events_<stamp>_<consumer>_<seq><ext>``)."""
+    return "_events_" in name and not name.startswith(".")
+
+
+def landed_microbatches(landing_root: Path, entities: Sequence[Entity]) -> list[Path]:
+    """Every micro-batch file in the entities' landing folders, in name order (no file is read)."""
+    out: list[Path] = []
+    for entity in entities:
+        folder = entity.landing_dir(Path(landing_root))
+        if folder.is_dir():
+            out += sorted(p for p in folder.iterdir() if p.is_file() and is_microbatch(p.name))
+    return out

@@ -9,6 +9,7 @@ from orchestration.cashflow.definitions import defs as cashflow
 from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT
 from orchestration.dbt.definitions import defs as dbt
 from orchestration.entity_resolution.definitions import defs as entity_resolution
+from orchestration.events.definitions import defs as event_intake
 from orchestration.forecasting.definitions import defs as forecasting
 from orchestration.ingestion.definitions import defs as ingestion
 from orchestration.lib.resources import WarehouseResource
@@ -25,7 +26,7 @@ warehouse_job = define_asset_job("warehouse_job", selection=AssetSelection.all()
                                  description="Load, model, check and publish the warehouse.")
 
 defs = Definitions.merge(
-    ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, safe_mode, publish,
+    ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, safe_mode, publish, event_intake,
     Definitions(
         jobs=[warehouse_job],
         resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),

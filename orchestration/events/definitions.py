@@ -1,0 +1,55 @@
+"""Event intake: the job that loads new micro-batches (and rebuilds what depends on them) and the sensor
+that requests it when the consumer (``events.consumer``) lands micro-batch files.
+
+``event_microbatch_job`` = the ingestion assets of the entities events can carry, and everything downstream of
+them (staging, marts, the AI workflows that read them, the ledger and its blocking checks, publish): the
+same loader and the same write-audit-publish as any run; the batch pipeline stays the source of truth for
+the real-time decisions. Runs are queued one at a time like every other run.
+"""
+import hashlib
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
+
+from events.microbatch import landed_microbatches
+from events.schema import EVENT_TYPES
+from smb_warehouse.core import paths
+
+EVENT_ENTITIES = list({(t.system, t.entity): t.contract() for t in EVENT_TYPES.values()}.values())
+EVENT_ENTITY_KEYS = [AssetKey(e.asset_key_path) for e in EVENT_ENTITIES]
+
+event_microbatch_job = define_asset_job(
+    "event_microbatch_job", selection=AssetSelection.assets(*EVENT_ENTITY_KEYS).downstream().required_multi_asset_neighbors(),
+    description="Load event micro-batches (bank lines, AP invoices, tickets), rebuild what depends on them, publish.")
+
+
+def microbatch_fingerprint() -> tuple[str, int]:
+    """(sha256 over the names and sizes of every landed micro-batch, how many there are)."""
+    files = landed_microbatches(paths.landing_dir(), EVENT_ENTITIES)
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.parent.name}/{file.name}|{file.stat().st_size}\n".encode())
+    return digest.hexdigest(), len(files)
+
+
+@sensor(job=event_microbatch_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED,
+        description="Requests event_microbatch_job when the event consumer has landed new micro-batch files. Off by "
+                    "default, like the landing-zone sensor: turn it on in the UI's Automation tab.")
+def event_microbatch_sensor(context: SensorEvaluationContext):
+    fingerprint, count = microbatch_fingerprint()
+    if count == 0 or fingerprint == context.cursor:
+        return SkipReason(f"no new micro-batches ({count} landed so far)")
+    context.update_cursor(fingerprint)
+    return RunRequest(run_key=fingerprint, tags={"trigger": "event_microbatches", "microbatches": str(count)})
+
+
+defs = Definitions(jobs=[event_microbatch_job], sensors=[event_microbatch_sensor])
