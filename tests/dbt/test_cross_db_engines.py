@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -92,6 +94,7 @@ class Env:
 
 
 # (template of a full SELECT, expected rows as list of tuples) - written once, rendered per engine
+HMAC_TEST_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 T = "@T@"
 S = "@S@"
 NL = "chr(10)"
@@ -149,9 +152,14 @@ CASES = {
     "regexp_matches": ("select {{ regexp_matches(\"'PO-123456'\", '^PO-[0-9]{6}$') }}, "
                        "{{ regexp_matches(\"'PO-123456' || " + NL + "\", '^PO-[0-9]{6}$') }}, {{ regexp_matches(\"'XPO-1234567'\", 'PO-[0-9]{6}') }}",
                        [(True, False, True)]),
-    "sha256_hex": ("select {{ sha256_hex(\"'abc'\") }}, {{ sha256_hex('cast(null as " + S + ")') }}, {{ hash_pii(\"'Müller'\") }}",
+    "sha256_hex": ("select {{ sha256_hex(\"'abc'\") }}, {{ sha256_hex('cast(null as " + S + ")') }}, {{ sha256_hex(\"'Müller'\") }}",
                    [("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", None,
                      "a78429899bb825ce667d25d92e2cde488f8a7d6871bb2be7365601cad6b0a8f2")]),
+    # keyed pseudonym under HMAC_TEST_KEY (set per engine in setup()); expected from Python's hmac module
+    "hmac_sha256_hex": ("select {{ hmac_sha256_hex(\"'Müller'\") }}, {{ hash_pii(\"'a@b.example'\") }}, "
+                        "{{ hmac_sha256_hex('cast(null as " + S + ")') }}",
+                        [(hmac.new(bytes.fromhex(HMAC_TEST_KEY), "Müller".encode(), hashlib.sha256).hexdigest(),
+                          hmac.new(bytes.fromhex(HMAC_TEST_KEY), b"a@b.example", hashlib.sha256).hexdigest(), None)]),
     "json_object_from": ("select {{ json_object_from({'a': '1', 'b': 'cast(null as " + S + ")', 'c': \"cast('2024-01-02' as date)\", "
                          "'d': 'cast(1.5 as decimal(18, 4))', 'e': '1 = 1', 's': \"'x'\"}) }}", "json"),
     "strip_accents": ("select {{ strip_accents(\"'Müller Ñandú Łódź İstanbul Straße ÅÆØ'\") }}",
@@ -204,6 +212,10 @@ def setup(engine, conn):
               "union all select '06 1234 5678', 'IT', 5 union all select '12345', 'XX', 6")
     # tables, as models read them (Spark 3.5 fails to decorrelate a scalar subquery over an inline UNION ALL
     # derived table: "key not found"; over a table or view it is fine)
+    # the PII hash key as each engine's session state (never in the SQL text): macros/cross_db/hmac_sha256_hex.sql
+    {"duckdb": lambda: run(engine, conn, f"set variable smb_pii_hash_key = '{HMAC_TEST_KEY}'"),
+     "postgres": lambda: run(engine, conn, f"set smb.pii_hash_key = '{HMAC_TEST_KEY}'"),
+     "spark": lambda: conn.conf.set("smb.pii_hash_key", HMAC_TEST_KEY)}[engine]()
     tables = {"fx_rates": fx.format(rows), "country_calling_codes": cc.format(string), "amounts": amounts, "phones": phones}
     for table, select in tables.items():
         if engine == "spark":
@@ -290,3 +302,28 @@ def test_macro_gives_the_expected_answer_on_every_engine(engine, case):
         assert [json.loads(got[0][0])] == [{"a": 1, "b": None, "c": "2024-01-02", "d": 1.5, "e": True, "s": "x"}], sql
     else:
         assert got == [tuple(norm(v) for v in row) for row in expected], sql
+
+
+def test_hmac_refuses_to_hash_without_a_key():
+    conn = duckdb.connect()
+    sql = Env("duckdb").render("select {{ hmac_sha256_hex(\"'x'\") }}")
+    with pytest.raises(duckdb.InvalidInputException, match="PII hash key"):
+        conn.execute(sql)
+    conn.execute("set variable smb_pii_hash_key = 'not-hex'")
+    with pytest.raises(duckdb.InvalidInputException, match="PII hash key"):
+        conn.execute(sql)
+    conn.close()
+
+
+def test_the_python_twin_and_the_macro_agree():
+    from smb_warehouse.core import pii
+
+    conn = duckdb.connect()
+    pii.configure(conn, HMAC_TEST_KEY)
+    values = ["a@b.example", "DE89370400440532013000", "Zoë Müller", ""]
+    macro = Env("duckdb").render("select {{ hmac_sha256_hex('v') }} from (select unnest(?) as v, generate_subscripts(?, 1) as i) order by i")
+    by_macro = [r[0] for r in conn.execute(macro, [values, values]).fetchall()]
+    by_python_sql = [r[0] for r in conn.execute(f"select {pii.hmac_sql('v')} from (select unnest(?) as v, generate_subscripts(?, 1) as i) "
+                                                "order by i", [values, values]).fetchall()]
+    assert by_macro == by_python_sql == [pii.keyed_hash(v, HMAC_TEST_KEY) for v in values]
+    conn.close()

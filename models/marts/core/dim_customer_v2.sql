@@ -1,7 +1,7 @@
 {#- Golden customer record (survivorship in int_core__customer_golden); personal data masked / hashed. -#}
 select
     cast(golden.customer_id as {{ dbt.type_string() }}) as customer_id,
-    cast({{ legal_name('golden.customer_name') }} as {{ dbt.type_string() }}) as legal_name,
+    cast({{ public_party_name('golden.customer_name', legal_name('golden.customer_name')) }} as {{ dbt.type_string() }}) as legal_name,
     cast({{ legal_form('golden.customer_name') }} as {{ dbt.type_string() }}) as legal_form,
     cast({{ mask_email('golden.email') }} as {{ dbt.type_string() }}) as email_masked,
     cast({{ hash_pii('golden.email') }} as {{ dbt.type_string() }}) as email_sha256,

@@ -53,7 +53,7 @@ counts as (
 
 select
     cast(counts.supplier_id as {{ dbt.type_string() }}) as supplier_id,
-    cast(ranked.supplier_name as {{ dbt.type_string() }}) as supplier_name,
+    cast({{ public_party_name('ranked.supplier_name') }} as {{ dbt.type_string() }}) as supplier_name,
     cast(ranked.vat_id as {{ dbt.type_string() }}) as vat_id,
     cast({{ mask_email('ranked.email') }} as {{ dbt.type_string() }}) as email_masked,
     cast({{ mask_phone('ranked.phone_e164') }} as {{ dbt.type_string() }}) as phone_masked,
