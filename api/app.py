@@ -56,9 +56,22 @@ def _entity(system: str, name: str):
     return load_contracts()[system].entities[name]
 
 
+def _day(name: str, text: str | None) -> date | None:
+    """A YYYY-MM-DD query value as a date; 422 naming the parameter when it is no calendar day. (Typed as text
+    with a pattern because pydantic would also take numbers as Unix timestamps.)"""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, f"{name}: {text!r} is not a calendar date (YYYY-MM-DD)") from None
+
+
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from SMB_API_KEYS.")
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
 
+DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+Day = Annotated[str, Query(pattern=DAY, description="A date, YYYY-MM-DD.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page (1-1000).")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
 IdPath = Annotated[str, PathParam(pattern=ID, description="An identifier (letters, digits, _ . : -).")]
@@ -66,10 +79,11 @@ IdPath = Annotated[str, PathParam(pattern=ID, description="An identifier (letter
 
 def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None = None,
                event_store: EventStore | None = None, audit: AuditLog | None = None,
-               redis_client: Any = None) -> FastAPI:
+               redis_client: Any = None, decisions_path: Path | None = None) -> FastAPI:
     """The app. Everything it uses can be injected (tests); by default keys come from the environment, the
     warehouse from $SMB_WAREHOUSE_DIR, the stores from $SMB_DATA_DIR and the broker from SMB_REDIS_URL
-    (connected on the first published event)."""
+    (connected on the first published event); ``decisions_path`` moves the review decision store (default
+    ``smb_warehouse.reconciliation.decisions.store_path()``, the one ``make review`` writes)."""
     keyring = keys if keys is not None else KeyRing.from_env()
     wh = warehouse or PublishedWarehouse()
     state: dict[str, Any] = {"events": event_store, "audit": audit, "redis": redis_client}
@@ -153,8 +167,9 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
              summary="Demand forecasts by SKU / location / date range, with the model version")
     def forecasts(sku: Annotated[str | None, Query(pattern=ID)] = None,
                   location_id: Annotated[str | None, Query(pattern=ID)] = None,
-                  date_from: date | None = None, date_to: date | None = None,
+                  date_from: Day | None = None, date_to: Day | None = None,
                   limit: Limit = 100, offset: Offset = 0, who: Principal = Depends(reader)):
+        date_from, date_to = _day("date_from", date_from), _day("date_to", date_to)
         if date_from and date_to and date_from > date_to:
             raise HTTPException(422, "date_from is after date_to")
         where, params = [], []
@@ -191,7 +206,7 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
             FROM {relation('int_ap_recon__candidates')} c
             LEFT JOIN {CANDIDATE_SCORES.relation} s USING (invoice_id, po_number)
             WHERE c.invoice_id = ? ORDER BY s.match_score DESC NULLS LAST, c.po_number LIMIT 20""", [invoice_id])
-        history = decision_store.load(invoice_id=invoice_id)
+        history = decision_store.load(decisions_path, invoice_id=invoice_id)
         (outcome,), hidden = redact([outcome], model_pii_columns("fct_ap_invoice_outcomes"), who.can("pii"))
         return {"outcome": outcome, "candidates": candidates, "decisions": history.to_dict("records"), "redacted": hidden}
 
@@ -201,7 +216,7 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
                      include_decided: Annotated[bool, Query(description="Also list items decided since the publish.")] = False,
                      who: Principal = Depends(reader)):
         applied = {r[0] for r in wh.rows(f"SELECT decision_id FROM {REVIEW_DECISIONS.relation}")[1]}
-        decided = decision_store.load()
+        decided = decision_store.load(decisions_path)
         recent = set(decided.loc[~decided["decision_id"].isin(applied), "invoice_id"]) if len(decided) else set()
         rows = wh.records(f"""
             SELECT invoice_id, supplier_id, exception_reason, suggested_po_number, best_match_score, duplicate_of_invoice_id,
@@ -217,10 +232,10 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
              tags=["ap reconciliation"], summary="The decision history of an invoice (audit trail, oldest first)")
     def decision_history(invoice_id: IdPath, who: Principal = Depends(reader)):
         _outcome(invoice_id)
-        return decision_store.load(invoice_id=invoice_id).to_dict("records")
+        return decision_store.load(decisions_path, invoice_id=invoice_id).to_dict("records")
 
     @app.post("/v1/review-queue/{invoice_id}/decisions", response_model=m.DecisionRecorded, status_code=201,
-              responses={**not_found, 409: {"model": m.Problem}}, tags=["ap reconciliation"],
+              responses={**not_found, 400: {"model": m.Problem}, 409: {"model": m.Problem}}, tags=["ap reconciliation"],
               summary="Approve, reject or reassign an invoice's match (reviewer); applied by the next run")
     def decide(invoice_id: IdPath, body: m.DecisionRequest, request: Request,
                who: Principal = Depends(writer("decide", "review_decision"))):
@@ -244,7 +259,7 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
                 refuse(422, "no suggested PO for this invoice: pass po_number")
         if po and not wh.rows(f"SELECT 1 FROM {relation('fct_purchase_order_lines')} WHERE erp_po_number = ? LIMIT 1", [po])[1]:
             refuse(422, f"unknown purchase order {po}")
-        decision_id = decision_store.record(invoice_id, body.action, po, who.name, body.reason)
+        decision_id = decision_store.record(invoice_id, body.action, po, who.name, body.reason, path=decisions_path)
         audit_log().write(who.name, who.role, "POST", request.url.path, f"review_{body.action}", invoice_id, "recorded", 201,
                           {"decision_id": decision_id, "po_number": po, "reason": body.reason})
         return {"decision_id": decision_id, "invoice_id": invoice_id, "action": body.action, "po_number": po,
@@ -386,7 +401,8 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
     @app.get("/v1/lineage/forecast", response_model=m.Lineage, responses=not_found, tags=["lineage"],
              summary="Lineage of a forecast row: model version, training data fingerprint, source files and lines")
     def lineage_forecast(sku: Annotated[str, Query(pattern=ID)], location_id: Annotated[str, Query(pattern=ID)],
-                         forecast_date: date, who: Principal = Depends(reader)):
+                         forecast_date: Day, who: Principal = Depends(reader)):
+        forecast_date = _day("forecast_date", forecast_date)
         rows = wh.records(f"SELECT * FROM {FORECASTS.relation} WHERE sku = ? AND location_id = ? AND forecast_date = ?",
                           [sku, location_id, forecast_date])
         if not rows:
@@ -446,7 +462,7 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
         return row
 
     @app.post("/v1/events", response_model=m.EventAccepted, status_code=202,
-              responses={**errors, 503: {"model": m.Problem}}, tags=["events"],
+              responses={**errors, 400: {"model": m.Problem}}, tags=["events"],
               summary="Webhook: publish one event (publisher or admin); validated against its contract by the consumer")
     async def publish_event(event: Event, request: Request, who: Principal = Depends(writer("publish", "publish_event"))):
         from events.producer import publish

@@ -28,11 +28,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
 from smb_warehouse.ingestion.contracts import Entity, load_contracts
 
 SPEC = "smb-event/1"
+ISO_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,10 @@ class Event(BaseModel):
     event_id: EventId = Field(description="Unique id chosen by the producer; a re-sent event with the same id is "
                                           "recorded once.")
     type: EventTypeName = Field(description="Event type: which contract entity `data` is a record of.")
-    type_version: int = Field(default=1, ge=1, description="Payload version of the type.")
+    type_version: StrictInt = Field(default=1, ge=1, description="Payload version of the type.")
     source: Annotated[str, StringConstraints(max_length=200)] | None = Field(default=None, description="Producing system.")
-    occurred_at: datetime | None = Field(default=None, description="When it happened at the source (ISO 8601).")
+    occurred_at: Annotated[str, StringConstraints(pattern=ISO_TIMESTAMP)] | None = Field(
+        default=None, description="When it happened at the source (ISO 8601 date-time with offset).")
     data: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], Scalar] = Field(
         description="One record, keyed by the contract's column names; values as the system exports them.")
 
@@ -85,6 +87,13 @@ class Event(BaseModel):
         if event_type is not None and value not in event_type.versions:
             raise ValueError(f"type_version {value} of {event_type.name} is not supported "
                              f"(supported: {list(event_type.versions)})")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _real_timestamp(cls, value: str | None) -> str | None:
+        if value is not None:
+            datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
         return value
 
     @field_validator("data")

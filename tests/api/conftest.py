@@ -48,6 +48,7 @@ def tiny_api(tiny_run, keyring, tmp_path_factory):
     with environment(env):
         app = create_app(keys=keyring, warehouse=PublishedWarehouse(tiny_run["published"]),
                          event_store=EventStore(private / "events.sqlite"), audit=AuditLog(private / "audit.sqlite"),
+                         decisions_path=private / "ap_decisions.sqlite",
                          redis_client=_NoBroker())
         with TestClient(app) as client:
             yield client
