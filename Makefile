@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast lint ui docs analysis bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback safe-mode review clean
+.PHONY: install demo data test test-fast test-api lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -33,8 +33,14 @@ data: $(STAMP)
 demo: data
 	$(BIN)/python -m orchestration.cli demo
 
+# Everything but the API/event end-to-end tests (those need redis-server and Chromium: `make test-api`).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not api_e2e"
+
+# The API and event-intake end-to-end tests: the review page in headless Chromium, events through a real
+# broker into the warehouse (each runs pipeline jobs on a copy of the tiny run). CI runs them too.
+test-api: $(STAMP)
+	$(BIN)/python -m pytest -q -m api_e2e tests/api
 
 # The fast loop (under 2 minutes): everything but the tests that run dbt builds or Dagster jobs.
 test-fast: $(STAMP)
@@ -44,6 +50,18 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint models macros analyses
+
+# The REST API (and the review page at /review) on http://127.0.0.1:$(API_PORT); keys from SMB_API_KEYS or
+# SMB_API_KEYS_FILE ("<key>:<role>[:<name>]", roles viewer/reviewer/admin/publisher).
+API_PORT ?= 8000
+api: $(STAMP)
+	$(BIN)/uvicorn api.app:create_app --factory --host 127.0.0.1 --port $(API_PORT)
+
+# Event intake: a local redis-server (loopback, port EVENTS_PORT) and the consumer; replay extracts with
+#   SMB_REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m events replay --rate 50
+EVENTS_PORT ?= 6379
+events: $(STAMP)
+	$(BIN)/python -m events serve --start-broker --port $(EVENTS_PORT)
 
 ui: $(STAMP)
 	$(BIN)/python -m orchestration.cli ui
@@ -71,6 +89,10 @@ bench-cashflow: $(STAMP)
 
 bench-triage: $(STAMP)
 	$(BIN)/python -m benchmarks.triage
+
+# API latency (forecast and review-queue queries) while a run publishes, and event-to-decision latency.
+bench-api: $(STAMP)
+	$(BIN)/python -m benchmarks.api --scale $(or $(BENCH_SCALE),5)
 
 # statsforecast needs pandas<3: it lives in its own venv; the forecast benchmark calls it as a subprocess.
 .venv-bench/.installed: requirements-bench.txt
