@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("sme_sim", "smb_warehouse", "orchestration", "benchmarks")
+PACKAGES = ("sme_sim", "smb_warehouse", "events", "orchestration", "api", "benchmarks")
 
 
 def _dbt_model_names() -> set[str]:
