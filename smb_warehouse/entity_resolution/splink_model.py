@@ -94,7 +94,7 @@ def _name_comparison() -> cl.CustomComparison:
             cll.JaroWinklerLevel("name_core", 0.7),
             cll.ElseLevel(),
         ],
-    ).configure(m_probabilities=[0.55, 0.05, 0.15, 0.1, 0.08, 0.04, 0.03], u_probabilities=None)
+    ).configure(m_probabilities=[0.55, 0.05, 0.15, 0.1, 0.08, 0.04, 0.03])
 
 
 def _contact_comparison(has_email: bool, has_domain: bool) -> cl.CustomComparison:
@@ -251,7 +251,7 @@ def _estimate_lambda(linker: Linker, columns: list[str], config: SplinkConfig, n
     if rules:
         try:
             linker.training.estimate_probability_two_random_records_match(rules, recall=config.deterministic_recall)
-            value = linker._settings_obj._probability_two_random_records_match
+            value = linker.misc.save_model_to_json()["probability_two_random_records_match"]
             if 0 < value < 1:
                 return value, "deterministic_rules"
             notes.append(f"lambda: deterministic rules found {'no' if value <= 0 else 'only'} matching pairs")
@@ -352,7 +352,8 @@ def _em_in_rounds(db_api: DuckDBAPI, model: dict, name: str, rule, notes: list[s
             break
         iterations += per_round
         trained = _m_values(linker.misc.save_model_to_json())
-        unobserved = {k for k in estimated if not isinstance(trained.get(k), (int, float))}
+        # a level no blocked pair showed comes back untouched (Splink keeps its starting value)
+        unobserved = {k for k in estimated if not isinstance(trained.get(k), (int, float)) or trained[k] == current[k]}
         new = {k: max(float(trained[k]), M_FLOOR) if k not in unobserved else current[k] for k in estimated}
         change = max((abs(new[k] - current[k]) for k in estimated
                       if isinstance(new[k], (int, float)) and isinstance(current[k], (int, float))), default=0.0)
@@ -365,9 +366,10 @@ def _em_in_rounds(db_api: DuckDBAPI, model: dict, name: str, rule, notes: list[s
 def _train(db_api: DuckDBAPI, model: dict, columns: list[str], keys: list[str], n_pairs: dict[str, int],
            config: SplinkConfig, notes: list[str]) -> tuple[dict, list[dict]]:
     """m by EM sessions that each start from the priors; a level's m is the mean over the sessions that
-    estimated and observed it (as Splink combines sessions), M_FLOOR when sessions estimated its comparison
-    but no blocked pair showed it, and its prior when no session estimated it. Sessions with too few
-    blocked pairs are skipped and noted."""
+    estimated and observed it (as Splink combines sessions), else its prior: a level no blocked pair showed
+    (a name variant among pairs that share a VAT id, say) is not evidence that true matches never show it --
+    the EM blocks see only the matches their key finds. Sessions with too few blocked pairs are skipped and
+    noted."""
     done, counter, results = [], [0], []
     for name, rule in _em_sessions(columns, keys):
         pairs = n_pairs.get(name, 0)
@@ -383,8 +385,6 @@ def _train(db_api: DuckDBAPI, model: dict, columns: list[str], keys: list[str], 
         observed = [v for v in seen if v is not None]
         if observed:
             combined[key] = sum(observed) / len(observed)
-        elif seen:
-            combined[key] = M_FLOOR
     return _set_m(model, combined), done
 
 
