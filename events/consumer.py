@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from events.microbatch import batch_name, land, render
 from events.schema import EVENT_TYPES, Event, parse
 from events.scoring import RealtimeScorer
 from events.store import DecisionRow, EventRow, EventStore, iso, utcnow
-from events.validate import validate
+from events.validate import Validator
 from smb_warehouse.core import paths
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ class Consumer:
         self.stream = stream or broker.stream_name()
         self.group = group or broker.group_name()
         self._seq = 0
+        self._seq_lock = threading.Lock()
+        self._validators: dict[str, Validator] = {}  # one scratch DuckDB per event type (groups run in parallel)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="event-group")
         self._pending_checked = False
 
     def ensure_group(self) -> None:
@@ -153,40 +157,63 @@ class Consumer:
         by_type: dict[str, list[tuple[str, Event, dict[str, Any]]]] = {}
         for item in fresh.values():
             by_type.setdefault(item[1].type, []).append(item)
-        for type_name, items in by_type.items():
-            event_type = EVENT_TYPES[type_name]
-            entity = event_type.contract()
-            checked = validate(entity, [e.data for _, e, _ in items])
-            good = [(item, v) for item, v in zip(items, checked.verdicts) if v.ok]
-            landed_file, lines = None, []
-            if good:
-                self._seq += 1
-                name = batch_name(entity, self.name, self._seq)
-                rendered = render(entity, [e.data for (_, e, _), _ in good])
-                path = land(self.landing, entity, name, rendered.content)
-                landed_file, lines = path.relative_to(self.landing).as_posix(), rendered.lines
-                result.files.append(landed_file)
-            line_of = {id(item): line for (item, _), line in zip(good, lines)}
-            for item, verdict in zip(items, checked.verdicts):
-                sid, event, meta = item
-                rows.append(EventRow(
-                    event_id=event.event_id, stream_id=sid, type=event.type, type_version=event.type_version,
-                    source=event.source, record_key=event.key(), published_by=meta["published_by"],
-                    published_at=meta["published_at"], received_at=received,
-                    status="landed" if verdict.ok else "quarantined", reason=verdict.reason,
-                    batch_file=landed_file if verdict.ok else None, batch_line=line_of.get(id(item)),
-                    payload=_payload(event)))
-            if good and event_type.decision:
-                decisions += self._decide(event_type.decision, good)
+        groups = list(by_type.items())
+        if len(groups) > 1:  # entity groups in parallel: DuckDB and the models release the GIL
+            handled = list(self._pool.map(lambda g: self._handle(*g, received), groups))
+        else:
+            handled = [self._handle(*g, received) for g in groups]
+        for group_rows, group_decisions, landed in handled:
+            rows += group_rows
+            decisions += group_decisions
+            if landed:
+                result.files.append(landed)
         for row in rows:
             if row.status == "landed":
                 result.landed += 1
             else:
                 result.quarantined += 1
         result.decided = len(decisions)
+        recorded = utcnow()  # a decision counts as made when it becomes visible (the store write below)
+        for d in decisions:
+            d.decided_at = iso(recorded)
+            published = datetime.fromisoformat(fresh[d.event_id][2]["published_at"])
+            d.latency_ms = round((recorded - published).total_seconds() * 1000, 3)
         self.store.record(rows, decisions)
         self.client.xack(self.stream, self.group, *[sid for sid, _ in entries])
         return result
+
+    def _handle(self, type_name: str, items: list, received: str) -> tuple[list[EventRow], list[DecisionRow], str | None]:
+        """Validate, land and decide one event type's records of a batch."""
+        event_type = EVENT_TYPES[type_name]
+        entity = event_type.contract()
+        checked = self._validator(type_name).validate(entity, [e.data for _, e, _ in items])
+        good = [(item, v) for item, v in zip(items, checked.verdicts) if v.ok]
+        landed_file, lines = None, []
+        if good:
+            with self._seq_lock:
+                self._seq += 1
+                seq = self._seq
+            name = batch_name(entity, self.name, seq)
+            rendered = render(entity, [e.data for (_, e, _), _ in good])
+            path = land(self.landing, entity, name, rendered.content)
+            landed_file, lines = path.relative_to(self.landing).as_posix(), rendered.lines
+        line_of = {id(item): line for (item, _), line in zip(good, lines)}
+        rows = []
+        for item, verdict in zip(items, checked.verdicts):
+            sid, event, meta = item
+            rows.append(EventRow(
+                event_id=event.event_id, stream_id=sid, type=event.type, type_version=event.type_version,
+                source=event.source, record_key=event.key(), published_by=meta["published_by"],
+                published_at=meta["published_at"], received_at=received,
+                status="landed" if verdict.ok else "quarantined", reason=verdict.reason,
+                batch_file=landed_file if verdict.ok else None, batch_line=line_of.get(id(item)),
+                payload=_payload(event)))
+        decisions = self._decide(event_type.decision, good) if good and event_type.decision else []
+        return rows, decisions, landed_file
+
+    def _validator(self, type_name: str) -> Validator:
+        with self._seq_lock:
+            return self._validators.setdefault(type_name, Validator())
 
     def _decide(self, kind: str, good: list) -> list[DecisionRow]:
         typed = [v.typed for _, v in good]

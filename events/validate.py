@@ -44,20 +44,26 @@ class Validated:
     verdicts: list[Verdict]
 
 
-def validate(entity: Entity, records: Sequence[dict[str, Any]]) -> Validated:
+def validate(entity: Entity, records: Sequence[dict[str, Any]], con: duckdb.DuckDBPyConnection | None = None) -> Validated:
     """Validate ``records`` (column -> scalar) against ``entity``'s contract with the file loader.
 
     Returns the rendered file (reused for landing) and one ``Verdict`` per record, in order. Never raises
-    for bad data (that is a verdict); raises for a format micro-batches cannot be written in.
+    for bad data (that is a verdict); raises for a format micro-batches cannot be written in. ``con`` is a
+    scratch in-memory DuckDB to reuse (``Validator`` keeps one per entity; its raw, quarantine and audit
+    rows are emptied first); by default a fresh one is opened and closed.
     """
     rendered = render(entity, records)
+    own = con is None
     with tempfile.TemporaryDirectory(prefix="smb-event-validate-") as tmp:
         landing = Path(tmp)
         folder = entity.landing_dir(landing)
         folder.mkdir(parents=True)
         name = batch_name(entity, "validate", 0)
         (folder / name).write_bytes(rendered.content)
-        con = duckdb.connect(":memory:")
+        if own:
+            con = duckdb.connect(":memory:")
+        else:
+            _empty(con, entity)
         try:
             message = None
             try:
@@ -81,7 +87,8 @@ def validate(entity: Entity, records: Sequence[dict[str, Any]]) -> Validated:
                                                              else f"{column}: {reason}")
             audit = con.execute(f"SELECT rows_read, rows_loaded, rows_quarantined FROM {AUDIT_TABLE}").fetchall()
         finally:
-            con.close()
+            if own:
+                con.close()
     verdicts = []
     for line in rendered.lines:
         if line in quarantined:
@@ -93,3 +100,30 @@ def validate(entity: Entity, records: Sequence[dict[str, Any]]) -> Validated:
             verdicts.append(Verdict(line, False, reasons=[f"line {line} is neither loaded nor quarantined by the loader "
                                                           f"(audit {audit}): refused"]))
     return Validated(rendered, verdicts)
+
+
+def _empty(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Forget the previous batch in a reused scratch database (tables stay: their creation is the cost saved)."""
+    tables = {r[0] for r in con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+    for table in (entity.qualified_raw_table, QUARANTINE_TABLE, AUDIT_TABLE):
+        if table in tables:
+            con.execute(f"DELETE FROM {table}")
+
+
+class Validator:
+    """``validate`` with one scratch in-memory DuckDB kept per entity (saves opening it and creating the raw,
+    quarantine and audit tables for every batch). One instance per thread; ``close`` releases them."""
+
+    def __init__(self):
+        self._cons: dict[tuple[str, str], duckdb.DuckDBPyConnection] = {}
+
+    def validate(self, entity: Entity, records: Sequence[dict[str, Any]]) -> Validated:
+        key = (entity.system, entity.name)
+        if key not in self._cons:
+            self._cons[key] = duckdb.connect(":memory:")
+        return validate(entity, records, self._cons[key])
+
+    def close(self) -> None:
+        for con in self._cons.values():
+            con.close()
+        self._cons.clear()
