@@ -138,10 +138,8 @@ def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
               "* (p.oh::INT * 60 + coalesce(nullif(p.om, ''), '0')::INT)) END")
     general = f"list_transform([{parts}], p -> {local} - {offset})[1]"
     branches = [
-        # the two shapes nearly every export writes, cast directly
-        f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}') "
-        f"THEN TRY_CAST({v} AS TIMESTAMP)",
-        f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z') "
+        # the shapes nearly every export writes (UTC or no offset, whole seconds), cast directly
+        f"WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z?') "
         f"THEN TRY_CAST(left({v}, 19) AS TIMESTAMP)",
         f"WHEN regexp_full_match({v}, {lit(_ISO_TS)}) THEN {general}",
     ]
