@@ -81,8 +81,9 @@ bench-loader: $(STAMP)
 bench-er: $(STAMP)
 	$(BIN)/python -m benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)
 
+# AP reconciliation at two scales (pairs per invoice must stay flat as invoices grow): RECON_SCALES="1 5"
 bench-recon: $(STAMP)
-	$(BIN)/python -m benchmarks.reconciliation --scale $(SCALE)
+	$(BIN)/python -m benchmarks.reconciliation --scale $(or $(RECON_SCALES),1 5)
 
 bench-cashflow: $(STAMP)
 	$(BIN)/python -m benchmarks.cashflow

@@ -33,6 +33,8 @@ OPEN_CHECK = "no_workflow_in_safe_mode"
 
 RECORDERS = [
     AssetKey(python_tables.table("ml.demand_forecasts").asset_key),   # demand forecasting: scoring records the outcome
+    AssetKey(python_tables.table("reconciliation.scoring_state").asset_key),  # AP reconciliation: guards, gate, serving
+    AssetKey(python_tables.table("triage.ticket_predictions").asset_key),     # support triage: gate, serving
 ]
 
 

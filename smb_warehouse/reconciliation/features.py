@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import cpdist
 
 FEATURES = [
     "ref_missing", "ref_exact", "ref_edit_distance", "same_supplier", "vendor_name_similarity", "same_currency",
@@ -24,14 +26,20 @@ _MISSING_RATIO = 5.0  # |log ratio| for "nothing to compare with": far beyond an
 
 
 def levenshtein(a: str, b: str) -> int:
-    """Plain edit distance (same definition as DuckDB's levenshtein) for the augmented references."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    """Plain edit distance of two strings (same definition as DuckDB's levenshtein), from rapidfuzz."""
+    return int(Levenshtein.distance(a, b))
+
+
+def edit_distances(references: pd.Series, po_numbers: pd.Series) -> np.ndarray:
+    """Levenshtein distance of each reference to the PO number beside it (float array, NaN where the reference
+    is missing): one vectorised rapidfuzz call (``process.cpdist``, pairwise over two equal-length lists)."""
+    refs = references.to_numpy(dtype=object)
+    has = np.array([isinstance(r, str) for r in refs], dtype=bool)
+    out = np.full(len(refs), np.nan)
+    if has.any():
+        out[has] = cpdist(list(refs[has]), list(po_numbers.to_numpy(dtype=object)[has]),
+                          scorer=Levenshtein.distance, workers=1)
+    return out
 
 
 def _abs_log(series: pd.Series) -> pd.Series:
@@ -49,7 +57,8 @@ def matrix(candidates: pd.DataFrame) -> pd.DataFrame:
     ref_missing = c["po_reference"].isna()
     out["ref_missing"] = ref_missing.astype(float)
     out["ref_exact"] = c["ref_exact"].fillna(False).astype(float)
-    out["ref_edit_distance"] = pd.to_numeric(c["ref_edit_distance"], errors="coerce").fillna(NO_REF_DISTANCE).clip(upper=NO_REF_DISTANCE)
+    distance = pd.to_numeric(c["ref_edit_distance"], errors="coerce")
+    out["ref_edit_distance"] = distance.fillna(NO_REF_DISTANCE).clip(upper=NO_REF_DISTANCE)
     for col in ("same_supplier", "same_currency", "has_receipt", "duplicate_signal"):
         out[col] = c[col].fillna(False).astype(float)
     out["vendor_name_similarity"] = pd.to_numeric(c["vendor_name_similarity"], errors="coerce").fillna(0.0)
@@ -71,8 +80,9 @@ def _with_references(pool: pd.DataFrame, references: pd.Series, variant: str) ->
     g["po_reference"] = g["invoice_id"].map(references)
     has_ref = g["po_reference"].notna()
     g["ref_exact"] = has_ref & (g["po_number"] == g["po_reference"])
-    g["ref_edit_distance"] = [levenshtein(r, po) if isinstance(r, str) else np.nan
-                              for r, po in zip(g["po_reference"], g["po_number"])]
+    g["ref_edit_distance"] = edit_distances(g["po_reference"], g["po_number"])
+    # the rules' verdict under the new reference: everything else they check is the pair's own evidence
+    g["is_rule_match"] = g["ref_exact"] & g["rule_checks_pass"].fillna(False).astype(bool)
     return g.assign(variant=variant)
 
 
@@ -122,9 +132,9 @@ def decision_labels(candidates: pd.DataFrame, decisions: pd.DataFrame, weight: f
     if decisions.empty:
         return candidates.head(0).assign(variant=[], label=[], weight=[])
     latest = decisions.groupby("invoice_id").tail(1)  # load() returns them in the order recorded
-    chosen = dict(zip(latest["invoice_id"], latest["po_number"].where(latest["action"] != "reject")))
-    pairs = candidates[candidates["invoice_id"].isin(chosen)].copy()
-    pairs["label"] = [int(chosen[i] is not None and po == chosen[i]) for i, po in zip(pairs["invoice_id"], pairs["po_number"])]
+    chosen = pd.Series(latest["po_number"].where(latest["action"] != "reject").to_numpy(), index=latest["invoice_id"].to_numpy())
+    pairs = candidates[candidates["invoice_id"].isin(chosen.index)].copy()
+    pairs["label"] = (pairs["po_number"] == pairs["invoice_id"].map(chosen)).astype(int)  # NaN (rejected) never equals
     return pairs.assign(variant="human_decision", weight=weight)
 
 

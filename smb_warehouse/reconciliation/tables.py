@@ -1,4 +1,4 @@
-"""The two tables the reconciliation asset writes into schema `reconciliation` (declared in
+"""The tables the reconciliation asset writes into schema `reconciliation` (declared in
 models/sources/_reconciliation__sources.yml, read back by dbt as sources), and the candidates it reads."""
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from smb_warehouse.core.warehouse import Replace, write_tables
 
 CANDIDATE_SCORES = python_tables.table("reconciliation.candidate_scores")
 REVIEW_DECISIONS = python_tables.table("reconciliation.review_decisions")
+SCORING_STATE = python_tables.table("reconciliation.scoring_state")
 SCHEMA = CANDIDATE_SCORES.schema
 CANDIDATES_MODEL = "int_ap_recon__candidates"
+AUDIT_MODEL = "stg_ingestion__load_audit"
 
 
 def candidates_relation() -> str:
@@ -25,7 +27,9 @@ def read_candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def write(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
-    """Replace both tables in one transaction: scores and the decisions they were made with go together.
-    ``frames`` maps ``candidate_scores`` and ``review_decisions`` to frames with the declared columns."""
+    """Replace the three tables in one transaction: scores, the decisions they were made with and the run's
+    serving / safe-mode state go together. ``frames`` maps ``candidate_scores``, ``review_decisions`` and
+    ``scoring_state`` to frames with the declared columns."""
     write_tables(con, [Replace(CANDIDATE_SCORES, frames["candidate_scores"]),
-                       Replace(REVIEW_DECISIONS, frames["review_decisions"])])
+                       Replace(REVIEW_DECISIONS, frames["review_decisions"]),
+                       Replace(SCORING_STATE, frames["scoring_state"])])

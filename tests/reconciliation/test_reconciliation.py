@@ -1,26 +1,52 @@
 """AP reconciliation end to end at tiny scale: the shared complete run's outcomes checked against the
-generator's known answers, then the human-review round trip: decisions made through the CLI (a subprocess) on
-a copy of that run change the next run's outcomes and stay in the append-only audit trail."""
+generator's known answers and its blocking, gate and serving marks; then, on copies of that run, the
+human-review round trip (decisions made through the CLI, a subprocess, change the next run's outcomes, stay in the
+append-only audit trail and retrain the scorer, which is otherwise reused), and the ways the workflow degrades
+without stopping: a refused candidate keeps the champion, no champion means rules only, and with the circuit
+breaker open (by a person, or by a guard) the published outcomes hold no auto-match at all."""
 from __future__ import annotations
 
 import csv
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from dagster import DagsterInstance
 
 from smb_warehouse.core.paths import PROJECT_ROOT
-from tests.support import clone_run, environment, query, run_env, step_failures
+from tests.conftest import start_local_webhook
+from tests.support import clone_run, environment, query, query_df, run_env, step_failures
+
+MATCHABLE = ("exact", "split_delivery", "wrong_po_typo", "wrong_po_other", "no_po")
+
+
+def _cli(root: Path, module: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SMB_DATA_DIR": str(root)}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def _review(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SMB_DATA_DIR": str(root)}
-    return subprocess.run([sys.executable, "-m", "smb_warehouse.reconciliation.review", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return _cli(root, "smb_warehouse.reconciliation.review", *args)
+
+
+def _apply(recon) -> dict[str, bool]:
+    """Run apply_review_decisions_job (scorer, its downstream models, the safe-mode copy, publish) on the clone;
+    returns its asset checks {"<asset>:<check>": passed}."""
+    result = recon["defs"].resolve_job_def("apply_review_decisions_job").execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success, step_failures(result)
+    return {f"{e.event_specific_data.asset_key.to_user_string()}:{e.event_specific_data.check_name}":
+            bool(e.event_specific_data.passed) for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
+
+def _state(published: Path) -> dict:
+    return query_df(published, "SELECT * FROM reconciliation.scoring_state").iloc[0].to_dict()
 
 
 def _answers(truth: Path) -> dict[str, dict]:
@@ -32,7 +58,8 @@ def _answers(truth: Path) -> dict[str, dict]:
 def recon(tiny_run: dict):
     """The shared complete run, read only (its MLflow store is where the scorer versions are)."""
     with environment(run_env(tiny_run["root"], tiny_run["landing"])):
-        yield {"root": tiny_run["root"], "answers": _answers(tiny_run["truth"]), "published": tiny_run["published"]}
+        yield {"root": tiny_run["root"], "answers": _answers(tiny_run["truth"]), "published": tiny_run["published"],
+               "checks": tiny_run["checks"]}
 
 
 @pytest.fixture()
@@ -92,10 +119,77 @@ def test_scores_carry_the_registered_model_version_and_kpis_add_up(recon):
     assert n_invoices == len(_outcomes(recon)) and n_auto + n_exc == n_invoices
 
 
+def test_blocking_keeps_candidates_per_invoice_few_and_every_true_po(recon):
+    from smb_warehouse.reconciliation.config import dbt_vars
+
+    pairs, invoices, widest = query(recon["published"], """
+        SELECT count(*), count(DISTINCT invoice_id), max(n)
+        FROM (SELECT invoice_id, count(*) OVER (PARTITION BY invoice_id) AS n FROM intermediate.int_ap_recon__candidates)""")[0]
+    assert pairs / invoices <= dbt_vars()["recon_block_top_k"] + 1 and widest <= 3 * dbt_vars()["recon_block_top_k"]
+    found = set(query(recon["published"], "SELECT invoice_id, po_number FROM intermediate.int_ap_recon__candidates"))
+    outcomes, answers = _outcomes(recon), recon["answers"]
+    should = [i for i, a in answers.items() if a["scenario"] in MATCHABLE and i in outcomes]
+    assert len(should) > 100
+    missed = [i for i in should if (i, answers[i]["true_po_number"]) not in found]
+    assert len(missed) <= 0.01 * len(should), missed
+
+
+def test_gate_serving_and_breaker_are_marked_in_every_row(recon):
+    published, state = recon["published"], _state(recon["published"])
+    assert state["gate_passed"] and not state["is_fallback"] and state["candidate_utility"] > state["baseline_utility"]
+    assert state["serving"] == f"invoice_match_scorer v{state['model_version']}"
+    assert state["model_version"] == state["candidate_version"]
+    assert (state["breaker_state"], state["mode"]) == ("closed", "normal")
+    rows = query(published, "SELECT DISTINCT serving, is_fallback, run_mode FROM marts.fct_ap_invoice_outcomes")
+    assert rows == [(state["serving"], False, "normal")]
+    scores = query(published, "SELECT DISTINCT serving, is_fallback FROM reconciliation.candidate_scores")
+    assert scores == [(state["serving"], False)]
+    assert recon["checks"]["reconciliation/candidate_scores:scorer_beats_rule_baseline"] is True
+    assert recon["checks"]["reconciliation/scoring_state:ap_breaker_closed"] is True
+    run = query_df(published, "SELECT * FROM ml.workflow_run_outcomes WHERE workflow = 'ap_reconciliation'")
+    assert len(run) == 1 and run["serving"][0] == state["serving"] and not run["degraded"][0] and run["gate_passed"][0]
+    health = query(published, "SELECT health_status FROM marts.kpi_ml__workflow_health WHERE workflow = 'ap_reconciliation'")
+    assert health == [("ok",)]
+    from smb_warehouse.core import registry
+
+    champion = registry.version_info("invoice_match_scorer")
+    assert str(champion.version) == state["model_version"] and champion.tags["gate_status"] == "promoted"
+    assert champion.tags["gate_reason"].startswith("passed:")
+    assert champion.tags["training_fingerprint"] and champion.tags["data_fingerprint"]
+
+
+def test_without_a_champion_a_refused_candidate_serves_rules_only(tiny_run, tmp_path):
+    """A fresh MLflow store (no champion) and a gate no model can pass: the run still writes scores, all from the
+    rule-only baseline, marked as a fallback; the refused version is tagged, never made champion."""
+    import duckdb
+
+    from smb_warehouse.core import registry, safe_mode
+    from smb_warehouse.reconciliation import decisions, scorer, workflow
+
+    shutil.copyfile(tiny_run["published"], tmp_path / "w.duckdb")
+    with environment({**run_env(tmp_path / "data", tiny_run["landing"]), "SMB_RECON_GATE_MARGIN": "5",
+                      "SMB_ALERT_WEBHOOK_URL": None, "SMB_ALERT_CHANNEL": None}):
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        try:
+            result = workflow.run(con, decisions.load(), "test-no-champion")
+            written = con.execute("SELECT DISTINCT model_version, serving, is_fallback "
+                                  "FROM reconciliation.candidate_scores").fetchall()
+            top = con.execute("SELECT max(match_score) FROM reconciliation.candidate_scores").fetchone()[0]
+        finally:
+            con.close()
+        assert not result.serving.gate.passed and "rule-only baseline" in result.serving.gate.reason
+        assert written == [("rules_only", "baseline:rules_only", True)] and top == 0
+        version = result.serving.candidate.version
+        assert registry.version_info(scorer.MODEL_NAME) is None  # no champion alias
+        assert registry.version_info(scorer.MODEL_NAME, version).tags["gate_status"] == "refused"
+        outcome = safe_mode.run_outcomes("ap_reconciliation").iloc[-1]
+        assert outcome["serving"] == "baseline:rules_only" and outcome["degraded"] and not outcome["gate_passed"]
+
+
 def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_clone):
     recon = recon_clone
     root, published = recon["root"], recon["published"]
-    before = _outcomes(recon)
+    before, state_before = _outcomes(recon), _state(published)
     queued = _review(root, "list", "--limit", "500")
     assert queued.returncode == 0, queued.stderr
     to_reject = next(i for i, o in sorted(before.items()) if o["reason"] == "duplicate_invoice")
@@ -113,9 +207,7 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_
         assert done.returncode == 0, done.stderr
     assert _review(root, "approve", to_approve, "--po", "PO-999999", "--by", "Ada", "--why", "x").returncode == 2
 
-    result = recon["defs"].resolve_job_def("apply_review_decisions_job").execute_in_process(
-        instance=DagsterInstance.ephemeral(), raise_on_error=False)
-    assert result.success, step_failures(result)
+    _apply(recon)
 
     after = _outcomes(recon)
     assert (after[to_reject]["outcome"], after[to_reject]["po"]) == ("rejected_by_review", None)
@@ -140,6 +232,85 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         store.execute("DELETE FROM decisions")
     store.close()
-    # the decisions were labels for the retrained scorer
-    versions = {o["model_version"] for o in after.values() if o["model_version"]}
-    assert versions and versions.isdisjoint({o["model_version"] for o in before.values()})
+    # the decisions were labels: a new candidate was trained with them (and judged: it serves unless refused)
+    state = _state(published)
+    assert state["candidate_version"] != state_before["candidate_version"] and not state["candidate_reused"]
+    assert {o["model_version"] for o in after.values() if o["model_version"]} == {state["model_version"]}
+    # the reassigned rule match was reversed and moved back to the machine's PO: not a reversal
+    assert query(published, "SELECT is_auto_match_reversed FROM marts.fct_ap_invoice_outcomes WHERE invoice_id = ?",
+                 [to_reassign]) == [(False,)]
+
+
+def test_refused_candidate_keeps_the_champion_and_an_open_breaker_stops_every_auto_match(recon_clone):
+    """Three runs on one copy: (1) a person opens the breaker and the gate refuses every candidate: the champion
+    still scores (marked as a fallback, alerted) but the published outcomes hold no auto-match, and the run's
+    healthy guards do not lift a person's freeze; (2) after the person closes it, a guard (input contract) opens
+    it again; (3) a healthy run closes what the run opened. Nothing changed in data or decisions, so no run fits
+    a new scorer: each reuses the registered version."""
+    root, published = recon_clone["root"], recon_clone["published"]
+    champion = _state(published)["model_version"]
+
+    opened = _cli(root, "smb_warehouse.core.safe_mode", "open", "ap_reconciliation", "--mode", "all_to_review",
+                  "--by", "Ann", "--why", "supplier master audit")
+    assert opened.returncode == 0, opened.stderr
+    url, stop, received = start_local_webhook()
+    try:
+        with environment({"SMB_RECON_GATE_MARGIN": "5", "SMB_ALERT_WEBHOOK_URL": url, "SMB_ALERT_CHANNEL": None}):
+            checks = _apply(recon_clone)
+    finally:
+        stop()
+    state = _state(published)
+    assert not state["gate_passed"] and state["is_fallback"] and state["model_version"] == champion
+    assert state["candidate_reused"] and state["candidate_version"] == champion
+    assert checks["reconciliation/candidate_scores:scorer_beats_rule_baseline"] is False  # WARN: the run published
+    rows = query(published, "SELECT DISTINCT serving, is_fallback FROM marts.fct_ap_invoice_outcomes")
+    assert rows == [(f"invoice_match_scorer v{champion}", True)]
+    assert any("refused" in r["body"]["subject"] for r in received)
+    _assert_safe_mode(published, checks)
+    log = query_df(published, "SELECT * FROM marts.fct_workflow_mode_changes WHERE workflow = 'ap_reconciliation'")
+    assert list(log["changed_by"]) == ["Ann"]  # the run's healthy guards did not close a person's breaker
+    run = query_df(published, "SELECT * FROM ml.workflow_run_outcomes WHERE workflow = 'ap_reconciliation' "
+                              "ORDER BY recorded_at DESC LIMIT 1")
+    assert run["degraded"][0] and not run["gate_passed"][0] and run["breaker_state"][0] == "open"
+
+    closed = _cli(root, "smb_warehouse.core.safe_mode", "close", "ap_reconciliation", "--by", "Ann", "--why", "audit done")
+    assert closed.returncode == 0, closed.stderr
+    with environment({"SMB_RECON_MAX_QUARANTINE_SHARE": "-1"}):  # any quarantined share breaches the contract
+        checks = _apply(recon_clone)
+    _assert_safe_mode(published, checks)
+    last = query_df(published, "SELECT * FROM ml.workflow_safe_mode_log WHERE workflow = 'ap_reconciliation' ORDER BY seq")
+    assert list(zip(last["state"], last["changed_by_kind"])) == [("open", "person"), ("closed", "person"), ("open", "run")]
+    assert last["reason"].iloc[-1].startswith("input contract:") and last["dagster_run_id"].iloc[-1]
+    state = _state(published)
+    assert state["gate_passed"] and not state["is_fallback"] and state["candidate_reused"]
+
+    checks = _apply(recon_clone)  # guards healthy again: the run closes what a run opened
+    assert checks["reconciliation/scoring_state:ap_breaker_closed"] is True
+    assert query(published, "SELECT DISTINCT run_mode FROM marts.fct_ap_invoice_outcomes") == [("normal",)]
+    assert query(published, "SELECT count(*) FROM marts.fct_ap_invoice_outcomes WHERE outcome = 'auto_matched'")[0][0] > 0
+    kinds = query(published, "SELECT state, changed_by_kind FROM ml.workflow_safe_mode_log "
+                             "WHERE workflow = 'ap_reconciliation' ORDER BY seq")
+    assert kinds[-1] == ("closed", "run")
+    assert query(published, "SELECT health_status FROM marts.kpi_ml__workflow_health "
+                            "WHERE workflow = 'ap_reconciliation'") == [("ok",)]
+    assert _state(published)["candidate_version"] == champion
+
+
+def _assert_safe_mode(published: Path, checks: dict[str, bool]) -> None:
+    """The published outcomes of a run with the AP breaker open: no auto-match; what the machine would have
+    matched is a safe_mode exception suggesting its PO; every undecided invoice waits in the review queue."""
+    out = query_df(published, "SELECT * FROM marts.fct_ap_invoice_outcomes")
+    assert (out["outcome"] != "auto_matched").all()
+    held = out[out["machine_outcome"] == "auto_matched"]
+    assert len(held) > 50 and (held["exception_reason"] == "safe_mode").all()
+    assert (held["suggested_po_number"] == held["machine_po_number"]).all()
+    assert set(out["run_mode"]) == {"all_to_review"}
+    undecided = out[out["decision_id"].isna()]
+    queue = query(published, "SELECT count(*) FROM marts.fct_ap_review_queue")[0][0]
+    assert queue == len(undecided)
+    kpi = query(published, "SELECT sum(n_auto_matched), sum(n_held_by_safe_mode) FROM marts.kpi_ap_recon__outcomes")[0]
+    assert kpi == (0, len(held))
+    assert checks["reconciliation/scoring_state:ap_breaker_closed"] is False
+    assert query(published, "SELECT health_status FROM marts.kpi_ml__workflow_health "
+                            "WHERE workflow = 'ap_reconciliation'") == [("safe_mode",)]
+    assert pd.notna(_state(published)["breaker_reason"])

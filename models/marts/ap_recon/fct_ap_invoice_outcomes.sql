@@ -10,17 +10,25 @@
     6. otherwise an exception whose reason says what is missing:
        quantity_variance / price_variance (a plausible PO whose receipts disagree), no_po_reference (nothing
        quoted, no plausible PO), po_not_found (quoted PO does not exist), low_confidence (anything else).
-  Exceptions without a decision form the review queue (fct_ap_review_queue).
+  machine_outcome / machine_po_number: what steps 2-6 (rules and scorer) decided, before any human decision and
+  whatever the mode; the live KPI of the AP circuit breaker compares them with later review decisions.
+  Safe mode (reconciliation.scoring_state.mode <> 'normal': the AP circuit breaker is open): no auto-match at
+  all; an invoice the machine would have auto-matched becomes a safe_mode exception with that PO suggested.
+  Every row carries what served the run's scores (serving, is_fallback: the candidate scorer was refused by its
+  gate, so the champion or the rule-only baseline scored) and the run's mode. Exceptions without a decision form
+  the review queue (fct_ap_review_queue).
 -#}
-{%- set auto = var('recon_auto_match_threshold', 0.5) -%}
-{%- set margin = var('recon_min_score_margin', 0.3) -%}
-{%- set plausible = var('recon_review_threshold', 0.2) -%}
+{%- set auto = var('recon_auto_match_threshold') -%}
+{%- set margin = var('recon_min_score_margin') -%}
+{%- set plausible = var('recon_review_threshold') -%}
 with
 
 invoices as (select * from {{ ref('fct_ap_invoices') }}),
 signals as (select * from {{ ref('int_ap_recon__invoices') }}),
 candidates as (select * from {{ ref('int_ap_recon__candidates') }}),
 scores as (select * from {{ source('reconciliation', 'candidate_scores') }}),
+-- one row (the run that scored); none after a plain `dbt build` without the Python asset: normal mode
+run_state as (select serving, is_fallback, mode from {{ source('reconciliation', 'scoring_state') }}),
 
 rule_match as (
     select invoice_id, po_number
@@ -75,7 +83,7 @@ latest_decision as (
     where decision_rank = 1
 ),
 
-decided as (
+machine as (
 
     select
         invoices.finance_ap_invoice_id as invoice_id,
@@ -101,8 +109,6 @@ decided as (
         latest_decision.decided_at,
         latest_decision.reason as decision_reason,
         case
-            when latest_decision.action in ('approve', 'reassign') then 'matched_by_review'
-            when latest_decision.action = 'reject' then 'rejected_by_review'
             when signals.duplicate_of_invoice_id is not null then 'exception'
             when rule_match.po_number is not null then 'auto_matched'
             when price_variance.po_number is not null then 'exception'
@@ -110,16 +116,14 @@ decided as (
                 and best.quantity_within_tolerance and best.amount_within_tolerance and best.same_currency
                 then 'auto_matched'
             else 'exception'
-        end as outcome,
+        end as machine_outcome,
         case
-            when latest_decision.decision_id is not null then 'review:' || latest_decision.action
             when signals.duplicate_of_invoice_id is not null then 'rule:duplicate_invoice'
             when rule_match.po_number is not null then 'rule:three_way_match'
             when price_variance.po_number is not null then 'rule:price_variance'
             else 'model:invoice_match_scorer'
-        end as decided_by_method,
+        end as machine_method,
         case
-            when latest_decision.decision_id is not null then null
             when signals.duplicate_of_invoice_id is not null then 'duplicate_invoice'
             when rule_match.po_number is not null then null
             when price_variance.po_number is not null then 'price_variance'
@@ -130,8 +134,11 @@ decided as (
             when invoices.po_reference is null or not signals.ref_is_po_format then 'no_po_reference'
             when not signals.ref_is_known_po then 'po_not_found'
             else 'low_confidence'
-        end as exception_reason,
-        coalesce(price_variance.po_number, rule_match.po_number) as rule_candidate_po
+        end as machine_reason,
+        coalesce(price_variance.po_number, rule_match.po_number) as rule_candidate_po,
+        coalesce(run_state.serving, 'none') as serving,
+        coalesce(run_state.is_fallback, false) as is_fallback,
+        coalesce(run_state.mode, 'normal') as run_mode
     from invoices
     inner join signals on signals.invoice_id = invoices.finance_ap_invoice_id
     left join best on best.invoice_id = invoices.finance_ap_invoice_id
@@ -139,6 +146,32 @@ decided as (
     left join (select invoice_id, min(po_number) as po_number from price_variance group by invoice_id)
         as price_variance on price_variance.invoice_id = invoices.finance_ap_invoice_id
     left join latest_decision on latest_decision.invoice_id = invoices.finance_ap_invoice_id
+    left join run_state on 1 = 1
+
+),
+
+decided as (
+
+    select
+        machine.*,
+        case when machine_outcome = 'auto_matched' then coalesce(rule_po_number, best_po_number) end as machine_po_number,
+        case
+            when decision_action in ('approve', 'reassign') then 'matched_by_review'
+            when decision_action = 'reject' then 'rejected_by_review'
+            when machine_outcome = 'auto_matched' and run_mode <> 'normal' then 'exception'
+            else machine_outcome
+        end as outcome,
+        case
+            when decision_id is not null then 'review:' || decision_action
+            when machine_outcome = 'auto_matched' and run_mode <> 'normal' then 'safe_mode:' || run_mode
+            else machine_method
+        end as decided_by_method,
+        case
+            when decision_id is not null then null
+            when machine_outcome = 'auto_matched' and run_mode <> 'normal' then 'safe_mode'
+            else machine_reason
+        end as exception_reason
+    from machine
 
 )
 
@@ -153,8 +186,8 @@ select
         when outcome = 'auto_matched' then coalesce(rule_po_number, best_po_number)
     end as {{ dbt.type_string() }}) as matched_po_number,
     -- what a reviewer should look at first: the rule's PO, else the scorer's best guess
-    cast(case when outcome = 'exception' then coalesce(rule_candidate_po, best_po_number) end as {{ dbt.type_string() }})
-        as suggested_po_number,
+    cast(case when outcome = 'exception' then coalesce(machine_po_number, rule_candidate_po, best_po_number) end
+        as {{ dbt.type_string() }}) as suggested_po_number,
     cast(best_score as {{ type_double() }}) as best_match_score,
     cast(score_margin as {{ type_double() }}) as score_margin,
     cast(model_version as {{ dbt.type_string() }}) as model_version,
@@ -171,5 +204,15 @@ select
     cast(decided_by as {{ dbt.type_string() }}) as decided_by,
     cast(decided_at as timestamp) as decided_at,
     cast(decision_reason as {{ dbt.type_string() }}) as decision_reason,
-    cast(outcome = 'exception' as boolean) as is_in_review_queue
+    cast(outcome = 'exception' as boolean) as is_in_review_queue,
+    cast(machine_outcome as {{ dbt.type_string() }}) as machine_outcome,
+    cast(machine_po_number as {{ dbt.type_string() }}) as machine_po_number,
+    cast(
+        machine_outcome = 'auto_matched' and decision_id is not null
+        and (decision_action = 'reject' or coalesce(decision_po_number, '') <> coalesce(machine_po_number, ''))
+        as boolean
+    ) as is_auto_match_reversed,
+    cast(serving as {{ dbt.type_string() }}) as serving,
+    cast(is_fallback as boolean) as is_fallback,
+    cast(run_mode as {{ dbt.type_string() }}) as run_mode
 from decided
