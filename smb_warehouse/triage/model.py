@@ -4,6 +4,12 @@ top-3 knowledge-base retrieval (TF-IDF cosine). Everything runs locally; no host
 Training data is the desk's own labels (tickets an agent categorised). A deterministic 20% of those
 is held out (hash of the ticket id) so accuracy against labelled history is measured on tickets the
 model never saw. The simulator's true labels are never read here.
+
+The gate (``judge``): on those held-out tickets the category classifier must beat the majority baseline
+(always the most common training category) by ``TriageConfig.gate_margin``, the priority classifier its own
+majority baseline by ``priority_gate_margin``, and the category classifier must not be less accurate than
+the current champion on the same tickets. smb_warehouse.triage.workflow serves the champion, or with none the
+all-to-a-person baseline, when a candidate fails.
 """
 from __future__ import annotations
 
@@ -30,6 +36,20 @@ def _env_float(name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class TriageConfig:
+    """Environment settings (defaults in brackets):
+
+    SMB_TRIAGE_MIN_CONFIDENCE / _MIN_PRIORITY_CONFIDENCE   below these class probabilities a person triages (0.6 / 0.4)
+    SMB_TRIAGE_GATE_MARGIN            held-out category accuracy must beat the majority baseline by this (0.05)
+    SMB_TRIAGE_PRIORITY_GATE_MARGIN   held-out priority accuracy vs its majority baseline (0.0: not worse)
+    SMB_TRIAGE_GATE_MIN_HELDOUT       fewer held-out desk-labelled tickets than this: no verdict, the gate fails (10)
+    SMB_TRIAGE_MAX_QUARANTINE_SHARE   breaker, input contract: share of support/tickets rows quarantined in the
+                                      latest load above this (0.05)
+    SMB_TRIAGE_MAX_DRIFT              breaker, drift: |share auto-triaged now - when the champion was trained| (0.25)
+    SMB_TRIAGE_MIN_AUTO_ACCURACY      breaker, live KPI: held-out accuracy of the auto-triaged tickets against the
+                                      desk's category below this (0.7) ...
+    SMB_TRIAGE_MIN_AUTO_TICKETS       ... judged from this many such tickets (10)
+    """
+
     # below this class probability a person triages the ticket (env SMB_TRIAGE_MIN_CONFIDENCE)
     min_category_confidence: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_MIN_CONFIDENCE", 0.6))
     min_priority_confidence: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_MIN_PRIORITY_CONFIDENCE", 0.4))
@@ -37,6 +57,13 @@ class TriageConfig:
     c: float = 5.0
     kb_top_k: int = 3
     kb_category_boost: float = 0.1  # articles of the predicted category first among near-ties
+    gate_margin: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_GATE_MARGIN", 0.05))
+    priority_gate_margin: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_PRIORITY_GATE_MARGIN", 0.0))
+    gate_min_heldout: int = field(default_factory=lambda: int(_env_float("SMB_TRIAGE_GATE_MIN_HELDOUT", 10)))
+    max_quarantine_share: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_MAX_QUARANTINE_SHARE", 0.05))
+    max_drift: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_MAX_DRIFT", 0.25))
+    min_auto_accuracy: float = field(default_factory=lambda: _env_float("SMB_TRIAGE_MIN_AUTO_ACCURACY", 0.7))
+    min_auto_tickets: int = field(default_factory=lambda: int(_env_float("SMB_TRIAGE_MIN_AUTO_TICKETS", 10)))
 
 
 def holdout_mask(ticket_ids: pd.Series, share: float) -> np.ndarray:
@@ -61,23 +88,43 @@ class TriageResult:
     metrics: dict[str, float]
 
 
-def _fit_predict(texts: pd.Series, labels: pd.Series, train: np.ndarray, c: float):
+def _fit(texts: pd.Series, labels: pd.Series, train: np.ndarray, c: float) -> Pipeline | None:
     if train.sum() == 0 or labels[train].nunique() < 2:
-        return None, pd.Series([None] * len(texts), dtype=object), np.zeros(len(texts))
-    model = text_classifier(c).fit(texts[train], labels[train])
+        return None
+    return text_classifier(c).fit(texts[train], labels[train])
+
+
+def _predict(model: Pipeline | None, texts: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if model is None:
+        return pd.Series([None] * len(texts), index=texts.index, dtype=object), np.zeros(len(texts))
     proba = model.predict_proba(texts)
-    return model, pd.Series(model.classes_[proba.argmax(axis=1)], index=texts.index), proba.max(axis=1)
+    return pd.Series(model.classes_[proba.argmax(axis=1)], index=texts.index), proba.max(axis=1)
 
 
-def classify(tickets: pd.DataFrame, config: TriageConfig) -> tuple[pd.DataFrame, Pipeline | None, Pipeline | None, dict]:
+def fit_models(tickets: pd.DataFrame, config: TriageConfig) -> tuple[Pipeline | None, Pipeline | None]:
+    """(category model, priority model) fitted on the desk-labelled training tickets (None: fewer than two classes)."""
+    tickets = tickets.reset_index(drop=True)
+    texts = tickets["ticket_text"].fillna("")
+    hold = holdout_mask(tickets["support_ticket_id"], config.holdout_share)
+    return (_fit(texts, tickets["desk_category"], tickets["desk_category"].notna().to_numpy() & ~hold, config.c),
+            _fit(texts, tickets["desk_priority"], tickets["desk_priority"].notna().to_numpy() & ~hold, config.c))
+
+
+def predict(tickets: pd.DataFrame, category_model: Pipeline | None, priority_model: Pipeline | None,
+            config: TriageConfig) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One row per ticket: support_ticket_id, predicted_category / _priority (str or None), category_ / priority_
+    confidence (float, 4 decimals), suggested_team, is_auto_triaged (both confidences above their bars), route
+    (team or human_review), label_split (train | holdout | unlabelled), desk_category, desk_priority. And the
+    held-out metrics: accuracy of both classifiers and of their majority baselines (the most common training
+    label), held-out ticket count, share auto-triaged, and the accuracy of the auto-triaged held-out tickets."""
     tickets = tickets.reset_index(drop=True)
     texts = tickets["ticket_text"].fillna("")
     labelled_cat = tickets["desk_category"].notna().to_numpy()
-    labelled_pri = tickets["desk_priority"].notna().to_numpy()
     hold = holdout_mask(tickets["support_ticket_id"], config.holdout_share)
-    cat_model, cat_pred, cat_conf = _fit_predict(texts, tickets["desk_category"], labelled_cat & ~hold, config.c)
-    pri_model, pri_pred, pri_conf = _fit_predict(texts, tickets["desk_priority"], labelled_pri & ~hold, config.c)
-    auto = (cat_conf >= config.min_category_confidence) & (pri_conf >= config.min_priority_confidence) & cat_pred.notna().to_numpy()
+    cat_pred, cat_conf = _predict(category_model, texts)
+    pri_pred, pri_conf = _predict(priority_model, texts)
+    auto = ((cat_conf >= config.min_category_confidence) & (pri_conf >= config.min_priority_confidence)
+            & cat_pred.notna().to_numpy())
     out = pd.DataFrame({
         "support_ticket_id": tickets["support_ticket_id"],
         "predicted_category": cat_pred, "category_confidence": np.round(cat_conf, 4),
@@ -89,16 +136,74 @@ def classify(tickets: pd.DataFrame, config: TriageConfig) -> tuple[pd.DataFrame,
     })
     # low confidence never acts on its own: a person decides
     out["route"] = np.where(auto, out["suggested_team"], HUMAN_REVIEW)
+    return out, holdout_metrics(out, tickets, hold)
+
+
+def holdout_metrics(out: pd.DataFrame, tickets: pd.DataFrame, hold: np.ndarray) -> dict[str, float]:
+    """See ``predict``."""
     h = out[out["label_split"] == "holdout"]
-    majority = tickets.loc[labelled_cat & ~hold, "desk_category"].mode()
-    metrics = {
+    hp = h[h["desk_priority"].notna()]
+    train_cat = tickets.loc[tickets["desk_category"].notna().to_numpy() & ~hold, "desk_category"].mode()
+    train_pri = tickets.loc[tickets["desk_priority"].notna().to_numpy() & ~hold, "desk_priority"].mode()
+    auto_h = h[h["is_auto_triaged"]]
+    return {
         "holdout_tickets": float(len(h)),
         "holdout_category_accuracy": float((h["predicted_category"] == h["desk_category"]).mean()) if len(h) else 0.0,
-        "holdout_majority_baseline": float((h["desk_category"] == majority.iloc[0]).mean()) if len(h) and len(majority) else 0.0,
-        "holdout_priority_accuracy": float((h["predicted_priority"] == h["desk_priority"]).mean()) if len(h) else 0.0,
-        "share_auto_triaged": float(auto.mean()) if len(out) else 0.0,
+        "holdout_majority_baseline": (float((h["desk_category"] == train_cat.iloc[0]).mean())
+                                      if len(h) and len(train_cat) else 0.0),
+        "holdout_priority_accuracy": float((hp["predicted_priority"] == hp["desk_priority"]).mean()) if len(hp) else 0.0,
+        "holdout_priority_majority_baseline": (float((hp["desk_priority"] == train_pri.iloc[0]).mean())
+                                               if len(hp) and len(train_pri) else 0.0),
+        "share_auto_triaged": float(out["is_auto_triaged"].mean()) if len(out) else 0.0,
+        "holdout_auto_triaged": float(len(auto_h)),
+        "holdout_auto_triaged_accuracy": (float((auto_h["predicted_category"] == auto_h["desk_category"]).mean())
+                                          if len(auto_h) else 0.0),
     }
+
+
+def majority_category(tickets: pd.DataFrame, config: TriageConfig) -> str | None:
+    """The most common desk category among the training tickets (the baseline's answer; None without labels)."""
+    tickets = tickets.reset_index(drop=True)
+    hold = holdout_mask(tickets["support_ticket_id"], config.holdout_share)
+    mode = tickets.loc[tickets["desk_category"].notna().to_numpy() & ~hold, "desk_category"].mode()
+    return None if mode.empty else str(mode.iloc[0])
+
+
+def classify(tickets: pd.DataFrame, config: TriageConfig) -> tuple[pd.DataFrame, Pipeline | None, Pipeline | None, dict]:
+    """Fit both classifiers on the training tickets and predict every ticket: (``predict`` frame, category model,
+    priority model, held-out metrics)."""
+    cat_model, pri_model = fit_models(tickets, config)
+    out, metrics = predict(tickets, cat_model, pri_model, config)
     return out, cat_model, pri_model, metrics
+
+
+@dataclass(frozen=True)
+class TriageGate:
+    passed: bool
+    reason: str
+
+
+def judge(candidate: dict[str, float], champion: dict[str, float] | None, has_models: bool,
+          config: TriageConfig) -> TriageGate:
+    """The gate on ``predict`` metrics of the candidate (and of the champion on the same tickets, or None)."""
+    if not has_models:
+        return TriageGate(False, "no candidate classifiers (fewer than two desk-labelled classes)")
+    n = int(candidate["holdout_tickets"])
+    if n < config.gate_min_heldout:
+        return TriageGate(False, f"only {n} held-out desk-labelled tickets (< {config.gate_min_heldout}): no verdict")
+    cat, cat_base = candidate["holdout_category_accuracy"], candidate["holdout_majority_baseline"]
+    pri, pri_base = candidate["holdout_priority_accuracy"], candidate["holdout_priority_majority_baseline"]
+    figures = (f"held-out category accuracy {cat:.3f} vs majority {cat_base:.3f} (margin {config.gate_margin}), "
+               f"priority {pri:.3f} vs majority {pri_base:.3f} (margin {config.priority_gate_margin})"
+               + (f", champion category accuracy {champion['holdout_category_accuracy']:.3f}" if champion else "")
+               + f"; {n} tickets")
+    if cat < cat_base + config.gate_margin:
+        return TriageGate(False, "category classifier does not beat the majority baseline by the margin: " + figures)
+    if pri < pri_base + config.priority_gate_margin:
+        return TriageGate(False, "priority classifier does not beat its majority baseline by the margin: " + figures)
+    if champion is not None and cat < champion["holdout_category_accuracy"]:
+        return TriageGate(False, "worse than the champion: " + figures)
+    return TriageGate(True, "passed: " + figures)
 
 
 def retrieve_kb(tickets: pd.DataFrame, predicted_category: pd.Series, articles: pd.DataFrame,
@@ -129,5 +234,6 @@ def retrieve_kb(tickets: pd.DataFrame, predicted_category: pd.Series, articles: 
 def triage(tickets: pd.DataFrame, articles: pd.DataFrame, config: TriageConfig | None = None) -> TriageResult:
     config = config or TriageConfig()
     predictions, cat_model, pri_model, metrics = classify(tickets, config)
-    suggestions = retrieve_kb(tickets.reset_index(drop=True), predictions["predicted_category"], articles.reset_index(drop=True), config)
+    suggestions = retrieve_kb(tickets.reset_index(drop=True), predictions["predicted_category"],
+                              articles.reset_index(drop=True), config)
     return TriageResult(predictions, suggestions, cat_model, pri_model, metrics)

@@ -10,9 +10,11 @@ from smb_warehouse.core.warehouse import Replace, write_tables
 
 PREDICTIONS = python_tables.table("triage.ticket_predictions")
 KB_SUGGESTIONS = python_tables.table("triage.kb_suggestions")
+TRIAGE_STATE = python_tables.table("triage.triage_state")
 SCHEMA = PREDICTIONS.schema
 TICKETS_MODEL = "int_triage__ticket_inputs"
 ARTICLES_MODEL = "stg_support__kb_articles"
+AUDIT_MODEL = "stg_ingestion__load_audit"
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -24,6 +26,9 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFr
     return tickets, articles
 
 
-def write(con: duckdb.DuckDBPyConnection, predictions: pd.DataFrame, suggestions: pd.DataFrame) -> None:
-    """Replace both tables in one transaction: suggestions never belong to another run's predictions."""
-    write_tables(con, [Replace(PREDICTIONS, predictions), Replace(KB_SUGGESTIONS, suggestions)])
+def write(con: duckdb.DuckDBPyConnection, predictions: pd.DataFrame, suggestions: pd.DataFrame,
+          state: pd.DataFrame) -> None:
+    """Replace the three tables in one transaction: suggestions and the serving / safe-mode state never belong
+    to another run's predictions."""
+    write_tables(con, [Replace(PREDICTIONS, predictions), Replace(KB_SUGGESTIONS, suggestions),
+                       Replace(TRIAGE_STATE, state)])

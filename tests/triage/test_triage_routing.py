@@ -50,3 +50,94 @@ def test_three_kb_suggestions_per_ticket_and_models_registered(tiny_run):
     uri = f"sqlite:///{tiny_run['root'] / 'mlflow' / 'mlflow.db'}"
     names = {m.name for m in MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()}
     assert {"ticket_category_classifier", "ticket_priority_classifier", "bank_txn_anomaly_scorer"} <= names
+
+
+# ------------------------------------------------------------------ gate, fallbacks, circuit breaker
+TRIAGE_KEYS = ("triage/ticket_predictions", "triage/kb_suggestions", "triage/triage_state")
+
+
+def test_gate_needs_the_margin_over_majority_and_the_champion():
+    from smb_warehouse.triage.model import judge
+
+    config = TriageConfig(gate_margin=0.05, priority_gate_margin=0.0, gate_min_heldout=10)
+    good = {"holdout_tickets": 50, "holdout_category_accuracy": 0.8, "holdout_majority_baseline": 0.3,
+            "holdout_priority_accuracy": 0.6, "holdout_priority_majority_baseline": 0.5}
+    assert judge(good, None, True, config).passed
+    assert not judge({**good, "holdout_category_accuracy": 0.33}, None, True, config).passed  # within the margin
+    assert "priority" in judge({**good, "holdout_priority_accuracy": 0.4}, None, True, config).reason
+    assert judge(good, {"holdout_category_accuracy": 0.85}, True, config).reason.startswith("worse than the champion")
+    assert judge(good, {"holdout_category_accuracy": 0.8}, True, config).passed  # as good as the champion
+    assert not judge(good, None, False, config).passed
+    assert "no verdict" in judge({**good, "holdout_tickets": 5}, None, True, config).reason
+
+
+def test_the_shared_run_serves_its_gated_candidate_and_marks_every_row(tiny_run):
+    published = tiny_run["published"]
+    state = query_df(published, "SELECT * FROM triage.triage_state").iloc[0]
+    assert state["gate_passed"] and not state["is_fallback"] and (state["breaker_state"], state["mode"]) == ("closed", "normal")
+    routing = query_df(published, "SELECT * FROM marts.fct_ticket_triage")
+    assert set(routing["serving"]) == {state["serving"]} and not routing["is_fallback"].any()
+    assert set(routing["run_mode"]) == {"normal"} and routing["is_auto_triaged"].any()
+    assert state["serving"] == f"{routing['category_model_version'].iloc[0]} + {routing['priority_model_version'].iloc[0]}"
+    assert tiny_run["checks"]["triage/triage_state:triage_breaker_closed"] is True
+    health = query_df(published, "SELECT * FROM marts.kpi_ml__workflow_health WHERE workflow = 'support_triage'")
+    assert health["health_status"].tolist() == ["ok"]
+
+
+def test_without_a_champion_a_refused_candidate_sends_every_ticket_to_a_person(tiny_run, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from smb_warehouse.core import registry
+    from smb_warehouse.triage import tables, workflow
+    from tests.support import environment, run_env
+
+    shutil.copyfile(tiny_run["published"], tmp_path / "w.duckdb")
+    with environment({**run_env(tmp_path / "data", tiny_run["landing"]), "SMB_TRIAGE_GATE_MARGIN": "2",
+                      "SMB_ALERT_WEBHOOK_URL": None, "SMB_ALERT_CHANNEL": None}):
+        con = duckdb.connect(str(tmp_path / "w.duckdb"))
+        try:
+            tickets, articles = tables.read_inputs(con)
+            result = workflow.run(con, tickets, articles, "test-no-champion")
+            written = con.execute("SELECT DISTINCT route, is_auto_triaged, category_model_version "
+                                  "FROM triage.ticket_predictions").fetchall()
+        finally:
+            con.close()
+        assert not result.gate.passed and result.is_fallback and result.serving == workflow.BASELINE
+        assert written == [(HUMAN_REVIEW, False, workflow.BASELINE)]
+        assert registry.version_info(workflow.CATEGORY_MODEL) is None  # the refused candidate is not champion
+
+
+def test_refused_candidate_keeps_the_champion_and_the_breaker_sends_everything_to_a_person(tiny_run, tmp_path):
+    """On a copy of the shared run: a person opens the triage breaker and the gate refuses every candidate; the
+    triage assets and everything downstream run again and publish: the champion serves (marked as a fallback)
+    and no ticket is auto-routed."""
+    from dagster import AssetKey, AssetSelection, DagsterInstance
+
+    from smb_warehouse.core import safe_mode
+    from tests.support import clone_run, environment, run_env, step_failures
+
+    root = clone_run(tiny_run["root"], tmp_path / "data")
+    published = root / "warehouse" / "warehouse.duckdb"
+    before = query_df(published, "SELECT DISTINCT category_model_version FROM marts.fct_ticket_triage")
+    with environment({**run_env(root, tiny_run["landing"]), "SMB_TRIAGE_GATE_MARGIN": "2"}):
+        from orchestration.definitions import defs
+
+        safe_mode.open_breaker("support_triage", "all_to_person", "new product line launched", by="Ann", by_kind="person")
+        keys = AssetSelection.assets(*[AssetKey.from_user_string(k) for k in TRIAGE_KEYS]).downstream().resolve(
+            defs.resolve_asset_graph())
+        result = defs.resolve_job_def("warehouse_job").execute_in_process(
+            instance=DagsterInstance.ephemeral(), asset_selection=list(keys), raise_on_error=False)
+        assert result.success, step_failures(result)
+    checks = {f"{e.event_specific_data.asset_key.to_user_string()}:{e.event_specific_data.check_name}":
+              bool(e.event_specific_data.passed) for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert checks["triage/ticket_predictions:classifier_beats_majority_baseline"] is False
+    assert checks["triage/triage_state:triage_breaker_closed"] is False
+    routing = query_df(published, "SELECT * FROM marts.fct_ticket_triage")
+    assert (routing["route"] == HUMAN_REVIEW).all() and not routing["is_auto_triaged"].any()
+    assert set(routing["run_mode"]) == {"all_to_person"} and routing["is_fallback"].all()
+    assert set(routing["category_model_version"]) == set(before["category_model_version"])  # the champion served
+    assert query_df(published, "SELECT sum(share_auto_triaged * n_triaged) AS n FROM marts.kpi_triage__tickets")["n"][0] == 0
+    health = query_df(published, "SELECT * FROM marts.kpi_ml__workflow_health WHERE workflow = 'support_triage'")
+    assert health["health_status"].tolist() == ["safe_mode"] and health["breaker_changed_by"].tolist() == ["Ann"]
