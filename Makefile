@@ -117,5 +117,21 @@ safe-mode: $(STAMP)
 review: $(STAMP)
 	$(BIN)/python -m smb_warehouse.reconciliation.review $(ARGS)
 
+# Reliability and security (README "Reliability and security"): fault injection on the main job, the one-table
+# summary, restoring the previous publish, erasing one data subject.
+.PHONY: test-faults reliability rollback-warehouse erase
+test-faults: $(STAMP)
+	$(BIN)/python -m benchmarks.faults --mode job --trials $(or $(TRIALS),20)
+
+reliability: $(STAMP)
+	$(BIN)/python -m benchmarks.reliability
+
+rollback-warehouse: $(STAMP)
+	$(BIN)/python -m orchestration.cli rollback-warehouse
+
+# e.g. make erase ARGS="--email anna@firm.example --by 'ann (DPO)' --why 'request 2025-17'" (or --customer-id / --iban)
+erase: $(STAMP)
+	$(BIN)/python -m orchestration.privacy.erasure $(ARGS)
+
 clean:
 	rm -rf data target logs

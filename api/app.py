@@ -12,6 +12,8 @@ roles with the ``pii`` permission (``api.pii``). The review page for AP clerks i
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -29,8 +31,7 @@ from api.auth import KeyRing, Principal
 from api.pii import contract_pii_columns, model_pii_columns, redact
 from events.schema import EVENT_TYPES, Event
 from events.store import EventStore
-from smb_warehouse.core import python_tables
-from smb_warehouse.core.dbt_manifest import relation
+from smb_warehouse.core import dbt_manifest, python_tables
 from smb_warehouse.core.published import PublishedWarehouse, WarehouseUnavailable
 from smb_warehouse.ingestion.contracts import load_contracts
 from smb_warehouse.ingestion.loader import AUDIT_TABLE
@@ -50,6 +51,37 @@ REGISTRY = python_tables.table("ml.model_registry")
 ENTITY_MODELS = {"customer": ("dim_customer", "customer_id", "bdg_customer_source_ids"),
                  "supplier": ("dim_supplier", "supplier_id", "bdg_supplier_source_ids"),
                  "product": ("dim_product", "product_id", "bdg_product_source_ids")}
+
+
+_RELATIONS: dict[str, str] = {}
+_RELATIONS_LOCK = threading.Lock()
+
+
+def relation(model: str) -> str:
+    """``dbt_manifest.relation(model)``, remembered for the life of the process once resolved.
+
+    Why: a pipeline run re-parses the dbt project and rewrites target/manifest.json in place; a request that
+    read it mid-write would fail. Names do not change without a code change (which restarts the API), so
+    each is resolved once; a manifest caught mid-write is read again for up to 5 s before giving up (503).
+    """
+    found = _RELATIONS.get(model)
+    if found is not None:
+        return found
+    with _RELATIONS_LOCK:
+        if model not in _RELATIONS:
+            _RELATIONS[model] = _retry(lambda: dbt_manifest.relation(model))
+        return _RELATIONS[model]
+
+
+def _retry(read: Callable[[], Any], seconds: float = 5.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return read()
+        except dbt_manifest.ManifestError as exc:
+            if "not in" in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _entity(system: str, name: str):
@@ -115,6 +147,10 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
     @app.exception_handler(WarehouseUnavailable)
     async def _unavailable(request: Request, exc: WarehouseUnavailable):
         return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+    @app.exception_handler(dbt_manifest.ManifestError)
+    async def _no_manifest(request: Request, exc: dbt_manifest.ManifestError):
+        return JSONResponse(status_code=503, content={"detail": f"dbt manifest unavailable: {exc}"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

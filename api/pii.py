@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,27 @@ def _tagged(path: str, mtime_ns: int) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+_KNOWN: dict[str, frozenset[str]] = {}
+
+
 def model_pii_columns(model: str) -> frozenset[str]:
-    """Columns of dbt model ``model`` tagged pii (every version of a versioned model counts)."""
-    path = dbt_manifest.manifest_path()
-    return _tagged(str(path), path.stat().st_mtime_ns).get(model, frozenset())
+    """Columns of dbt model ``model`` tagged pii (every version of a versioned model counts). Remembered per
+    process once read (tags change only with the code); a manifest caught mid-rewrite by a pipeline run's
+    ``dbt parse`` is read again for up to 5 s, then ``ManifestError`` (the API answers 503, never unredacted)."""
+    if model in _KNOWN:
+        return _KNOWN[model]
+    deadline = time.monotonic() + 5
+    while True:
+        path = dbt_manifest.manifest_path()
+        try:
+            tagged = _tagged(str(path), path.stat().st_mtime_ns)
+            break
+        except (OSError, ValueError) as exc:
+            if time.monotonic() > deadline:
+                raise dbt_manifest.ManifestError(f"cannot read the dbt manifest {path}: {exc}") from exc
+            time.sleep(0.05)
+    _KNOWN[model] = tagged.get(model, frozenset())
+    return _KNOWN[model]
 
 
 def contract_pii_columns(entity: Entity) -> frozenset[str]:

@@ -20,6 +20,7 @@ import functools
 import math
 import re
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,7 +32,7 @@ import pandas as pd
 
 from smb_warehouse.cashflow import anomaly
 from smb_warehouse.cashflow.tables import FEATURES_MODEL
-from smb_warehouse.core.dbt_manifest import relation
+from smb_warehouse.core import dbt_manifest
 from smb_warehouse.core.published import PublishedWarehouse
 from smb_warehouse.triage import model as triage_model
 from smb_warehouse.triage.tables import ARTICLES_MODEL
@@ -39,6 +40,20 @@ from smb_warehouse.triage.tables import ARTICLES_MODEL
 BANK_RULES_MODEL = "bank_txn_anomaly_rules"
 DUPLICATE_WINDOW_DAYS = 14
 _REGARDS = re.compile(r"(?i)regards,[^\n]*\Z")
+
+
+@functools.cache
+def relation(model: str) -> str:
+    """``dbt_manifest.relation``, remembered per process; a manifest caught mid-rewrite (a run's ``dbt parse``)
+    is read again for up to 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return dbt_manifest.relation(model)
+        except dbt_manifest.ManifestError as exc:
+            if "not in" in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @dataclass
