@@ -82,7 +82,7 @@ def truth_with_record_keys(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> p
     """entities.csv with the record_key each truth row resolves through (NULL when not in the warehouse)."""
     truth = pd.read_csv(truth_dir / "entities.csv", dtype=str)
     tickets = con.execute(
-        "SELECT support_ticket_id, customer_email, lower(product_mentioned) AS mention FROM staging.stg_support__tickets"
+        f"SELECT support_ticket_id, customer_email, lower(product_mentioned) AS mention FROM {relation('stg_support__tickets')}"
     ).df().set_index("support_ticket_id")
     keys = []
     for row in truth.itertuples(index=False):
