@@ -226,6 +226,26 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
         return page(wh.records(sql, [*params, limit, offset]), limit, offset)
 
     # ------------------------------------------------------------------------------------ AP invoices
+    decided_cache: dict[str, Any] = {"key": None, "ids": frozenset()}
+
+    def _decided_since_publish() -> frozenset[str]:
+        """Invoices with a decision in the store that the published run has not applied yet (its
+        reconciliation.review_decisions copy lacks the decision id). Re-read only when the store file or the
+        published warehouse changed."""
+        store = decisions_path or decision_store.store_path()
+        try:
+            st = store.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            return frozenset()
+        key = (stamp, wh.info()["inode"])
+        if decided_cache["key"] != key:
+            applied = {r[0] for r in wh.rows(f"SELECT decision_id FROM {REVIEW_DECISIONS.relation}")[1]}
+            decided = decision_store.load(store)
+            decided_cache["ids"] = frozenset(decided.loc[~decided["decision_id"].isin(applied), "invoice_id"]) \
+                if len(decided) else frozenset()
+            decided_cache["key"] = key
+        return decided_cache["ids"]
     def _outcome(invoice_id: str) -> dict[str, Any]:
         rows = wh.records(f"SELECT * FROM {relation('fct_ap_invoice_outcomes')} WHERE invoice_id = ?", [invoice_id])
         if not rows:
@@ -251,18 +271,23 @@ def create_app(keys: KeyRing | None = None, warehouse: PublishedWarehouse | None
     def review_queue(limit: Limit = 100, offset: Offset = 0,
                      include_decided: Annotated[bool, Query(description="Also list items decided since the publish.")] = False,
                      who: Principal = Depends(reader)):
-        applied = {r[0] for r in wh.rows(f"SELECT decision_id FROM {REVIEW_DECISIONS.relation}")[1]}
-        decided = decision_store.load(decisions_path)
-        recent = set(decided.loc[~decided["decision_id"].isin(applied), "invoice_id"]) if len(decided) else set()
+        recent = sorted(_decided_since_publish())
         rows = wh.records(f"""
-            SELECT invoice_id, supplier_id, exception_reason, suggested_po_number, best_match_score, duplicate_of_invoice_id,
-                   po_reference, invoice_date, received_date, CAST(total_amount_base AS DOUBLE) AS total_amount_base
-            FROM {relation('fct_ap_review_queue')} ORDER BY invoice_date, invoice_id""")
+            WITH queue AS (
+                SELECT invoice_id, supplier_id, exception_reason, suggested_po_number, best_match_score,
+                       duplicate_of_invoice_id, po_reference, invoice_date, received_date,
+                       CAST(total_amount_base AS DOUBLE) AS total_amount_base,
+                       list_contains(?::VARCHAR[], invoice_id) AS decided_since_publish
+                FROM {relation('fct_ap_review_queue')})
+            SELECT *, count(*) FILTER (WHERE NOT decided_since_publish) OVER () AS _waiting FROM queue
+            WHERE ? OR NOT decided_since_publish
+            ORDER BY invoice_date, invoice_id LIMIT ? OFFSET ?""", [recent, include_decided, limit, offset])
+        waiting = rows[0].pop("_waiting") if rows else wh.rows(
+            f"SELECT count(*) FROM {relation('fct_ap_review_queue')} WHERE NOT list_contains(?::VARCHAR[], invoice_id)",
+            [recent])[1][0][0]
         for row in rows:
-            row["decided_since_publish"] = row["invoice_id"] in recent
-        waiting = [r for r in rows if not r["decided_since_publish"]]
-        shown = rows if include_decided else waiting
-        return page(shown[offset:offset + limit], limit, offset, waiting=len(waiting))
+            row.pop("_waiting", None)
+        return page(rows, limit, offset, waiting=waiting)
 
     @app.get("/v1/review-queue/{invoice_id}/decisions", response_model=list[m.ReviewDecision], responses=not_found,
              tags=["ap reconciliation"], summary="The decision history of an invoice (audit trail, oldest first)")
