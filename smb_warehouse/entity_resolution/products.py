@@ -98,12 +98,12 @@ def match_products(records: pd.DataFrame, uf: UnionFind) -> tuple[list[dict], li
     notes: list[str] = []
     is_catalogue = records["sku"].notna() if "sku" in records else pd.Series(False, index=records.index)
     catalogue, mentions = records[is_catalogue], records[~is_catalogue]
+    shared = int(catalogue["name_clean"].dropna().duplicated(keep=False).sum()) if "name_clean" in catalogue else 0
+    if shared:
+        notes.append(f"products: {shared} catalogue records share their name with another SKU; kept apart")
     if catalogue.empty or mentions.empty:
         notes.append(f"products: {len(catalogue)} catalogue record(s), {len(mentions)} mention(s): nothing to link")
         return [], [], notes
-    shared = catalogue["name_clean"].dropna().duplicated(keep=False).sum()
-    if shared:
-        notes.append(f"products: {shared} catalogue records share their name with another SKU; kept apart")
     edges, review, placed = _exact(mentions, catalogue, "code_key", "sku")
     more_edges, more_review, more_placed = _exact(mentions[~mentions["record_key"].isin(placed)], catalogue,
                                                   "name_clean", "product_name")
