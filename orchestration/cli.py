@@ -1,4 +1,5 @@
-"""`python -m orchestration.cli demo|ui|docs`: the commands behind `make demo`, `make ui`, `make docs`."""
+"""`python -m orchestration.cli demo|ui|docs|analysis|rollback-warehouse`: the commands behind `make demo`, `make ui`,
+`make docs`, `make analysis` and `make rollback-warehouse`."""
 from __future__ import annotations
 
 import argparse
@@ -90,6 +91,34 @@ def run_analysis(name: str, dbt_vars: str) -> int:
     return 0
 
 
+def run_rollback_warehouse() -> int:
+    """Make the publish before the current one the published warehouse again (atomic rename), rebuild the BI
+    copy from it, and set the MLflow aliases to what it records; all under the writer lock."""
+    from datetime import UTC, datetime
+
+    from smb_warehouse.core import registry
+    from smb_warehouse.core.warehouse import NoEarlierPublish, Warehouse
+    from smb_warehouse.core.writer_lock import WarehouseBusy
+
+    wh = Warehouse()
+    run_id = f"rollback-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+    try:
+        with wh.writer(run_id):
+            came_from, went_to = wh.rollback(run_id)
+            changes = registry.reconcile_aliases(wh.published_path)
+    except (NoEarlierPublish, WarehouseBusy) as exc:
+        print(f"rollback refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"published warehouse rolled back: {came_from.publish_id} -> {went_to.publish_id} (run {went_to.run_id}, "
+          f"published {went_to.published_at})\n  BI copy rebuilt: {wh.bi_path}")
+    for c in changes:
+        print(f"  model alias {c['model']}@{c['alias']}: {c['action']} v{c['from_version'] or '-'} -> v{c['to_version'] or '-'}")
+    if not changes:
+        print("  model aliases already matched the restored publish")
+    print(f"  kept publishes: {', '.join(e.publish_id for e in wh.history())}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     analysis = sub.add_parser("analysis", help="run an analysis (impact query) on the published warehouse")
     analysis.add_argument("name", help="file name in analyses/ without .sql, e.g. impact_product_recall")
     analysis.add_argument("--vars", default="{}", help="dbt vars as YAML, e.g. '{product_id: PRD-000008}'")
+    sub.add_parser("rollback-warehouse", help="restore the previous publish (and the model aliases it records)")
     args = parser.parse_args(argv)
 
     disable_telemetry()
@@ -109,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command == "analysis":
         return run_analysis(args.name, args.vars)
+    if args.command == "rollback-warehouse":
+        return run_rollback_warehouse()
     if args.command == "ui":
         return subprocess.call([sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
                                 "-h", "127.0.0.1", "-p", args.port])

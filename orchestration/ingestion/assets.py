@@ -17,9 +17,11 @@ from dagster import (
 )
 
 from orchestration.lib.resources import WarehouseResource
+from orchestration.privacy.erasure import apply_erasure_list
 from smb_warehouse.core import paths
 from smb_warehouse.ingestion.contracts import Entity, all_entities
 from smb_warehouse.ingestion.loader import ensure_ingestion_tables, load_entity
+from smb_warehouse.ingestion.source_gone import record_missing_sources
 
 # Above this share of quarantined rows the entity's check warns: the load still succeeds (good rows
 # are good), but someone should look at the export.
@@ -44,6 +46,8 @@ def _entity_asset(entity: Entity) -> AssetsDefinition:
         with warehouse.connect(context.run_id) as con:
             ensure_ingestion_tables(con)
             result = load_entity(con, entity, paths.landing_dir(), load_id=context.run_id)
+            erased = apply_erasure_list(con, entity, load_id=context.run_id)  # erased data subjects stay out
+            gone = record_missing_sources(con, entity, paths.landing_dir(), load_id=context.run_id)
         files = result.files
         loaded = [f for f in files if f.status == "loaded"]
         read = sum(f.rows_read for f in loaded)
@@ -58,6 +62,8 @@ def _entity_asset(entity: Entity) -> AssetsDefinition:
                 "rows_loaded": sum(f.rows_loaded for f in loaded),
                 "rows_quarantined": quarantined,
                 "schema_drift": MetadataValue.text("; ".join(drift) or "none"),
+                "rows_of_erased_subjects_redacted": erased,  # orchestration/privacy/erasure.py
+                "files_gone_from_landing": MetadataValue.text("\n".join(gone) or "none"),  # ingestion/source_gone.py
                 # nothing in a landing folder is skipped silently: not-yet-complete and unread files, with why
                 "files_held": MetadataValue.text("\n".join(f"{f.source_file}: {f.message}" for f in files
                                                            if f.status == "held") or "none"),

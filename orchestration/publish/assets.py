@@ -1,5 +1,7 @@
 """The publish step of write-audit-publish, and the dbt docs site that documents what was published."""
 
+import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,7 +13,10 @@ from dagster_dbt import DbtCliResource
 from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
 from orchestration.lib.resources import WarehouseResource, reconcile_registry
-from smb_warehouse.core import paths
+from smb_warehouse.core import paths, retention
+from smb_warehouse.core.warehouse import Warehouse
+
+KEEP_DAGSTER_RUNS_ENV, DEFAULT_KEEP_DAGSTER_RUNS = "SMB_KEEP_DAGSTER_RUNS", 200
 
 DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json", "catalog.json": "catalog.json"}
 
@@ -45,6 +50,37 @@ def _table_counts(path: Path) -> dict[str, int]:
     return dict(rows)
 
 
+def prune_dagster_runs(instance, current_run_id: str, keep: int | None = None) -> int:
+    """Delete all but the newest ``keep`` (default ``SMB_KEEP_DAGSTER_RUNS``) runs from the Dagster instance
+    (run record, event log and captured compute logs). Returns how many were deleted."""
+    keep = keep or int(os.environ.get(KEEP_DAGSTER_RUNS_ENV, DEFAULT_KEEP_DAGSTER_RUNS))
+    doomed = [r.run_id for r in instance.get_runs()[keep:] if r.run_id != current_run_id]
+    for run_id in doomed:
+        instance.delete_run(run_id)
+        with contextlib.suppress(Exception):  # not every compute log manager can delete (or has logs for this run)
+            instance.compute_log_manager.delete_logs(prefix=[run_id])
+    return len(doomed)
+
+
+def apply_retention(context: AssetExecutionContext, store: Warehouse) -> dict[str, int]:
+    """Everything but the warehouse history (pruned by publish itself): reports, MLflow, Dagster runs
+    (smb_warehouse/core/retention.py). A failure here is logged, never undoes or fails the publish."""
+    done: dict[str, int] = {}
+    try:
+        done["reports_deleted"] = len(retention.prune_reports())
+        kept = [e.path for e in store.history()]
+        mlflow = retention.prune_mlflow(retention.protected_versions(kept))
+        done["model_versions_deleted"] = len(mlflow.versions_deleted)
+        done["mlflow_runs_deleted"] = len(mlflow.runs_deleted)
+        done["mlflow_bytes_freed"] = mlflow.bytes_freed
+        for reason in mlflow.skipped:
+            context.log.warning(f"retention: {reason}")
+        done["dagster_runs_deleted"] = prune_dagster_runs(context.instance, context.run_id)
+    except Exception as exc:
+        context.log.warning(f"retention failed (the publish stands): {exc}")
+    return done
+
+
 @asset(
     key=AssetKey(["published_warehouse"]),
     group_name="publish",
@@ -64,6 +100,7 @@ def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, war
     aliases = reconcile_registry(warehouse.store, context.run_id)  # no-op unless an alias moved after the mirror
     counts = _table_counts(published)
     store = warehouse.store
+    pruned = apply_retention(context, store)
     context.log.info(f"published {published} ({counts}); BI copy {store.bi_path}")
     return MaterializeResult(metadata={
         "path": MetadataValue.path(str(published)),
@@ -74,4 +111,5 @@ def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, war
         "candidate_bytes_before_compaction": candidate_bytes,
         "publishes_kept": len(store.history()),
         "registry_aliases_reset": MetadataValue.json(aliases),
+        "retention": MetadataValue.json(pruned),
     })

@@ -59,7 +59,8 @@ AUDIT_TABLE = f"{RAW_SCHEMA}.load_audit"
 # Statuses whose content hash means "this batch is in the warehouse": the same bytes are skipped.
 DONE_STATUSES = ("loaded", "empty")
 # Statuses recorded once per (file, content): re-running over the same landing adds no audit rows.
-NOTED_STATUSES = ("ignored", "held")
+# "duplicate": the same bytes as a file loaded under another name (skipped, and the audit says so).
+NOTED_STATUSES = ("ignored", "held", "duplicate")
 
 _QUARANTINE_DDL = f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
     load_id VARCHAR, system VARCHAR, entity VARCHAR, source_file VARCHAR, source_line BIGINT,
@@ -93,7 +94,7 @@ class FileLoadResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
-    status: str = "loaded"  # loaded | empty | rejected | skipped_already_loaded | held | ignored
+    status: str = "loaded"  # loaded | empty | rejected | skipped_already_loaded | duplicate | held | ignored
     schema_drift: list[str] = field(default_factory=list)
     message: str | None = None
     file_bytes: int = 0
@@ -210,7 +211,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
     started = _utcnow()
     by_rel: dict[str, FileLoadResult] = {}
     batches: list[Batch] = []
-    seen: set[str] = set()  # content hashes of this run's batches: a copy under another name is skipped
+    seen: dict[str, str] = {}  # content hash -> file of this run's batches: a copy under another name is skipped
     done = _done_hashes(con, entity)
     for found in discover(entity, landing_root):
         res = FileLoadResult(found.rel, None)
@@ -227,7 +228,10 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
             res.status, res.message = "held", found.reason
             continue
         if scan.sha256 in seen or scan.sha256 in done:
-            res.status = "skipped_already_loaded"
+            first = seen.get(scan.sha256) or done[scan.sha256]
+            res.status = "skipped_already_loaded" if first == found.rel else "duplicate"
+            if res.status == "duplicate":
+                res.message = f"same content as {first}, which is loaded: skipped"
             continue
         if not scan.complete:
             res.status, res.message = "held", scan.problem
@@ -248,7 +252,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
                            "once complete (contract option unterminated_last_line)")
             continue
         batches.append(batch)
-        seen.add(scan.sha256)
+        seen[scan.sha256] = found.rel
     superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
                                                                        if r.status == "empty"])
     plan = _plan(con, entity, batches, landing_root)
@@ -279,11 +283,12 @@ def _sha_size(path: Path) -> tuple[str, int]:
     return scan.sha256, scan.size
 
 
-def _done_hashes(con: duckdb.DuckDBPyConnection, entity: Entity) -> set[str]:
-    """Content hashes of the entity's batches that are in the warehouse (the same bytes are skipped)."""
-    return {r[0] for r in con.execute(
-        f"SELECT DISTINCT content_sha256 FROM {AUDIT_TABLE} WHERE system = ? AND entity = ? "
-        f"AND status IN {DONE_STATUSES}", [entity.system, entity.name]).fetchall()}
+def _done_hashes(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, str]:
+    """Content hash -> (first) file name of the entity's batches that are in the warehouse (the same bytes
+    are skipped; under another name the skip is audited as a duplicate)."""
+    return dict(con.execute(
+        f"SELECT content_sha256, min(source_file) FROM {AUDIT_TABLE} WHERE system = ? AND entity = ? "
+        f"AND status IN {DONE_STATUSES} GROUP BY 1", [entity.system, entity.name]).fetchall())
 
 
 def _superseded(con: duckdb.DuckDBPyConnection, entity: Entity, names: list[str]) -> list[str]:

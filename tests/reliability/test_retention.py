@@ -1,0 +1,68 @@
+"""Retention keeps what runs leave behind bounded: old HTML reports and MLflow model versions (with their
+files) go, while every version an alias or a kept publish needs stays loadable."""
+from __future__ import annotations
+
+import os
+import time
+
+import duckdb
+
+from smb_warehouse.core import registry, retention, tracking
+from smb_warehouse.core.config import environment
+
+
+def test_reports_keep_the_newest_n_of_each_kind(tmp_path):
+    folder = tmp_path / "forecasting"
+    folder.mkdir()
+    now = time.time()
+    for i in range(5):
+        for kind in ("feature_drift", "prediction_drift"):
+            path = folder / f"{kind}_{i:08x}.html"
+            path.write_text("<html/>")
+            os.utime(path, (now - 100 + i, now - 100 + i))
+    deleted = retention.prune_reports(tmp_path, keep=2)
+    assert len(deleted) == 6
+    assert sorted(p.name for p in folder.iterdir()) == [f"{k}_{i:08x}.html" for k in ("feature_drift", "prediction_drift")
+                                                        for i in (3, 4)]
+
+
+class Constant:
+    def __init__(self, value: float):
+        self.value = value
+
+    def predict(self, frame):
+        return [self.value] * len(frame)
+
+
+def _register(n: int) -> str:
+    run = registry.TrainingRun(model_name="retention_probe", experiment="retention_probe", model=Constant(n), params={"n": n},
+                               metrics={"score": float(n)}, data_fingerprint=f"fp{n}",
+                               training_window=("2024-01-01", "2024-02-01"), features=["x"])
+    return registry.log_and_register(run)[0]
+
+
+def test_mlflow_keeps_newest_aliased_and_published_versions_and_deletes_the_rest_with_their_files(tmp_path):
+    with environment({"SMB_DATA_DIR": str(tmp_path), "MLFLOW_TRACKING_URI": None}):
+        versions = [_register(n) for n in range(1, 6)]
+        assert versions == ["1", "2", "3", "4", "5"]
+        registry.promote("retention_probe", "2")
+        # a kept publish whose mirror says v3 was champion then: v3 must stay restorable
+        kept = tmp_path / "kept.duckdb"
+        con = duckdb.connect(str(kept))
+        con.execute("CREATE SCHEMA ml")
+        con.execute("CREATE TABLE ml.model_registry (model_name VARCHAR, model_version VARCHAR, aliases VARCHAR)")
+        con.execute("INSERT INTO ml.model_registry VALUES ('retention_probe', '3', 'champion'), ('retention_probe', '4', NULL)")
+        con.close()
+        models_dir = tracking.mlflow_dir() / "artifacts" / "retention_probe" / "models"
+        assert len(list(models_dir.iterdir())) == 5
+
+        result = retention.prune_mlflow(retention.protected_versions([kept]), keep=1)
+
+        assert sorted(result.versions_deleted) == [("retention_probe", "1"), ("retention_probe", "4")]
+        assert result.bytes_freed > 0 and not result.skipped
+        client = tracking.configure()
+        left = sorted(str(v.version) for v in client.search_model_versions("name = 'retention_probe'"))
+        assert left == ["2", "3", "5"]
+        assert len(list(models_dir.iterdir())) == 3  # the deleted versions' model files are gone
+        assert registry.load("retention_probe").value == 2  # the champion still loads
+        assert registry.load("retention_probe", version="3").value == 3  # so does the published one
