@@ -19,7 +19,7 @@ TINY_SCALE = 0.05
 # Fixtures that build a warehouse (dbt builds, Dagster runs): any test using one, directly or through
 # another fixture, is marked `slow` here, so `pytest -m "not slow"` (make test-fast) is the quick loop.
 SLOW_FIXTURES = {"tiny_run", "er_warehouse", "regime", "recon", "recon_clone", "marts_warehouse", "built_warehouse",
-                 "e2e_clone", "erp_only_run", "febrl_warehouse", "tiny_api", "run_clone"}
+                 "e2e_clone", "erp_only_run", "febrl_warehouse", "erased", "tiny_api", "run_clone"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
