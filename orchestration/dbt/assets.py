@@ -4,9 +4,11 @@ dbt always builds into the run's candidate warehouse (``DBT_DUCKDB_PATH``); a fa
 test fails this step, and the publish asset downstream then never runs.
 """
 
+import fcntl
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,15 +52,33 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> Path:
 
     Dagster needs the manifest to even list the dbt assets, so this runs at definitions load; it costs
     a `dbt parse` (a few seconds) only after the dbt project changed.
+
+    Several processes may load the definitions at once (two `make demo`, the UI and a CLI, a test's
+    subprocesses): the parse runs under an exclusive lock on ``target/.parse.lock``, into a private
+    target directory, and its files are renamed into ``target/`` so no reader ever sees a half-written
+    ``manifest.json``.
     """
-    if manifest_is_stale(project):
-        candidate = WarehouseResource().candidate_file
-        # Parse with the profile every run step will render (the candidate path), so each dbt step
-        # of a run starts from this partial-parse state instead of re-parsing the project.
-        with dbt_target(candidate):
-            dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
-            dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
-        _parsed_for(project).write_text(str(candidate))
+    target = Path(project.project_dir) / project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale(project):
+            candidate = WarehouseResource().candidate_file
+            private = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+            try:
+                # Parse with the profile every run step will render (the candidate path), so each dbt
+                # step of a run starts from this partial-parse state instead of re-parsing the project.
+                if (target / "partial_parse.msgpack").exists():
+                    shutil.copy2(target / "partial_parse.msgpack", private / "partial_parse.msgpack")
+                with dbt_target(candidate):
+                    dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+                    dbt.cli(["parse", "--quiet"], target_path=private).wait()
+                for name in ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json"):
+                    if (private / name).exists():
+                        os.replace(private / name, target / name)  # manifest.json last: it marks completion
+                _parsed_for(project).write_text(str(candidate))
+            finally:
+                shutil.rmtree(private, ignore_errors=True)
     return project.manifest_path
 
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from benchmarks.faults import check_rows, counting_conventions
 from smb_warehouse.core.warehouse import Warehouse
 from tests.support import environment, query
@@ -21,6 +23,7 @@ def _start(env: dict) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_one_publishes_the_other_is_refused_clearly(tiny_sources, tmp_path):
     landing, _ = tiny_sources
     env = {**os.environ, "SMB_DATA_DIR": str(tmp_path / "data"), "SMB_LANDING_DIR": str(landing),
