@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write landing extracts and ground truth")
     g.add_argument("--out", type=Path, default=None, help="landing dir (default: $SMB_LANDING_DIR or data/landing)")
-    g.add_argument("--truth", type=Path, default=None, help="ground-truth dir (default: $SMB_GROUND_TRUTH_DIR or data/ground_truth)")
+    g.add_argument("--truth", type=Path, default=None,
+                   help="ground-truth dir (default: $SMB_GROUND_TRUTH_DIR or data/ground_truth)")
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--scale", type=float, default=1.0)
     g.add_argument("--scenario", choices=["stable", "regime_change"], default="stable")

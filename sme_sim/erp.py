@@ -48,7 +48,7 @@ class ErpSim:
         self.arrivals = np.zeros((H, self.S), dtype=np.int64)
         self.mean_qty_s = np.repeat(demand.mean_qty, L)
         self.skus = np.array([p["sku"] for p in prods], dtype=object)
-        self.locs = np.array([l[0] for l in world.locations], dtype=object)
+        self.locs = np.array([loc[0] for loc in world.locations], dtype=object)
         price = np.array([p["unit_price"] for p in prods])
         fx_p = np.array([V.FX_FROM_EUR[p["currency"]] for p in prods])
         self.price_eur, self.cost = price / fx_p, np.array([p["unit_cost"] for p in prods])
@@ -129,8 +129,8 @@ class ErpSim:
         if not len(need):
             return None
         q = np.maximum(1, (self.up_to[need] - pos[need])).astype(np.int64)
-        p, l = need // self.L, need % self.L
-        _, ginv = np.unique(self.p_sup[p] * 10 + l, return_inverse=True)
+        p, loc = need // self.L, need % self.L
+        _, ginv = np.unique(self.p_sup[p] * 10 + loc, return_inverse=True)
         canc = (rng.random(int(ginv.max()) + 1) < 0.01)[ginv]  # 1% of POs get cancelled
         self.on_order[need[~canc]] += q[~canc]
         # Supplier lead time with noise; 15% of lines delivered in 2-3 parts (split deliveries).

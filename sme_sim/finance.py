@@ -63,7 +63,8 @@ class FinanceSim:
         never = np.array([self.companies[t]["never_pays"] for t in o["true_id"]])
         pay_day = next_weekday(np.maximum(inv_day + 1, due + np.round(rng.normal(delay - 8, 4))).astype(np.int64))
         paid = (~never) & (pay_day <= END)
-        status = np.where(paid, "paid", np.where(due >= END, "open", np.where(never & (due < END - 150), "written_off", "overdue")))
+        written_off = never & (due < END - 150)
+        status = np.where(paid, "paid", np.where(due >= END, "open", np.where(written_off, "written_off", "overdue")))
         deb = [self.world.debtors[t] for t in o["true_id"]]
         self.debtors_used.update(d["debtor_id"] for d in deb)
         ar = pd.DataFrame({"day": inv_day, "invoice_id": ids, "debtor_id": [d["debtor_id"] for d in deb],
@@ -76,7 +77,8 @@ class FinanceSim:
                             "name": [d["bank_name"] for d in deb], "iban": [d["iban"] for d in deb],
                             "amount": total, "currency": o["currency"].to_numpy(),
                             "method": np.where(rng.random(n) < 0.15, "direct_debit", "transfer"),
-                            "reference": np.where(rng.random(n) < 0.7, ids, [f"Rechnung {i[3:]} {d['debtor_name']}" for i, d in zip(ids, deb)]),
+                            "reference": np.where(rng.random(n) < 0.7, ids,
+                                                  [f"Rechnung {i[3:]} {d['debtor_name']}" for i, d in zip(ids, deb)]),
                             "dup": False})[paid]
         self.pay_q.push(pay)
 
@@ -142,7 +144,8 @@ class FinanceSim:
             matches.append((inv[0]["invoice_id"], str(po), scenario, None))
             if rng.random() < 0.03:  # the same vendor invoice re-sent and keyed again
                 dup = self._ap_invoice(rng, inv_day, sup, vend, ref, None, desc, skus, qty, price,
-                                       "dup", inv[0]["vendor_invoice_number"].replace("-", "") if rng.random() < .4 else inv[0]["vendor_invoice_number"])
+                                       "dup", inv[0]["vendor_invoice_number"].replace("-", "") if rng.random() < .4
+                                       else inv[0]["vendor_invoice_number"])
                 dup[0]["day"] = min(END, inv[0]["day"] + int(rng.integers(7, 30)))
                 heads.append(dup[0])
                 lines.extend(dup[1])
@@ -186,12 +189,13 @@ class FinanceSim:
         first, _ = month_bounds(month)
         heads, lines, matches = [], [], []
         for s in [s for s in self.world.suppliers if s["service"]]:
-            amount = np.array([round(float(rng.uniform(0.3, 1.0)) * {"rent": 9000, "utilities": 2500, "software": 1500,
-                               "insurance": 800, "telecom": 400, "freight": 4000}[s["service"]] * max(1.0, self.scale ** 0.7), 2)])
+            typical = {"rent": 9000, "utilities": 2500, "software": 1500, "insurance": 800, "telecom": 400, "freight": 4000}
+            amount = np.array([round(float(rng.uniform(0.3, 1.0)) * typical[s["service"]] * max(1.0, self.scale ** 0.7), 2)])
             vend = self.vendors[s["true_id"]][0]
             inv_day = first + int(rng.integers(0, 5))
-            h, ls = self._ap_invoice(rng, inv_day, s, vend, None, None, np.array([f"{s['service']} {month + 1:02d}"], dtype=object),
-                                     np.array([None], dtype=object), np.array([1.0]), amount, None, self._vinv(s["true_id"], inv_day))
+            desc = np.array([f"{s['service']} {month + 1:02d}"], dtype=object)
+            h, ls = self._ap_invoice(rng, inv_day, s, vend, None, None, desc, np.array([None], dtype=object),
+                                     np.array([1.0]), amount, None, self._vinv(s["true_id"], inv_day))
             heads.append(h)
             lines.extend(ls)
             matches.append((h["invoice_id"], None, "no_po_expected", None))
@@ -229,8 +233,9 @@ class FinanceSim:
                 "invoice_date", "due_date", "received_date", "currency", "net_amount", "tax_amount", "total_amount", "status"]))
             apl = self.apl_q.pop(d1)
             lk = dict(zip(ap["invoice_id"], keys))
+            line_columns = ["invoice_id", "line_no", "description", "sku", "quantity", "unit_price", "line_amount"]
             self.landing.write("finance", "ap_invoice_lines", np.array([lk[i] for i in apl["invoice_id"]], dtype=object),
-                               _c(apl, {}, ["invoice_id", "line_no", "description", "sku", "quantity", "unit_price", "line_amount"]))
+                               _c(apl, {}, line_columns))
         self._bank(rng, d0, d1)
 
     def _bank(self, rng: np.random.Generator, d0: int, d1: int) -> None:
@@ -334,8 +339,8 @@ class FinanceSim:
             else:
                 src = out.iloc[int(rng.integers(len(out)))] if len(out) else None
                 factor = float(rng.uniform(12, 40)) if kind == "large_amount" else 1.0
-                rows.append((day, round(base * factor, 2), src["name"] if src is not None else "Unknown",
-                             src["iban"] if src is not None else None, src["reference"] if src is not None else None, "EUR", kind))
+                name, iban, ref = (src["name"], src["iban"], src["reference"]) if src is not None else ("Unknown", None, None)
+                rows.append((day, round(base * factor, 2), name, iban, ref, "EUR", kind))
         extra = pd.DataFrame(rows, columns=["day", "signed", "name", "iban", "reference", "currency", "anomaly"])
         return pd.concat([txns, extra], ignore_index=True)
 

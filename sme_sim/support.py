@@ -119,7 +119,8 @@ class SupportSim:
             ts["resolved_at"].append(resolved if resolved <= END_TS else NULL_TS)
             counts.append(1 + int(rng.poisson(1.5 if cat in ("defect", "return") else 0.6)))
             true_sku = self.products[p]["true_id"] if mentioned else None
-            labels.append((tid, cat, pri, src_cat, src_pri, comp, true_sku, self.incidents[inc]["incident_id"] if inc >= 0 else None))
+            incident_id = self.incidents[inc]["incident_id"] if inc >= 0 else None
+            labels.append((tid, cat, pri, src_cat, src_pri, comp, true_sku, incident_id))
             ents.append(("customer", "support", "tickets", tid, comp))
             if mentioned:
                 ents.append(("product", "support", "tickets", tid, true_sku))

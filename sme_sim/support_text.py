@@ -34,7 +34,8 @@ BODIES = {
                 "the invoice is missing our VAT number, please send a corrected one."],
     "how_to": ["could you explain how to configure the {prod}?", "we cannot find the manual for the {prod}.",
                "what is the recommended maintenance interval for the {prod}?"],
-    "return": ["we would like to return the {prod} from order {so}.", "the {prod} is not what we ordered, please arrange a return.",
+    "return": ["we would like to return the {prod} from order {so}.",
+               "the {prod} is not what we ordered, please arrange a return.",
                "please send a return label for the {prod}, we want a refund."],
     "other": ["our contact person has changed, please update your records.", "we would like to receive your new catalogue.",
               "just wanted to say thanks for the quick service last month."],
@@ -57,7 +58,8 @@ RESOLUTIONS = {
     "other": ["Records updated", "Catalogue sent", "Forwarded to sales"],
 }
 KB_TITLES = {
-    "defect": ["Troubleshooting devices that do not power on", "Warranty claims: what we need from you", "Error lights explained"],
+    "defect": ["Troubleshooting devices that do not power on", "Warranty claims: what we need from you",
+               "Error lights explained"],
     "delivery": ["Tracking your shipment", "Delivery times by country", "Partial deliveries"],
     "billing": ["Understanding your invoice", "Requesting a credit note", "Payment terms and methods"],
     "how_to": ["Getting started with power tools", "Maintenance intervals", "Choosing accessories"],

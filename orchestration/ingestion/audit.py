@@ -48,14 +48,17 @@ def conservation_violations_sql() -> str:
 
 @multi_asset(
     specs=[
-        AssetSpec(AUDIT_KEY, group_name="ingestion", kinds={"duckdb"}, description="One row per landed file: hash, rows read/loaded/quarantined, status.",
+        AssetSpec(AUDIT_KEY, group_name="ingestion", kinds={"duckdb"},
+                  description="One row per landed file: hash, rows read/loaded/quarantined, status.",
                   deps=[AssetKey(e.asset_key_path) for e in all_entities()]),
-        AssetSpec(QUARANTINE_KEY, group_name="ingestion", kinds={"duckdb"}, description="Every rejected row with file, line, column and reason.",
+        AssetSpec(QUARANTINE_KEY, group_name="ingestion", kinds={"duckdb"},
+                  description="Every rejected row with file, line, column and reason.",
                   deps=[AssetKey(e.asset_key_path) for e in all_entities()]),
     ],
     check_specs=[
         AssetCheckSpec("rows_conserved", asset=AUDIT_KEY, blocking=True,
-                       description="Per file: rows read = loaded + quarantined, and raw/quarantine tables hold exactly that many rows."),
+                       description="Per file: rows read = loaded + quarantined, and raw/quarantine tables hold exactly "
+                                   "that many rows."),
     ],
 )
 def ingestion_ledger(context: AssetExecutionContext, warehouse: WarehouseResource):

@@ -55,7 +55,8 @@ def marts_warehouse(tiny_sources, tmp_path_factory):
             load_entity(con, entity, landing, "load-test-1")
         write_truth_entity_map(con, truth)
         for name in ("entities", "ticket_labels"):
-            con.execute(f"CREATE TABLE main.truth_{name} AS SELECT * FROM read_csv('{truth / (name + '.csv')}', header=true, all_varchar=true)")
+            csv = truth / f"{name}.csv"
+            con.execute(f"CREATE TABLE main.truth_{name} AS SELECT * FROM read_csv('{csv}', header=true, all_varchar=true)")
     proc = _run_dbt(["build", "--exclude", "path:models/intermediate/er"], db, work)
     assert proc.returncode == 0, proc.stdout[-6000:]
     return db, work
@@ -87,17 +88,20 @@ orders AS (
     SELECT upper(trim(order_id)) AS order_id, upper(trim(customer_id)) AS erp_customer, lower(trim(status)) AS status,
            requested_date, order_date
     FROM raw.erp__sales_orders
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY updated_at DESC, _loaded_at DESC, _source_file DESC, _source_line DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY order_id
+                               ORDER BY updated_at DESC, _loaded_at DESC, _source_file DESC, _source_line DESC) = 1
 ),
 lines AS (
     SELECT upper(trim(order_id)) AS order_id, line_no, upper(trim(sku)) AS sku, quantity
     FROM raw.erp__sales_order_lines
-    QUALIFY row_number() OVER (PARTITION BY order_id, line_no ORDER BY _loaded_at DESC, _source_file DESC, _source_line DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY order_id, line_no
+                               ORDER BY _loaded_at DESC, _source_file DESC, _source_line DESC) = 1
 ),
 products AS (
     SELECT upper(trim(sku)) AS sku, upper(trim(primary_supplier_id)) AS supplier
     FROM raw.erp__products
-    QUALIFY row_number() OVER (PARTITION BY sku ORDER BY updated_at DESC, _loaded_at DESC, _source_file DESC, _source_line DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY sku
+                               ORDER BY updated_at DESC, _loaded_at DESC, _source_file DESC, _source_line DESC) = 1
 ),
 pos AS (
     SELECT upper(trim(po_number)) AS po, upper(trim(supplier_id)) AS supplier, lower(trim(status)) AS status, expected_date
@@ -184,7 +188,8 @@ def test_supplier_two_weeks_late_hits_open_orders(marts_warehouse):
     if not candidates:
         pytest.skip("no open order exposed to any supplier in this tiny dataset")
     supplier, lines, customers = candidates[0]
-    rows = _analysis(marts_warehouse, "impact_supplier_delay", f"{{supplier_id: {supplier}, delay_days: 14, as_of_date: '{AS_OF}'}}")
+    variables = f"{{supplier_id: {supplier}, delay_days: 14, as_of_date: '{AS_OF}'}}"
+    rows = _analysis(marts_warehouse, "impact_supplier_delay", variables)
     assert sorted({r[2] for r in rows}) == sorted(lines)
     assert sorted({r[0] for r in rows}) == sorted(customers)
 

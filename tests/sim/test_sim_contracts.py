@@ -34,7 +34,11 @@ def test_csv_headers_match_contract_or_recorded_drift(gen):
             continue
         expected = [c.name for c in ent.columns]
         for path in sorted((out / ent.system / ent.name).glob("*.csv")):
-            header = csv_header(path) if ent.system == "erp" else open(path, encoding="utf-8").readline().rstrip("\n").split(";")
+            if ent.system == "erp":
+                header = csv_header(path)
+            else:
+                with open(path, encoding="utf-8") as fh:
+                    header = fh.readline().rstrip("\n").split(";")
             rel = path.relative_to(out).as_posix()
             if rel in drift:
                 assert "phone_number" in header and "segment" in header and "phone" not in header
