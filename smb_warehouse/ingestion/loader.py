@@ -612,10 +612,12 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
     if fmt.type == "json_array":
         raw = "_rawdoc"
     is_csv = kind in ("csv", "csv_strict")
-    fast = kind == "csv" or (kind == "json_fast" and fmt.type == "ndjson")
     validated = validated_select_sql(e, source, json=not is_csv, doc_ok=None if is_csv else "_doc_ok", shape=shape)
     loaded_at = lit(str(ctx.now))
-    insert = (good_rows_insert_sql(e, validated, ctx.load_id, loaded_at) if fast else
+    # CSV fast route: only passing rows are inserted (a DELETE of failed rows would make the commit rewrite the
+    # data just written); NDJSON fast route: every row, failed ones marked (re-validating the few failed lines
+    # would cost a second plan of the whole validation, more than moving them).
+    insert = (good_rows_insert_sql(e, validated, ctx.load_id, loaded_at) if kind == "csv" else
               marked_rows_insert_sql(e, validated, ctx.load_id, ctx.bad, loaded_at, raw))
     try:
         c.execute(insert)
@@ -623,15 +625,25 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
         raise _GroupFailed(batches, kind, exc) from None
     table = e.qualified_raw_table
     files = f"(SELECT unnest({lit_list(rels)}))"
-    stats = {r[0]: r[1:] for r in c.execute(
-        f"SELECT _source_file, min(_source_line), count(*), max(_source_line) FROM {table} "
-        f"WHERE _load_id IN {ctx.markers} AND _source_file IN {files} GROUP BY 1").fetchall()}
-    if kind == "csv_strict":
-        _csv_lines(ctx, batches, {rel: v[:2] for rel, v in stats.items()}, rej, scans)
-    elif fast:
-        _recover(ctx, batches, kind, stats)
-    elif kind == "json_fast":
-        _shift_lines(ctx, {rel: v[0] - 1 for rel, v in stats.items()}, files)
+    if kind == "csv":  # one scan: lines present per block of 64 (count, bit mask); per-file figures follow from it
+        blocks = ctx.name("blk")
+        c.execute(f"""CREATE TEMP TABLE {blocks} AS SELECT _source_file AS f, _source_line // 64 AS blk, count(*) AS n,
+            min(_source_line) AS lo, max(_source_line) AS hi,
+            bit_or(CASE WHEN _source_line >= 0 THEN 1::UBIGINT << (_source_line % 64)::INT END) AS mask
+            FROM {table} WHERE _load_id = {lit(ctx.load_id)} AND _source_file IN {files} GROUP BY ALL""")
+        stats = {r[0]: r[1:] for r in c.execute(
+            f"SELECT f, min(lo), sum(n)::BIGINT, max(hi) FROM {blocks} GROUP BY 1").fetchall()}
+        _recover(ctx, batches, kind, stats, blocks)
+    else:
+        stats = {r[0]: r[1:] for r in c.execute(
+            f"SELECT _source_file, min(_source_line), count(*), max(_source_line) FROM {table} "
+            f"WHERE _load_id IN {ctx.markers} AND _source_file IN {files} GROUP BY 1").fetchall()}
+        if kind == "csv_strict":
+            _csv_lines(ctx, batches, {rel: v[:2] for rel, v in stats.items()}, rej, scans)
+        elif kind == "json_fast" and fmt.type == "ndjson":
+            _check_aligned(batches, kind, stats)
+        elif kind == "json_fast":
+            _shift_lines(ctx, {rel: v[0] - 1 for rel, v in stats.items()}, files)
     if fmt.type != "csv":
         _json_drift(ctx, rels, files)
     else:
@@ -652,13 +664,25 @@ def padded_shape(entity: Entity, batches: list[Batch]) -> tuple[str, str]:
             f"', the header has {width}'")
 
 
-def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict) -> None:
-    """Fast routes: every physical data line is one record. Lines that did not arrive in raw failed
-    validation: re-read just those from their text, validate them again for their reasons, and keep
-    them (with their exact text) for quarantine. A count that does not add up sends the group to the
-    careful route."""
+def _check_aligned(batches: list[Batch], kind: str, stats: dict) -> None:
+    """NDJSON fast route (every row inserted, failed ones marked): every physical line is exactly one record
+    (the reader keeps malformed lines in place as a NULL map), so each file must have produced one row per
+    line, numbered 1..lines. Anything else sends the group to the careful route (``_GroupFailed``)."""
+    for b in batches:
+        first, count, last = stats.get(b.rel, (None, 0, None))
+        expected = b.scan.line_count
+        if count != expected or (count and (first != 1 or last != expected)):
+            raise _GroupFailed(batches, kind, f"{b.rel}: the reader's records do not match the file's lines "
+                                              f"({count} records for {expected} data lines)")
+
+
+def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict, blocks: str) -> None:
+    """CSV fast route (padded read: every physical data line is one record; only passing rows inserted).
+    Lines that did not arrive in raw failed validation: re-read just those from their text, validate them
+    again for their reasons, and keep them (with their exact text) for quarantine. A count that does not
+    add up sends the group to the careful route."""
     c, e, p = ctx.con, ctx.entity, ctx.prefix
-    header = 1 if kind == "csv" and e.format.header else 0
+    header = 1 if e.format.header else 0
     short = []
     for b in batches:
         first, count, last = stats.get(b.rel, (None, 0, None))
@@ -669,34 +693,23 @@ def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict) -> None:
             short.append(b)
     if not short:
         return
-    table = e.qualified_raw_table
-    # Which lines are missing: count the present lines per block of 64 (one small aggregate), then compare
-    # line by line only inside the blocks that are short.
-    shorts = lit_list([b.rel for b in short])
-    blocks = " UNION ALL ".join(
+    # Which lines are missing: the blocks of 64 lines that are short (from the block aggregate of the present
+    # lines), and inside them the lines whose bit is not set.
+    ranges = " UNION ALL ".join(
         f"SELECT {lit(b.rel)} AS f, unnest(range({(header + 1) // 64}, {b.scan.line_count // 64 + 1})) AS blk, "
         f"{header + 1} AS lo, {b.scan.line_count} AS hi" for b in short)
-    present = (f"SELECT _source_file AS f, _source_line AS l FROM {table} WHERE _load_id = {lit(ctx.load_id)} "
-               f"AND _source_file IN (SELECT unnest({shorts}))")
     c.execute(f"""INSERT INTO {p}_want SELECT f, l, 1 FROM (
-        WITH counts AS (SELECT f, l // 64 AS blk, count(*) AS n FROM ({present}) GROUP BY ALL),
-        gaps AS (SELECT b.f, b.blk, greatest(b.blk * 64, b.lo) AS a, least(b.blk * 64 + 63, b.hi) AS z FROM ({blocks}) b
-                 LEFT JOIN counts c USING (f, blk) WHERE coalesce(c.n, 0) < least(b.blk * 64 + 63, b.hi)
-                 - greatest(b.blk * 64, b.lo) + 1)
-        SELECT f, unnest(range(a, z + 1)) AS l FROM gaps
-        EXCEPT SELECT p.f, p.l FROM ({present}) p SEMI JOIN gaps g ON g.f = p.f AND g.blk = p.l // 64)""")
+        SELECT f, unnest(range(a, z + 1)) AS l, mask FROM (
+            SELECT r.f, greatest(r.blk * 64, r.lo) AS a, least(r.blk * 64 + 63, r.hi) AS z, coalesce(c.mask, 0::UBIGINT) AS mask,
+                   coalesce(c.n, 0) AS n FROM ({ranges}) r LEFT JOIN {blocks} c USING (f, blk)) WHERE n < z - a + 1)
+        WHERE (mask >> (l % 64)::INT) & 1::UBIGINT = 0""")
     ctx.fetch_texts()
     missing = ctx.name("miss")
     c.execute(f"""CREATE TEMP TABLE {missing} AS SELECT row_number() OVER (ORDER BY w._file, w._line) AS k, w._file,
         w._line, t.raw FROM {p}_want w JOIN {p}_txt t USING (_file, _line)
         WHERE w._file IN (SELECT unnest({lit_list([b.rel for b in short])}))""")
     n_missing = c.execute(f"SELECT count(*) FROM {missing}").fetchone()[0]
-    if kind == "csv":
-        validated = _revalidate_csv(ctx, batches[0], missing)
-    else:
-        c.execute(f"INSERT INTO {p}_lines SELECT _file, _line, raw, false FROM {missing}")
-        source = json_lines_source(e, f"(SELECT * FROM {p}_lines WHERE (_file, _line) IN (SELECT (_file, _line) FROM {missing}))")
-        validated = validated_select_sql(e, source, json=True, doc_ok="_doc_ok")
+    validated = _revalidate_csv(ctx, batches[0], missing)
     bad = c.execute(f"""INSERT INTO {p}_bad SELECT v._file, v._rn, v._first, v._errs, m.raw
         FROM ({validated}) v JOIN {missing} m ON m._file = v._file AND m._line = v._rn WHERE NOT v._ok""").fetchone()[0]
     if bad != n_missing:
