@@ -1,5 +1,5 @@
 """`python -m sme_sim generate [--out DIR] [--truth DIR] [--seed 42] [--scale 1.0]
-[--scenario stable|regime_change] [--start-date YYYY-01-01] [--force]`"""
+[--scenario stable|regime_change|regime_drop] [--start-date YYYY-01-01] [--force]`"""
 from __future__ import annotations
 
 import argparse
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="ground-truth dir (default: $SMB_GROUND_TRUTH_DIR or data/ground_truth)")
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--scale", type=float, default=1.0)
-    g.add_argument("--scenario", choices=["stable", "regime_change"], default="stable")
+    g.add_argument("--scenario", choices=["stable", "regime_change", "regime_drop"], default="stable")
     g.add_argument("--force", action="store_true", help="regenerate even if a matching generation exists")
     g.add_argument("--start-date", type=dt.date.fromisoformat, default=None,
                    help="first simulated day, a January 1st (default 2024-01-01)")

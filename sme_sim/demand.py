@@ -1,6 +1,9 @@
 """The demand process: the true expected daily demand per SKU and location, which sales realise.
 
 mean = base * location share * trend * weekly * yearly seasonality * promotion uplift * regime.
+Scenarios: stable; regime_change (from REGIME_START, 60% of products turn weekend-heavy with inverted yearly
+seasonality and a level x1.6-2.4 or x0.35-0.6); regime_drop (the same, for every product, with the level
+collapsing to REGIME_DROP_LEVEL).
 Everything here is a closed-form function of (day, product, location), so any chunk of days can be
 evaluated independently and the truth file can be written chunk by chunk.
 """
@@ -20,6 +23,9 @@ WEEKLY_SHIFTED = np.array([0.7, 0.75, 0.8, 0.9, 1.2, 1.6, 1.05])  # regime chang
 QTY_BY_CATEGORY = {"Fasteners": (6, 14), "Packaging": (5, 12), "Safety": (3, 8), "Hand Tools": (2, 4),
                    "Power Tools": (1.2, 2), "Workshop": (1.05, 1.4), "Electrical": (2, 5)}
 REGIME_START = (dt.date(2025, 10, 1) - START).days
+# regime_drop scenario: every product's level after REGIME_START, as a share of before (a regime_change's mix of
+# rises and falls can leave a sparse series' WAPE better than before; a collapse degrades any forecaster's)
+REGIME_DROP_LEVEL = (0.2, 0.35)
 
 
 @dataclass
@@ -52,10 +58,13 @@ class DemandModel:
         self.weekly = np.tile(wk, (P, 1))
         self.regime = np.zeros(P, dtype=bool)
         self.regime_level = np.ones(P)
-        if scenario == "regime_change":
+        if scenario in ("regime_change", "regime_drop"):
             self.regime = rng.random(P) < 0.6
             up = rng.random(P) < 0.5
             self.regime_level = np.where(self.regime, np.where(up, rng.uniform(1.6, 2.4, P), rng.uniform(0.35, 0.6, P)), 1.0)
+        if scenario == "regime_drop":  # every product changes regime and its level collapses (a lost channel)
+            self.regime = np.ones(P, dtype=bool)
+            self.regime_level = rng.uniform(*REGIME_DROP_LEVEL, P)
         self.promotions = self._promotions(seed, products)
         self.uplift = np.ones((N_DAYS, P))
         self.promo_idx = np.full((N_DAYS, P), -1, dtype=np.int32)

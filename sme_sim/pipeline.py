@@ -23,7 +23,7 @@ from sme_sim.writers import Landing
 
 GENERATOR_VERSION = "1.0"
 SYSTEMS = ("erp", "crm", "finance", "support")
-SCENARIOS = ("stable", "regime_change")
+SCENARIOS = ("stable", "regime_change", "regime_drop")
 MAX_LINES_PER_CHUNK = 200_000  # bounds memory: a chunk's order lines are built, written and dropped
 
 
@@ -145,7 +145,7 @@ def _generate(out: Path, truth: Path, seed: int, scale: float, scenario: str, fo
              [(p["sku"], "*", day_to_date(REGIME_START).isoformat(), "true" if dm.regime[i] else "false",
                round(float(dm.regime_level[i]), 4), "weekend_heavy" if dm.regime[i] else "b2b_weekday",
                "inverted" if dm.regime[i] else "unchanged") for i, p in enumerate(world.products)]
-             if scenario == "regime_change" else [])
+             if scenario != "stable" else [])
     tr.table("companies.csv", ["true_entity_id", "entity_type", "name", "country", "domain", "is_customer"],
              [(c["true_id"], "customer", c["name"], c["country"], c["domain"], "true" if c["is_customer"] else "false")
               for c in world.companies]
