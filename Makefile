@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast test-api lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback safe-mode review clean
+.PHONY: install demo data test test-fast test-api lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback forecast-approve safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -107,6 +107,10 @@ bench-forecast: $(STAMP) .venv-bench/.installed
 # Move the demand forecaster's champion alias back one version and re-score.
 forecast-rollback: $(STAMP)
 	$(BIN)/python -m orchestration.forecasting.cli rollback
+
+# Approve promoting a forecaster version (when SMB_FORECAST_REQUIRE_APPROVER=1), e.g. ARGS="3 --by ann --why 'reviewed'"
+forecast-approve: $(STAMP)
+	$(BIN)/python -m orchestration.forecasting.cli approve $(ARGS)
 
 # Circuit breakers of the AI workflows, e.g. make safe-mode ARGS="status" or
 # ARGS="close demand_forecasting --by ann --why 'checked the new feed'" (open WORKFLOW --mode M --by --why)

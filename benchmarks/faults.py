@@ -92,7 +92,7 @@ def _fast_run() -> None:
             raise SystemExit(f"ledger does not balance: {bad[:3]}")
         print("BOUNDARY ledger STEP_SUCCESS", flush=True)
         print("BOUNDARY publish STEP_START", flush=True)
-        wh.publish(run_id)
+        wh.publish(run_id, bi_relations=[])  # no dbt here: the BI copy holds only its publish_info
         print("BOUNDARY publish STEP_SUCCESS", flush=True)
 
 

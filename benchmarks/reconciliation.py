@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--warehouse", type=Path, help="evaluate this published warehouse instead of running the pipeline")
     p.add_argument("--truth", type=Path, help="ground-truth folder for --warehouse")
+    p.add_argument("--keep", type=Path, help="keep each run's data dir as KEEP/scale-<scale> (default: a temporary dir)")
     args = p.parse_args(argv)
     if args.warehouse:
         metrics, per_scenario = evaluate(args.warehouse, args.truth or args.warehouse.parent.parent / "ground_truth")
@@ -135,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     for scale in args.scale:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="recon-bench-") as tmp:
-            warehouse, truth, figures = run_pipeline(Path(tmp), scale, args.seed)
+            root = args.keep / f"scale-{scale:g}" if args.keep else Path(tmp)
+            warehouse, truth, figures = run_pipeline(root, scale, args.seed)
             metrics, per_scenario = evaluate(warehouse, truth)
         elapsed = time.perf_counter() - started
         _report(scale, args.seed, metrics, per_scenario, figures, elapsed)

@@ -18,7 +18,7 @@ TINY_SCALE = 0.05
 
 # Fixtures that build a warehouse (dbt builds, Dagster runs): any test using one, directly or through
 # another fixture, is marked `slow` here, so `pytest -m "not slow"` (make test-fast) is the quick loop.
-SLOW_FIXTURES = {"tiny_run", "er_warehouse", "regime", "recon", "recon_clone", "marts_warehouse", "built_warehouse",
+SLOW_FIXTURES = {"tiny_run", "er_warehouse", "rollout", "data_2016", "recon", "recon_clone", "marts_warehouse", "built_warehouse",
                  "e2e_clone", "erp_only_run", "febrl_warehouse", "erased", "tiny_api", "run_clone"}
 
 

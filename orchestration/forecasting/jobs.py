@@ -9,20 +9,22 @@ from dagster import (
     define_asset_job,
 )
 
-from orchestration.forecasting.assets import CANDIDATE, DRIFT, FORECAST_LOG, FORECASTS
+from orchestration.forecasting.assets import CANDIDATE, CHAMPION, DRIFT, ROLLOUT_LOG
 
 DRIFT_RETRAIN_DAYS = 91  # after drift, train on the recent regime only; the gate still judges it
 
-# Rescore with the previous champion and republish everything downstream (kpis, mirror, monitoring).
+# A person's rollback: the rollout step moves the champion back (and logs who), then re-score and republish
+# everything downstream (kpis, mirror, monitoring). The CLI fills requested_by and checks there is a target.
 forecast_rollback_job = define_asset_job(
-    "forecast_rollback_job", selection=AssetSelection.assets(FORECASTS, FORECAST_LOG).downstream(),
-    config={"ops": {"forecast_scoring": {"config": {"rollback": True}}}},
+    "forecast_rollback_job", selection=AssetSelection.assets(CHAMPION, ROLLOUT_LOG).downstream(),
+    config={"ops": {"forecast_rollout": {"config": {"rollback": True, "requested_by": "forecast_rollback_job"}}}},
     description="Move the demand_forecaster champion alias back to the version it replaced, re-score, republish.")
 
 # Retrain, gate, promote, rescore and republish; the feature table is read from the published warehouse.
 forecast_retrain_job = define_asset_job(
     "forecast_retrain_job", selection=AssetSelection.assets(CANDIDATE).downstream(),
-    description="Train a demand_forecaster candidate, gate it, and on success promote, score and republish.")
+    description="Train a demand_forecaster candidate, gate it, decide the rollout (shadow / promotion / fallback), "
+                "score and republish.")
 
 
 @asset_sensor(asset_key=DRIFT, job=forecast_retrain_job, minimum_interval_seconds=300,

@@ -1,5 +1,5 @@
-"""Monitoring asset: Evidently drift and quality for the champion, flattened into ml.drift_metrics and
-ml.forecast_quality (HTML reports linked from the materialization). Drift is a WARN check, not a
+"""Monitoring asset: Evidently drift and quality for what served (the champion, or a baseline), flattened
+into ml.drift_metrics and ml.forecast_quality (HTML reports linked from the materialization). Drift is a WARN check, not a
 blocker: the warehouse still publishes, and forecast_drift_sensor asks for a retrain.
 
 No `from __future__ import annotations` here (Dagster checks the `context` annotation by identity).
@@ -24,7 +24,7 @@ from dagster import (
 from orchestration.forecasting.assets import DRIFT, FEATURES, FORECASTS, GROUP, QUALITY
 from orchestration.lib.resources import WarehouseResource
 from smb_warehouse.core import tracking
-from smb_warehouse.forecasting import monitoring, tables
+from smb_warehouse.forecasting import baselines, monitoring, tables
 from smb_warehouse.forecasting.backtest import coverage, point_metrics
 from smb_warehouse.forecasting.config import MODEL_NAME
 from smb_warehouse.forecasting.dataset import features_relation, load_features
@@ -47,6 +47,19 @@ def _backtest_predictions(run_id: str) -> pd.DataFrame:
 
     path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evaluation/backtest_predictions.csv")
     return pd.read_csv(path, parse_dates=["forecast_date"])
+
+
+def _baseline_backtest(features: pd.DataFrame, version: str) -> pd.DataFrame:
+    """A serving baseline's rolling-origin backtest in the shape of a model's (prediction, lower, upper)."""
+    from smb_warehouse.forecasting import rollout
+    from smb_warehouse.forecasting.model import intervals
+
+    fit = rollout.best_baseline(features, MODEL_NAME, version.removeprefix(baselines.PREFIX))
+    preds = fit.backtest.copy()
+    preds["prediction"] = preds[f"baseline_{fit.name}"]
+    preds["lower"], preds["upper"] = intervals(preds["horizon"].to_numpy(), preds["prediction"].to_numpy(), fit.quantiles)
+    preds["forecast_date"] = pd.to_datetime(preds["forecast_date"])
+    return preds
 
 
 def _fold_quality(preds: pd.DataFrame) -> pd.DataFrame:
@@ -81,23 +94,26 @@ def forecast_monitoring(context: AssetExecutionContext,
     with warehouse.connect(context.run_id) as con:
         features = load_features(con)
         forecasts = con.execute(f"SELECT * FROM {tables.FORECASTS.relation}").df()
-    if forecasts.empty:
-        raise RuntimeError("ml.demand_forecasts is empty: nothing to monitor")
-    version, run_id = str(forecasts["model_version"].iloc[0]), str(forecasts["mlflow_run_id"].iloc[0])
     tag = context.run_id.split("-")[0]
     feature = monitoring.feature_drift(features, tag)
-    backtest = _backtest_predictions(run_id)
-    prediction = monitoring.prediction_drift(backtest["prediction"], forecasts, tag)
-    pooled, regression_html = monitoring.regression_quality(backtest, "backtest_pooled", tag)
+    if forecasts.empty:  # nothing served this run (the rollout said why): feature drift only
+        version, backtest, prediction = "", pd.DataFrame(), None
+        pooled, regression_html = pd.DataFrame(columns=["metric_name", "metric_value"]), None
+    else:
+        version, run_id = str(forecasts["model_version"].iloc[0]), str(forecasts["mlflow_run_id"].iloc[0])
+        backtest = (_baseline_backtest(features, version) if baselines.is_baseline(version)
+                    else _backtest_predictions(run_id))
+        prediction = monitoring.prediction_drift(backtest["prediction"], forecasts, tag)
+        pooled, regression_html = monitoring.regression_quality(backtest, "backtest_pooled", tag)
     with warehouse.connect(context.run_id) as con:
         matured_rows = con.execute(matured_sql(), [MODEL_NAME, version]).df()
         matured, matured_html = monitoring.regression_quality(matured_rows, "matured", tag)
         now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
-        drift = pd.concat([feature.rows, prediction.rows], ignore_index=True)
-        quality = pd.concat([_fold_quality(backtest), matured], ignore_index=True)
+        drift = pd.concat([feature.rows] + ([prediction.rows] if prediction is not None else []), ignore_index=True)
+        quality = pd.concat(([_fold_quality(backtest)] if len(backtest) else []) + [matured], ignore_index=True)
         for frame in (drift, quality):
             frame["computed_at"], frame["dagster_run_id"] = now, context.run_id
-            frame["model_name"], frame["model_version"] = MODEL_NAME, version
+            frame["model_name"], frame["model_version"] = MODEL_NAME, version or None
         tables.write_monitoring(con, drift, quality, context.run_id)
 
     def link(path: Path | None):
@@ -106,8 +122,9 @@ def forecast_monitoring(context: AssetExecutionContext,
     yield MaterializeResult(asset_key=DRIFT, metadata={
         "model_version": version, "feature_drift_detected": feature.detected,
         "drifted_feature_share": MetadataValue.float(feature.drifted_share),
-        "prediction_drift_detected": prediction.detected,
-        "feature_drift_report": link(feature.report_path), "prediction_drift_report": link(prediction.report_path)})
+        "prediction_drift_detected": bool(prediction is not None and prediction.detected),
+        "feature_drift_report": link(feature.report_path),
+        "prediction_drift_report": link(prediction.report_path if prediction is not None else None)})
     pooled_wape = pooled.loc[pooled["metric_name"] == "wape", "metric_value"]
     yield MaterializeResult(asset_key=QUALITY, metadata={
         "model_version": version,
@@ -118,6 +135,8 @@ def forecast_monitoring(context: AssetExecutionContext,
     yield AssetCheckResult(check_name="feature_drift", asset_key=DRIFT, passed=not feature.detected,
                            severity=AssetCheckSeverity.WARN,
                            metadata={"drifted_share": feature.drifted_share, "scores": MetadataValue.json(scores)})
-    yield AssetCheckResult(check_name="prediction_drift", asset_key=DRIFT, passed=not prediction.detected,
-                           severity=AssetCheckSeverity.WARN,
-                           metadata={"score": float(prediction.rows["drift_score"].iloc[0]) if len(prediction.rows) else -1.0})
+    yield AssetCheckResult(check_name="prediction_drift", asset_key=DRIFT,
+                           passed=not (prediction is not None and prediction.detected), severity=AssetCheckSeverity.WARN,
+                           description="no forecast served this run" if prediction is None else None,
+                           metadata={"score": float(prediction.rows["drift_score"].iloc[0])
+                                     if prediction is not None and len(prediction.rows) else -1.0})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -153,20 +154,51 @@ def set_gate_status(model_name: str, version: str, status: str, reason: str = ""
         client.set_model_version_tag(model_name, version, "gate_reason", reason[:4000])
 
 
-def rollback(model_name: str) -> tuple[str, str]:
-    """Move `champion` back to the version it replaced. Returns (from_version, to_version)."""
-    client = tracking.configure()
+class NothingToRollBack(RuntimeError):
+    """The model has no champion, or its champion replaced no earlier one."""
+
+
+def rollback_target(model_name: str) -> tuple[str, str]:
+    """(current champion, the version it replaced). Raises ``NothingToRollBack`` with a one-line reason."""
     current = version_info(model_name)
     if current is None:
-        raise RuntimeError(f"{model_name} has no champion to roll back")
+        raise NothingToRollBack(f"{model_name} has no champion yet")
     previous = current.tags.get("previous_champion")
     if not previous:
-        raise RuntimeError(f"{model_name} v{current.version} replaced no earlier champion: nothing to roll back to")
-    client.set_registered_model_alias(model_name, CHAMPION, previous)
-    client.set_model_version_tag(model_name, current.version, "gate_status", "rolled_back")
-    client.set_model_version_tag(model_name, previous, "gate_status", "promoted")
-    client.set_model_version_tag(model_name, previous, "restored_by_rollback_from", str(current.version))
+        raise NothingToRollBack(f"{model_name} v{current.version} is the first champion (it replaced no earlier version)")
     return str(current.version), str(previous)
+
+
+def rollback(model_name: str) -> tuple[str, str]:
+    """Move `champion` back to the version it replaced. Returns (from_version, to_version). Raises
+    ``NothingToRollBack`` when there is none."""
+    client = tracking.configure()
+    current, previous = rollback_target(model_name)
+    client.set_registered_model_alias(model_name, CHAMPION, previous)
+    client.set_model_version_tag(model_name, current, "gate_status", "rolled_back")
+    client.set_model_version_tag(model_name, previous, "gate_status", "promoted")
+    client.set_model_version_tag(model_name, previous, "restored_by_rollback_from", current)
+    return current, previous
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    """Point ``alias`` (e.g. challenger) of ``model_name`` at ``version``."""
+    tracking.configure().set_registered_model_alias(model_name, alias, str(version))
+
+
+def remove_alias(model_name: str, alias: str) -> None:
+    """Delete ``alias`` of ``model_name`` (no error when it does not exist)."""
+    from mlflow.exceptions import MlflowException
+
+    with suppress(MlflowException):
+        tracking.configure().delete_registered_model_alias(model_name, alias)
+
+
+def tag_version(model_name: str, version: str, **tags: str) -> None:
+    """Set tags on one registered version (values as text)."""
+    client = tracking.configure()
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, str(version), key, str(value))
 
 
 def _ts(millis: int | None) -> pd.Timestamp | None:

@@ -406,7 +406,8 @@ class Warehouse:
             self._record_history("recovered")
             try:
                 self.refresh_bi()
-            except duckdb.IOException as exc:  # someone holds the published file read-write: publish rebuilds it
+            except (duckdb.IOException, dbt_manifest.ManifestError) as exc:
+                # the published file held read-write by someone, or no dbt manifest yet: the next publish rebuilds it
                 warnings.warn(f"BI copy not refreshed from {self.published_path}: {exc}", stacklevel=2)
             self.prune_history()
 

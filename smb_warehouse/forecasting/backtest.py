@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smb_warehouse.forecasting import baselines
 from smb_warehouse.forecasting.config import BacktestPlan, ForecastSpec
-from smb_warehouse.forecasting.dataset import Prepared, origin_rows, pairs
-from smb_warehouse.forecasting.model import DemandForecaster, conformal_quantiles, intervals, seasonal_naive
+from smb_warehouse.forecasting.dataset import Prepared, fold_rows, origin_rows, pairs
+from smb_warehouse.forecasting.model import DemandForecaster, conformal_quantiles, intervals
 
 
 def point_metrics(actual: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -34,7 +35,8 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
 @dataclass
 class BacktestResult:
     predictions: pd.DataFrame      # one row per (fold, series, horizon)
-    metrics: dict[str, float]      # pooled: wape, bias, mape, mae, interval_coverage, baseline_*, n_points
+    metrics: dict[str, float]      # pooled: wape, bias, mape, mae, interval_coverage, baseline_* (seasonal naive),
+                                   # baseline_<name>_wape per baseline, n_points
     folds: list[dict]              # per fold: fold, window_start, window_end, n_points and the same metrics
 
 
@@ -49,17 +51,21 @@ def fit_at(data: Prepared, spec: ForecastSpec, cutoff: int) -> DemandForecaster:
 
 
 def run(data: Prepared, spec: ForecastSpec, plan: BacktestPlan) -> BacktestResult:
+    """Fit at every fold's cut-off, predict its rows; every baseline on the same rows (columns
+    ``baseline_<name>``; ``baseline`` is seasonal naive). Raises ValueError when no fold has actuals."""
     parts = []
-    for k in range(plan.n_folds, 0, -1):
-        cutoff = data.last_actual_day - k * spec.horizon
-        model = fit_at(data, spec, cutoff)
-        test = pairs(data, origin_rows(data, cutoff, cutoff), np.arange(1, spec.horizon + 1), spec,
-                     max_target_day=data.last_actual_day)
-        test = test[np.isfinite(test["actual"].to_numpy(dtype=float))].copy()
+    for k, test in fold_rows(data, spec, plan):
+        if test.empty:
+            continue
+        model = fit_at(data, spec, data.last_actual_day - k * spec.horizon)
         test["fold"] = k
         test["prediction"] = model.predict(test)
-        test["baseline"] = seasonal_naive(test)
+        test = baselines.add_columns(test)
+        test["baseline"] = test["baseline_seasonal_naive"]
         parts.append(test)
+    if not parts:
+        raise ValueError(f"no backtest fold has actuals: {plan.n_folds} folds of {spec.horizon} days need more history "
+                         f"than the feature table has (last actual day {data.last_actual_date.date()})")
     preds = pd.concat(parts, ignore_index=True)
     preds["lower"], preds["upper"] = np.nan, np.nan
     for k in preds["fold"].unique():
@@ -77,8 +83,9 @@ def _summary(preds: pd.DataFrame) -> dict[str, float]:
     a = preds["actual"].to_numpy()
     model = point_metrics(a, preds["prediction"].to_numpy())
     base = point_metrics(a, preds["baseline"].to_numpy())
+    per_baseline = {f"baseline_{name}_wape": v for name, v in baselines.wapes(preds).items()}
     return {**model, "interval_coverage": coverage(a, preds["lower"].to_numpy(), preds["upper"].to_numpy()),
-            **{f"baseline_{k}": v for k, v in base.items()}, "n_points": float(len(preds))}
+            **{f"baseline_{k}": v for k, v in base.items()}, **per_baseline, "n_points": float(len(preds))}
 
 
 def fit_final(data: Prepared, spec: ForecastSpec, result: BacktestResult) -> DemandForecaster:

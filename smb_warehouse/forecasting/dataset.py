@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from smb_warehouse.core import dbt_manifest
-from smb_warehouse.forecasting.config import ForecastSpec
+from smb_warehouse.forecasting.config import BacktestPlan, ForecastSpec
 
 FEATURES_MODEL = "int_forecasting__demand_features"  # the dbt model; its relation comes from the dbt manifest
 KEY = ["sku", "location_id", "demand_date"]
@@ -77,7 +77,9 @@ def origin_rows(data: Prepared, first_day: int, last_day: int, stride: int = 1) 
 
 def pairs(data: Prepared, origins: np.ndarray, horizons: np.ndarray, spec: ForecastSpec,
           max_target_day: int | None = None) -> pd.DataFrame:
-    """One row per (origin, horizon): model inputs, the seasonal-naive value, ids and the actual."""
+    """One row per (origin, horizon): model inputs, the baselines' inputs (seasonal_naive: the last same-weekday
+    actual at or before the origin; moving_average_28d: the 28-day mean at the origin), ids and the actual
+    (NaN on future days)."""
     o = np.repeat(origins, len(horizons))
     h = np.tile(horizons, len(origins))
     t = o + h
@@ -102,4 +104,17 @@ def pairs(data: Prepared, origins: np.ndarray, horizons: np.ndarray, spec: Forec
         sel = lag == value
         naive[sel] = f[column].to_numpy(dtype=float)[t[sel]]
     out["seasonal_naive"] = naive
+    # Moving-average baseline: the mean of the 28 days up to the origin (what hist_mean_28d holds there).
+    out["moving_average_28d"] = f["hist_mean_28d"].to_numpy(dtype=float)[o]
     return pd.DataFrame(out)
+
+
+def fold_rows(data: Prepared, spec: ForecastSpec, plan: BacktestPlan):
+    """(fold k, test rows) for k = n_folds .. 1: the rows forecast from origin c_k = last actual day - k x
+    horizon, horizons 1..horizon, targets with actuals only. The same rows for the candidate, the champion's
+    spec and every baseline (``backtest.run``, ``baselines.evaluate``): the gate compares like with like."""
+    for k in range(plan.n_folds, 0, -1):
+        cutoff = data.last_actual_day - k * spec.horizon
+        test = pairs(data, origin_rows(data, cutoff, cutoff), np.arange(1, spec.horizon + 1), spec,
+                     max_target_day=data.last_actual_day)
+        yield k, test[np.isfinite(test["actual"].to_numpy(dtype=float))].copy()

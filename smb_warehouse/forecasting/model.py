@@ -11,10 +11,10 @@ from threadpoolctl import threadpool_limits
 
 from smb_warehouse.forecasting.config import ForecastSpec
 
-HORIZON_BUCKET_DAYS = 7
+HORIZON_BUCKET_DAYS = 7  # conformal quantiles per week of horizon: uncertainty grows with the horizon
 # OpenMP threads for the booster. 1 by default: on a shared 2-core box (Dagster, dbt and DuckDB running
 # beside it) OpenMP spin-waiting made a 2-thread fit 8x SLOWER than a 1-thread fit in measurements.
-THREADS = int(os.environ.get("SMB_ML_THREADS", "1"))  # conformal quantiles per week of horizon: uncertainty grows with the horizon
+THREADS = int(os.environ.get("SMB_ML_THREADS", "1"))
 
 
 def seasonal_naive(rows: pd.DataFrame) -> np.ndarray:
@@ -70,7 +70,7 @@ class DemandForecaster:
         self.categories = sorted(rows["category"].dropna().unique().tolist())
         s = self.spec
         self.estimator = HistGradientBoostingRegressor(
-            loss="poisson", max_iter=s.max_iter, learning_rate=s.learning_rate, max_leaf_nodes=s.max_leaf_nodes,
+            loss=s.loss, max_iter=s.max_iter, learning_rate=s.learning_rate, max_leaf_nodes=s.max_leaf_nodes,
             min_samples_leaf=s.min_samples_leaf, l2_regularization=s.l2_regularization,
             categorical_features=[1], early_stopping=False, random_state=s.seed)
         with threadpool_limits(THREADS):

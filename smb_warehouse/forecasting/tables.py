@@ -9,7 +9,9 @@ from smb_warehouse.core import python_tables
 from smb_warehouse.core.warehouse import Append, Replace, write_tables
 
 FORECASTS = python_tables.table("ml.demand_forecasts")          # the current forecast: replaced by every scoring
-FORECAST_LOG = python_tables.table("ml.demand_forecast_log")    # every forecast ever scored (accuracy later)
+FORECAST_LOG = python_tables.table("ml.demand_forecast_log")    # every forecast ever served (accuracy later)
+SHADOW_LOG = python_tables.table("ml.demand_forecast_shadow_log")  # challengers' forecasts: logged, never served
+ROLLOUT_LOG = python_tables.table("ml.model_rollout_log")       # gate, shadow, promotion, rollback, approval events
 DRIFT = python_tables.table("ml.drift_metrics")
 QUALITY = python_tables.table("ml.forecast_quality")
 SCHEMA = FORECASTS.schema
@@ -25,6 +27,15 @@ def write_forecasts(con: duckdb.DuckDBPyConnection, forecasts: pd.DataFrame) -> 
         writes.append(Append(FORECAST_LOG, forecasts, delete_where="origin_date = ? AND model_name = ? AND model_version = ?",
                              params=[first["origin_date"], first["model_name"], first["model_version"]]))
     write_tables(con, writes)
+
+
+def write_shadow(con: duckdb.DuckDBPyConnection, forecasts: pd.DataFrame) -> None:
+    """Append a challenger's shadow forecasts (same columns as ``write_forecasts``; one origin and version) to
+    ml.demand_forecast_shadow_log, replacing what the same version logged from the same origin before."""
+    if len(forecasts):
+        first = forecasts.iloc[0]
+        write_tables(con, [Append(SHADOW_LOG, forecasts, delete_where="origin_date = ? AND model_name = ? AND model_version = ?",
+                                  params=[first["origin_date"], first["model_name"], first["model_version"]])])
 
 
 def write_monitoring(con: duckdb.DuckDBPyConnection, drift: pd.DataFrame, quality: pd.DataFrame, run_id: str) -> None:

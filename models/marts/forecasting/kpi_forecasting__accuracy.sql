@@ -1,7 +1,9 @@
 {#-
   Forecast accuracy per model version and evaluation window, from two sources:
-  - matured: logged forecasts (ml.demand_forecast_log) joined to the actuals that have since arrived
-    (int_forecasting__demand_features, is_future = false), one window per forecast origin;
+  - matured: served forecasts (ml.demand_forecast_log) joined to the actuals that have since arrived
+    (int_forecasting__demand_features, is_future = false), one window per forecast origin; a baseline that
+    served appears as model_version baseline:<name>;
+  - shadow: the same for a challenger's shadow forecasts (ml.demand_forecast_shadow_log), never served;
   - backtest: the rolling-origin backtest the training run logged (ml.forecast_quality), latest per window.
   WAPE = sum|actual - forecast| / sum actual; bias = sum(forecast - actual) / sum actual;
   MAPE over days with actual > 0; coverage = share of actuals inside [lower, upper].
@@ -24,6 +26,21 @@ matured as (
         avg(case when actuals.quantity > 0 then abs(actuals.quantity - log.prediction) / actuals.quantity end) as mape,
         avg(case when actuals.quantity between log.lower and log.upper then 1.0 else 0.0 end) as interval_coverage
     from {{ source('ml', 'demand_forecast_log') }} as log
+    inner join actuals
+        on actuals.sku = log.sku and actuals.location_id = log.location_id and actuals.demand_date = log.forecast_date
+    group by log.model_name, log.model_version, log.origin_date
+),
+
+shadow as (
+    select
+        log.model_name, log.model_version, 'shadow' as evaluation_source,
+        min(log.forecast_date) as window_start, max(log.forecast_date) as window_end,
+        count(*) as n_points,
+        sum(abs(actuals.quantity - log.prediction)) / nullif(sum(actuals.quantity), 0) as wape,
+        sum(log.prediction - actuals.quantity) / nullif(sum(actuals.quantity), 0) as bias,
+        avg(case when actuals.quantity > 0 then abs(actuals.quantity - log.prediction) / actuals.quantity end) as mape,
+        avg(case when actuals.quantity between log.lower and log.upper then 1.0 else 0.0 end) as interval_coverage
+    from {{ source('ml', 'demand_forecast_shadow_log') }} as log
     inner join actuals
         on actuals.sku = log.sku and actuals.location_id = log.location_id and actuals.demand_date = log.forecast_date
     group by log.model_name, log.model_version, log.origin_date
@@ -55,6 +72,8 @@ backtest as (
 
 unioned as (
     select * from matured
+    union all
+    select * from shadow
     union all
     select * from backtest
 )
