@@ -67,6 +67,7 @@ def test_every_injected_malformed_row_is_quarantined_at_its_line(tiny_run):
     assert relative <= quarantined, sorted(relative - quarantined)[:5]
 
 
+@pytest.mark.scenario
 def test_second_run_loads_nothing_twice(e2e_clone):
     env = e2e_clone
     before = query(env["published"], "SELECT count(*), sum(rows_loaded) FROM raw.load_audit")

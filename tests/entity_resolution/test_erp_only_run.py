@@ -11,6 +11,8 @@ from dagster import DagsterInstance
 from smb_warehouse.core.dbt_manifest import relation
 from tests.support import environment, query, run_env, step_failures
 
+pytestmark = pytest.mark.scenario  # a whole further warehouse_job run: make test-scenarios
+
 
 @pytest.fixture(scope="module")
 def erp_only_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:

@@ -186,6 +186,7 @@ def test_without_a_champion_a_refused_candidate_serves_rules_only(tiny_run, tmp_
         assert outcome["serving"] == "baseline:rules_only" and outcome["degraded"] and not outcome["gate_passed"]
 
 
+@pytest.mark.scenario
 def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_clone):
     recon = recon_clone
     root, published = recon["root"], recon["published"]
@@ -241,6 +242,7 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_
                  [to_reassign]) == [(False,)]
 
 
+@pytest.mark.scenario
 def test_refused_candidate_keeps_the_champion_and_an_open_breaker_stops_every_auto_match(recon_clone):
     """Three runs on one copy: (1) a person opens the breaker and the gate refuses every candidate: the champion
     still scores (marked as a fallback, alerted) but the published outcomes hold no auto-match, and the run's

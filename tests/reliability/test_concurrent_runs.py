@@ -23,7 +23,7 @@ def _start(env: dict) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.slow
+@pytest.mark.scenario
 def test_two_concurrent_runs_one_publishes_the_other_is_refused_clearly(tiny_sources, tmp_path):
     landing, _ = tiny_sources
     env = {**os.environ, "SMB_DATA_DIR": str(tmp_path / "data"), "SMB_LANDING_DIR": str(landing),

@@ -3,6 +3,7 @@ holdout, low-confidence tickets go to a person, every ticket gets three KB sugge
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from smb_warehouse.triage.model import HUMAN_REVIEW, TEAMS, TriageConfig, classify
 from tests.support import query_df
@@ -109,6 +110,7 @@ def test_without_a_champion_a_refused_candidate_sends_every_ticket_to_a_person(t
         assert registry.version_info(workflow.CATEGORY_MODEL) is None  # the refused candidate is not champion
 
 
+@pytest.mark.scenario
 def test_refused_candidate_keeps_the_champion_and_the_breaker_sends_everything_to_a_person(tiny_run, tmp_path):
     """On a copy of the shared run: a person opens the triage breaker and the gate refuses every candidate; the
     triage assets and everything downstream run again and publish: the champion serves (marked as a fallback)
