@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast test-api lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback forecast-approve safe-mode review clean
+.PHONY: install demo data test test-fast test-scenarios test-api lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback forecast-approve safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -33,9 +33,17 @@ data: $(STAMP)
 demo: data
 	$(BIN)/python -m orchestration.cli demo
 
-# Everything but the API/event end-to-end tests (those need redis-server and Chromium: `make test-api`).
+# Everything but the multi-run workflow scenarios (`make test-scenarios`) and the API/event end-to-end tests
+# (those need redis-server and Chromium: `make test-api`). CI runs all three.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not api_e2e"
+	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario"
+
+# The multi-run workflow scenarios (each runs further warehouse, forecasting or review jobs on its own
+# warehouse): staged forecast rollout with a regime change, 2016/2031 calendars, AP/triage fallbacks and
+# circuit breakers, review decisions across runs, an ERP-only landing zone, a second run loading nothing
+# twice, two concurrent runs.
+test-scenarios: $(STAMP)
+	$(BIN)/python -m pytest -q -m "scenario and not api_e2e"
 
 # The API and event-intake end-to-end tests: the review page in headless Chromium, events through a real
 # broker into the warehouse (each runs pipeline jobs on a copy of the tiny run). CI runs them too.

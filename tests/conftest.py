@@ -22,10 +22,18 @@ SLOW_FIXTURES = {"tiny_run", "er_warehouse", "rollout", "data_2016", "recon", "r
                  "e2e_clone", "erp_only_run", "febrl_warehouse", "erased", "tiny_api", "run_clone"}
 
 
+# Fixtures that run a multi-run workflow scenario (several further pipeline jobs on their own warehouse):
+# tests using one are also marked `scenario`; `make test` leaves them to `make test-scenarios` (CI runs both).
+SCENARIO_FIXTURES = {"rollout", "data_2016", "erp_only_run"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures or item.get_closest_marker("scenario"):
             item.add_marker(pytest.mark.slow)
+        if SCENARIO_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.scenario)
 
 
 @pytest.fixture(scope="session")
