@@ -29,7 +29,9 @@
     {%- set key = "getvariable('smb_pii_hash_key')" -%}
     {%- set pads = {} -%}
     {%- for name, byte in [('ipad', 54), ('opad', 92)] -%}
-        {%- do pads.update({name: "(SELECT unhex(array_to_string(list_transform(range(64), i -> lpad(hex(xor(CASE WHEN 2 * i < length(k) THEN ('0x' || substr(k, 2 * i + 1, 2))::INTEGER ELSE 0 END, " ~ byte ~ ")), 2, '0')), '')) FROM (SELECT " ~ key ~ " AS k) AS hmac_key)"}) -%}
+        {%- do pads.update({name: "(SELECT unhex(array_to_string(list_transform(range(64), i -> lpad(hex(xor("
+            ~ "CASE WHEN 2 * i < length(k) THEN ('0x' || substr(k, 2 * i + 1, 2))::INTEGER ELSE 0 END, " ~ byte
+            ~ ")), 2, '0')), '')) FROM (SELECT " ~ key ~ " AS k) AS hmac_key)"}) -%}
     {%- endfor -%}
     CASE WHEN regexp_full_match(coalesce({{ key }}, ''), '([0-9a-f]{2}){32,64}')
         THEN lower(sha256({{ pads.opad }} || unhex(sha256({{ pads.ipad }} || encode({{ expression }})))))
@@ -41,7 +43,10 @@
         subqueries). A malformed key fails decode(); a missing one fails current_setting(). -#}
     {%- set pads = {} -%}
     {%- for name, byte in [('ipad', 54), ('opad', 92)] -%}
-        {%- do pads.update({name: "(select decode(string_agg(lpad(to_hex((case when i < length(k.b) then get_byte(k.b, i) else 0 end) # " ~ byte ~ "), 2, '0'), '' order by i), 'hex') from (select decode(case when current_setting('smb.pii_hash_key') ~ '^([0-9a-f]{2}){32,64}$' then current_setting('smb.pii_hash_key') else 'not a key' end, 'hex') as b) as k, generate_series(0, 63) as i)"}) -%}
+        {%- do pads.update({name: "(select decode(string_agg(lpad(to_hex((case when i < length(k.b) then get_byte(k.b, i) "
+            ~ "else 0 end) # " ~ byte ~ "), 2, '0'), '' order by i), 'hex') from (select decode(case when "
+            ~ "current_setting('smb.pii_hash_key') ~ '^([0-9a-f]{2}){32,64}$' then current_setting('smb.pii_hash_key') "
+            ~ "else 'not a key' end, 'hex') as b) as k, generate_series(0, 63) as i)"}) -%}
     {%- endfor -%}
     encode(sha256({{ pads.opad }} || sha256({{ pads.ipad }} || convert_to({{ expression }}, 'UTF8'))), 'hex')
 {%- endmacro %}
@@ -52,7 +57,8 @@
     {%- set key = "'${smb.pii_hash_key}'" -%}
     {%- set pads = {} -%}
     {%- for name, byte in [('ipad', 54), ('opad', 92)] -%}
-        {%- do pads.update({name: "unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(coalesce(cast(conv(substr(" ~ key ~ ", 2 * i + 1, 2), 16, 10) as int), 0) ^ " ~ byte ~ "), 2, '0'))))"}) -%}
+        {%- do pads.update({name: "unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(coalesce(cast(conv(substr("
+            ~ key ~ ", 2 * i + 1, 2), 16, 10) as int), 0) ^ " ~ byte ~ "), 2, '0'))))"}) -%}
     {%- endfor -%}
     case when {{ key }} rlike '^([0-9a-f]{2}){32,64}$'
         then sha2(concat({{ pads.opad }}, unhex(sha2(concat({{ pads.ipad }}, encode({{ expression }}, 'UTF-8')), 256))), 256)
