@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from benchmarks.faults import run_trials
 
 
+@pytest.mark.slow  # three killed runs and their recoveries in subprocesses: about a minute
 def test_three_killed_runs_leave_a_consistent_warehouse_and_the_next_run_recovers(tiny_sources, tmp_path):
     landing, _ = tiny_sources
     shutil.copytree(landing, tmp_path / "landing")  # generated once per session; the trials add batches to a copy
