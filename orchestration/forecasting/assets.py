@@ -65,6 +65,7 @@ class TrainingRunConfig(Config):
     train_days: int = _DEFAULT.train_days
     max_iter: int = _DEFAULT.max_iter
     learning_rate: float = _DEFAULT.learning_rate
+    point: str = _DEFAULT.point  # median (what WAPE rewards) or mean (expected units); see ForecastSpec
     n_folds: int = 2
     force: bool = False  # retrain even when data and spec equal the champion's
 
@@ -103,7 +104,7 @@ def _this_run(context: AssetExecutionContext, key: AssetKey):
 def demand_forecaster_candidate(context: AssetExecutionContext, config: TrainingRunConfig,
                                 warehouse: WarehouseResource) -> Iterator[Union[MaterializeResult, AssetCheckResult]]:
     spec = ForecastSpec(horizon=config.horizon, train_days=config.train_days, max_iter=config.max_iter,
-                        learning_rate=config.learning_rate)
+                        learning_rate=config.learning_rate, point=config.point)
     try:
         candidate = train_candidate(_features(warehouse, context.run_id),
                                     TrainingConfig(spec=spec, plan=BacktestPlan(n_folds=config.n_folds)),

@@ -13,7 +13,7 @@ import pandas as pd
 from smb_warehouse.forecasting import baselines
 from smb_warehouse.forecasting.config import BacktestPlan, ForecastSpec
 from smb_warehouse.forecasting.dataset import Prepared, fold_rows, origin_rows, pairs
-from smb_warehouse.forecasting.model import DemandForecaster, conformal_quantiles, intervals
+from smb_warehouse.forecasting.model import DemandForecaster, conformal_quantiles, intervals, median_map
 
 
 def point_metrics(actual: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -46,8 +46,32 @@ def training_rows(data: Prepared, spec: ForecastSpec, cutoff: int) -> pd.DataFra
     return pairs(data, origins, np.arange(1, spec.horizon + 1), spec, max_target_day=cutoff)
 
 
+def calibration_rows(data: Prepared, spec: ForecastSpec, cutoff: int) -> pd.DataFrame:
+    """(origin, horizon) rows from origins in the ``spec.calibration_days`` days before ``cutoff`` (the spec's
+    stride), targets <= cutoff, actuals only: what the median map of a model fitted at ``cutoff`` is fitted on."""
+    origins = origin_rows(data, cutoff - spec.calibration_days, cutoff - 1, spec.origin_stride)
+    rows = pairs(data, origins, np.arange(1, spec.horizon + 1), spec, max_target_day=cutoff)
+    return rows[np.isfinite(rows["actual"].to_numpy(dtype=float))]
+
+
 def fit_at(data: Prepared, spec: ForecastSpec, cutoff: int) -> DemandForecaster:
-    return DemandForecaster(spec).fit(training_rows(data, spec, cutoff))
+    """The model fitted on targets <= ``cutoff``. With ``spec.point == "median"`` also its median map: a second
+    model fitted on targets <= cutoff - calibration_days forecasts ``calibration_rows`` (out of sample for it),
+    and ``model.median_map`` maps those mean forecasts to their actuals. Nothing after ``cutoff`` is used.
+    Raises ValueError when there are no training rows or too few calibration points."""
+    rows = training_rows(data, spec, cutoff)
+    if rows.empty:
+        raise ValueError(f"no training rows up to {pd.Timestamp(cutoff, unit='D').date()}: history too short")
+    model = DemandForecaster(spec).fit(rows)
+    if spec.point == "median":
+        inner_rows = training_rows(data, spec, cutoff - spec.calibration_days)
+        if inner_rows.empty:
+            raise ValueError(f"no history before {pd.Timestamp(cutoff - spec.calibration_days, unit='D').date()} to "
+                             "calibrate the median forecast; use ForecastSpec(point='mean')")
+        inner = DemandForecaster(spec).fit(inner_rows)
+        cal = calibration_rows(data, spec, cutoff)
+        model.set_median_map(*median_map(inner.predict_mean(cal), cal["actual"].to_numpy(dtype=float)))
+    return model
 
 
 def run(data: Prepared, spec: ForecastSpec, plan: BacktestPlan) -> BacktestResult:
