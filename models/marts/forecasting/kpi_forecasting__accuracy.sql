@@ -16,34 +16,32 @@ actuals as (
     where not is_future
 ),
 
-matured as (
+logged as (
+    -- served forecasts and a challenger's shadow forecasts: the same columns, told apart by evaluation_source
     select
-        log.model_name, log.model_version, 'matured' as evaluation_source,
-        min(log.forecast_date) as window_start, max(log.forecast_date) as window_end,
-        count(*) as n_points,
-        sum(abs(actuals.quantity - log.prediction)) / nullif(sum(actuals.quantity), 0) as wape,
-        sum(log.prediction - actuals.quantity) / nullif(sum(actuals.quantity), 0) as bias,
-        avg(case when actuals.quantity > 0 then abs(actuals.quantity - log.prediction) / actuals.quantity end) as mape,
-        avg(case when actuals.quantity between log.lower and log.upper then 1.0 else 0.0 end) as interval_coverage
-    from {{ source('ml', 'demand_forecast_log') }} as log
-    inner join actuals
-        on actuals.sku = log.sku and actuals.location_id = log.location_id and actuals.demand_date = log.forecast_date
-    group by log.model_name, log.model_version, log.origin_date
+        'matured' as evaluation_source, model_name, model_version, origin_date, sku, location_id, forecast_date,
+        prediction, lower, upper
+    from {{ source('ml', 'demand_forecast_log') }}
+    union all
+    select
+        'shadow' as evaluation_source, model_name, model_version, origin_date, sku, location_id, forecast_date,
+        prediction, lower, upper
+    from {{ source('ml', 'demand_forecast_shadow_log') }}
 ),
 
-shadow as (
+matured_and_shadow as (
     select
-        log.model_name, log.model_version, 'shadow' as evaluation_source,
+        log.model_name, log.model_version, log.evaluation_source,
         min(log.forecast_date) as window_start, max(log.forecast_date) as window_end,
         count(*) as n_points,
         sum(abs(actuals.quantity - log.prediction)) / nullif(sum(actuals.quantity), 0) as wape,
         sum(log.prediction - actuals.quantity) / nullif(sum(actuals.quantity), 0) as bias,
         avg(case when actuals.quantity > 0 then abs(actuals.quantity - log.prediction) / actuals.quantity end) as mape,
         avg(case when actuals.quantity between log.lower and log.upper then 1.0 else 0.0 end) as interval_coverage
-    from {{ source('ml', 'demand_forecast_shadow_log') }} as log
+    from logged as log
     inner join actuals
         on actuals.sku = log.sku and actuals.location_id = log.location_id and actuals.demand_date = log.forecast_date
-    group by log.model_name, log.model_version, log.origin_date
+    group by log.evaluation_source, log.model_name, log.model_version, log.origin_date
 ),
 
 backtest_latest as (
@@ -71,9 +69,7 @@ backtest as (
 ),
 
 unioned as (
-    select * from matured
-    union all
-    select * from shadow
+    select * from matured_and_shadow
     union all
     select * from backtest
 )
