@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from smb_warehouse.core import paths, pii
-from smb_warehouse.core.sql import ident, lit
+from smb_warehouse.core.sql import append_only_triggers, ident, lit
 
 ERASED = "[erased]"
 TEXT_TYPES = ("VARCHAR", "JSON")
@@ -45,11 +45,7 @@ CREATE TABLE IF NOT EXISTS erasures (
     published_run_id TEXT,
     UNIQUE (erasure_id, event)
 );
-CREATE TRIGGER IF NOT EXISTS erasures_no_update BEFORE UPDATE ON erasures
-BEGIN SELECT RAISE(ABORT, 'the erasure log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS erasures_no_delete BEFORE DELETE ON erasures
-BEGIN SELECT RAISE(ABORT, 'the erasure log is append-only'); END;
-"""
+""" + append_only_triggers("erasures", "the erasure log is append-only")
 
 
 def log_path() -> Path:

@@ -56,6 +56,7 @@ from pathlib import Path
 import pandas as pd
 
 from smb_warehouse.core import notify, paths
+from smb_warehouse.core.sql import append_only_triggers
 
 OPEN, CLOSED = "open", "closed"
 NORMAL_MODE = "normal"
@@ -82,10 +83,7 @@ CREATE TABLE IF NOT EXISTS mode_changes (
     dagster_run_id TEXT,
     CHECK (changed_by_kind = 'person' OR dagster_run_id IS NOT NULL)
 );
-CREATE TRIGGER IF NOT EXISTS mode_changes_no_update BEFORE UPDATE ON mode_changes
-BEGIN SELECT RAISE(ABORT, 'safe-mode changes are append-only: record a new change instead'); END;
-CREATE TRIGGER IF NOT EXISTS mode_changes_no_delete BEFORE DELETE ON mode_changes
-BEGIN SELECT RAISE(ABORT, 'safe-mode changes are append-only: record a new change instead'); END;
+""" + append_only_triggers("mode_changes", "safe-mode changes are append-only: record a new change instead") + """
 CREATE TABLE IF NOT EXISTS run_outcomes (
     workflow TEXT NOT NULL,
     dagster_run_id TEXT NOT NULL,

@@ -42,6 +42,7 @@ import duckdb
 import pandas as pd
 
 from smb_warehouse.core import dbt_manifest, notify, paths, registry, safe_mode
+from smb_warehouse.core.sql import append_only_triggers
 from smb_warehouse.forecasting import baselines, live, monitoring, tables
 from smb_warehouse.forecasting.config import MODEL_NAME, SAFE_MODE, WORKFLOW, BacktestPlan, ForecastSpec, Guards
 
@@ -71,11 +72,7 @@ CREATE TABLE IF NOT EXISTS events (
     live_wape REAL,
     compared_wape REAL
 );
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'rollout events are append-only: record a new event instead'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'rollout events are append-only: record a new event instead'); END;
-"""
+""" + append_only_triggers("events", "rollout events are append-only: record a new event instead")
 
 
 def store_path() -> Path:

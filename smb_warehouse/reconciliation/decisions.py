@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from smb_warehouse.core import paths
+from smb_warehouse.core.sql import append_only_triggers
 
 ACTIONS = ("approve", "reject", "reassign")
 COLUMNS = ["decision_id", "invoice_id", "action", "po_number", "decided_by", "reason", "decided_at"]
@@ -36,11 +37,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     decided_at TEXT NOT NULL,
     CHECK (action = 'reject' OR po_number IS NOT NULL)
 );
-CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
-BEGIN SELECT RAISE(ABORT, 'review decisions are append-only: record a new decision instead'); END;
-CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
-BEGIN SELECT RAISE(ABORT, 'review decisions are append-only: record a new decision instead'); END;
-"""
+""" + append_only_triggers("decisions", "review decisions are append-only: record a new decision instead")
 
 
 def store_path() -> Path:
