@@ -164,6 +164,9 @@ def run_child(mode: str, env: dict[str, str], kill_at: tuple[str, str] | None = 
         if inside is not None and (step, event) == (inside[0], "STEP_START"):
             timer.append(threading.Timer(inside[1], kill, [f"{inside[1]:.1f}s into {step}"]))
             timer[-1].start()
+        if inside is not None and (step, event) == (inside[0], "STEP_SUCCESS") and not state["killed"]:
+            # the step ran faster than in the baseline run: kill at its end instead, so every trial kills
+            kill(f"STEP_SUCCESS of {step} (its {inside[1]:.1f}s in-step point came after the step ended)")
         if time.monotonic() - started > timeout:
             kill("timeout")
     proc.wait()

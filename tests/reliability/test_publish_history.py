@@ -54,7 +54,9 @@ def test_publish_is_compacted_so_rewrites_do_not_grow_the_file(tmp_path):
         wh.release(f"r{n}")
         sizes.append(wh.published_path.stat().st_size)
     assert max(candidate_sizes) > 1.5 * first  # the candidate did grow: there was something to compact
-    assert max(sizes) <= 1.1 * first, (first, sizes, candidate_sizes)
+    # a compacted copy's size varies by DuckDB's parallel block layout (measured -5% .. +14% of the first
+    # publish), not with the number of rewrites; without compaction it is the candidate's 4.8x
+    assert max(sizes) <= 1.25 * first, (first, sizes, candidate_sizes)
     assert _rows(wh.published_path, "SELECT count(*), count(DISTINCT v) FROM t") == [(300000, 300000)]
 
 
