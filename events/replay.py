@@ -41,7 +41,12 @@ def _json_records(entity: Entity, path: Path) -> Iterator[tuple[int, dict[str, A
     for n, text in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not text.strip():
             continue
-        doc = json.loads(text, parse_float=Decimal)
+        try:
+            doc = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError:
+            continue  # a malformed line of the extract (the loader quarantines it there): no record to send
+        if not isinstance(doc, dict):
+            continue
         record = {}
         for column in entity.columns:
             node: Any = doc
