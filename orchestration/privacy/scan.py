@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.privacy.erasure import column_kind
 from smb_warehouse.core.sql import ident, lit
 from smb_warehouse.ingestion.contracts import all_entities
 
@@ -39,15 +40,9 @@ def is_organisation_name(name: str) -> bool:
 
 
 def _kind(column: str) -> str | None:
-    if "email" in column:
-        return "email"
-    if "iban" in column:
-        return "iban"
-    if "phone" in column:
-        return "phone"
-    if column.endswith("name"):
-        return "name"
-    return None
+    """The erasure's column kinds the scan looks for (streets and free text are not scanned)."""
+    kind = column_kind(column)
+    return kind if kind in ("email", "iban", "phone", "name") else None
 
 
 def personal_values(published: Path) -> dict[str, set[str]]:
