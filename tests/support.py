@@ -1,6 +1,7 @@
 """Helpers shared by the tests (plain functions; the fixtures that use them are in conftest.py)."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -44,3 +45,8 @@ def clone_run(source: Path, target: Path) -> Path:
     ``source``: models registered by the shared run are read from there, which is what the clone needs."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("candidate*", "*.wal"))
     return target
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes (is the published warehouse byte-identical?)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()

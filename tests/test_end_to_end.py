@@ -2,7 +2,6 @@
 copy of it the same again (nothing loaded twice) and a broken extract (run fails, published warehouse untouched)."""
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -11,11 +10,7 @@ from dagster import DagsterInstance
 
 from orchestration.cli import failure_message
 from smb_warehouse.ingestion.contracts import all_entities
-from tests.support import clone_run, environment, query, run_env, step_failures
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from tests.support import clone_run, environment, query, run_env, sha256_of, step_failures
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +76,7 @@ def test_second_run_loads_nothing_twice(e2e_clone):
 def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(e2e_clone):
     env = e2e_clone
     published = env["published"]
-    digest = _sha(published)
+    digest = sha256_of(published)
     broken = env["landing"] / "erp" / "customers" / "zz_broken_export.csv"
     broken.write_text("customer_name,email\nAcme,a@b.example\n")  # customer_id (required) is missing
     try:
@@ -89,7 +84,7 @@ def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(
         assert not result.success
         messages = " ".join(failure_message(e) for e in result.all_events if e.is_step_failure)
         assert "erp/customers/zz_broken_export.csv" in messages and "customer_id" in messages
-        assert _sha(published) == digest
+        assert sha256_of(published) == digest
         assert not any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path == ["published_warehouse"]
                        for e in result.all_events)
     finally:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import AssetExecutionContext
+from dagster import AssetCheckKey, AssetCheckResult, AssetExecutionContext, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.lib.dbt_translator import TRANSLATOR
@@ -105,4 +105,16 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         # Dagster splits dbt into several steps around the Python assets (entity resolution sits between
         # staging and marts). "buildable" runs a test in the step where all its parents exist, instead of
         # dbt's default "eager", which would run a staging-vs-fact reconciliation before the fact is built.
-        yield from dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream()
+        # orchestration/dbt/check_placement.py proves (in a test) that each test's parents are built in, or
+        # upstream of, the step that owns its check; should a blocking check still get no result, this step
+        # fails instead of letting Dagster "proceed without gating on it" to the publish.
+        evaluated: set[AssetCheckKey] = set()
+        for event in dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream():
+            if isinstance(event, AssetCheckResult):
+                evaluated.add(AssetCheckKey(event.asset_key, event.check_name))
+            yield event
+        blocking = {spec.key for spec in context.assets_def.check_specs if spec.blocking}
+        unevaluated = sorted(k.to_user_string() for k in (context.selected_asset_check_keys & blocking) - evaluated)
+        if unevaluated:
+            raise Failure(f"{len(unevaluated)} blocking dbt test(s) of this step did not run, so nothing may be "
+                          f"published: {', '.join(unevaluated[:10])}", metadata={"unevaluated_checks": unevaluated})

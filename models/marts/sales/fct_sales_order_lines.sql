@@ -1,4 +1,7 @@
 {#- One row per ERP sales order line, keyed to unified customer / product, amounts in base currency. -#}
+{#- location_id is tested against dim_location: building dim_location first lets that test run in the same
+    Dagster step as this model (orchestration/dbt/check_placement.py). -#}
+-- depends_on: {{ ref('dim_location') }}
 with
 
 lines as (select * from {{ ref('stg_erp__sales_order_lines') }}),
