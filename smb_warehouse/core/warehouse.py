@@ -96,6 +96,20 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _copy_comments(con: duckdb.DuckDBPyConnection, source_db: str, relations: set[str]) -> None:
+    """Give the current database's copies of ``relations`` ("schema.name") the table/view and column
+    comments (dbt ``persist_docs`` descriptions) they carry in the attached ``source_db``."""
+    comments = con.execute(f"""
+        SELECT schema_name, table_name, NULL, comment FROM duckdb_tables() WHERE database_name = {lit(source_db)}
+        UNION ALL SELECT schema_name, view_name, NULL, comment FROM duckdb_views() WHERE database_name = {lit(source_db)}
+        UNION ALL SELECT schema_name, table_name, column_name, comment FROM duckdb_columns()
+                  WHERE database_name = {lit(source_db)}""").fetchall()
+    for schema, name, column, text in comments:
+        if text and f"{schema}.{name}" in relations:
+            target = f"{ident(schema)}.{ident(name)}" + (f".{ident(column)}" if column else "")
+            con.execute(f"COMMENT ON {'COLUMN' if column else 'TABLE'} {target} IS {lit(text)}")
+
+
 def compact_copy(source: Path, target: Path) -> None:
     """Write ``source`` (a DuckDB file, not open for writing elsewhere) into a NEW file ``target`` with
     ``COPY FROM DATABASE``: every schema, table, view, constraint, sequence and macro, and only live data.
@@ -384,6 +398,7 @@ class Warehouse:
                 for relation in copied:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(relation.replace(chr(34), '').split('.')[0])}")
                     con.execute(f"CREATE TABLE {relation} AS SELECT * FROM published.{relation}")
+                _copy_comments(con, "published", {plain for r, plain in wanted if r in copied})
                 con.execute("CREATE SCHEMA IF NOT EXISTS meta")
                 con.execute(f"CREATE TABLE {BI_INFO_TABLE} (publish_id VARCHAR, run_id VARCHAR, published_at VARCHAR, "
                             "relations INTEGER, missing_relations VARCHAR)")
