@@ -5,30 +5,38 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from typing import TextIO
 
 from smb_warehouse.core import paths
 from smb_warehouse.core.config import dagster_home, disable_telemetry
 
 
 def run_demo() -> int:
-    """Materialize every asset through Dagster (recorded in DAGSTER_HOME, so `make ui` shows the run)."""
+    """`make demo`: :func:`demo` on DAGSTER_HOME's instance (so `make ui` shows the run); the exit code."""
     from dagster import DagsterInstance
 
-    from orchestration.definitions import defs
-
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("warehouse_job").execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},  # DEBUG events go to the UI
-        )
+        return demo(instance)[0]
+
+
+def demo(instance, terminal: TextIO | None = None):
+    """Materialize every asset through Dagster with the quiet terminal (orchestration/lib/run_console.py): one
+    line per step, the full log in a file, then where everything is; on failure one paragraph per failed step
+    and the log's path. ``terminal`` defaults to standard output (the shared test run passes a buffer).
+    Returns ``(exit code, ExecuteInProcessResult)``."""
+    from orchestration.definitions import defs
+    from orchestration.lib.run_console import quiet_run
+
+    result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal)
+    out = terminal or sys.stdout  # restored by now (quiet_run redirects it to the log during the run)
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        print("\nRUN FAILED: the published warehouse was left untouched.", file=sys.stderr)
-        for event in failures:
-            print(f"- step {event.step_key}: {failure_message(event)}", file=sys.stderr)
-        return 1
-    print_locations(result.run_id)
-    return 0
+        print("\nRUN FAILED: the published warehouse was left untouched.", file=out)
+        for event in (e for e in result.all_events if e.is_step_failure):
+            print(f"- step {event.step_key}: {failure_message(event)}", file=out)
+        print(f"Full log: {log_path}", file=out)
+        return 1, result
+    print_locations(result.run_id, out)
+    return 0, result
 
 
 def failure_message(event) -> str:
@@ -40,7 +48,7 @@ def failure_message(event) -> str:
     return "\n  caused by: ".join(parts) or "failed"
 
 
-def print_locations(run_id: str) -> None:
+def print_locations(run_id: str, out: TextIO = sys.stdout) -> None:
     from smb_warehouse.core.warehouse import connect_published
 
     con = connect_published()
@@ -59,7 +67,7 @@ def print_locations(run_id: str) -> None:
         f"  landing zone:                       {paths.landing_dir()}\n"
         f"  files loaded by this run: {audit[0]} (of {audit[1]} in total; already-loaded files are skipped)\n"
         f"  rows loaded in total: {audit[2]}, rows quarantined: {audit[3]} (see raw.quarantine)\n"
-        "  Dagster UI with this run's history: make ui  (http://127.0.0.1:3000)"
+        "  Dagster UI with this run's history: make ui  (http://127.0.0.1:3000)", file=out
     )
 
 

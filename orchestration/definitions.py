@@ -2,7 +2,7 @@
 (resources, the main job, the executor). Nothing else is defined here."""
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, colored_console_logger, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from orchestration.cashflow.definitions import defs as cashflow
@@ -13,6 +13,7 @@ from orchestration.events.definitions import defs as event_intake
 from orchestration.forecasting.definitions import defs as forecasting
 from orchestration.ingestion.definitions import defs as ingestion
 from orchestration.lib.resources import WarehouseResource
+from orchestration.lib.run_console import run_log_file, step_progress
 from orchestration.publish.definitions import defs as publish
 from orchestration.reconciliation.definitions import defs as reconciliation
 from orchestration.safe_mode.definitions import defs as safe_mode
@@ -33,5 +34,7 @@ defs = Definitions.merge(
                    "warehouse": WarehouseResource()},
         # One process: DuckDB allows a single writer per file, and every step writes the same candidate.
         executor=in_process_executor,
+        # console: Dagster's default; the other two make the quiet terminal of `make demo` (run_console.py)
+        loggers={"console": colored_console_logger, "step_progress": step_progress, "run_log_file": run_log_file},
     ),
 )

@@ -1,5 +1,5 @@
 """`python -m sme_sim generate [--out DIR] [--truth DIR] [--seed 42] [--scale 1.0]
-[--scenario stable|regime_change|regime_drop] [--start-date YYYY-01-01] [--force]`"""
+[--scenario stable|regime_change|regime_drop] [--start-date YYYY-01-01] [--force] [--verbose]`"""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scale", type=float, default=1.0)
     g.add_argument("--scenario", choices=["stable", "regime_change", "regime_drop"], default="stable")
     g.add_argument("--force", action="store_true", help="regenerate even if a matching generation exists")
+    g.add_argument("--verbose", action="store_true", help="print the rows written per entity")
     g.add_argument("--start-date", type=dt.date.fromisoformat, default=None,
                    help="first simulated day, a January 1st (default 2024-01-01)")
     args = parser.parse_args(argv)
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     total = sum(man["row_counts"].values())
     print(f"sme_sim: wrote {len(man['files'])} files, {total} landing rows to {out} "
-          f"(truth: {truth}) in {time.perf_counter() - t0:.1f}s")
-    for entity, rows in man["row_counts"].items():
-        print(f"  {entity:40s} {rows:>10d}")
+          f"(truth: {truth}) in {time.perf_counter() - t0:.1f}s; rows per entity: --verbose or {truth / 'manifest.json'}")
+    if args.verbose:
+        for entity, rows in man["row_counts"].items():
+            print(f"  {entity:40s} {rows:>10d}")
     return 0

@@ -2,6 +2,7 @@
 slower end-to-end tests (generation is deterministic, so sharing it hides nothing)."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -79,8 +80,9 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
     a webhook server the fixture starts on 127.0.0.1. Tests that run more jobs on top of it take a private
     copy (`tests.support.clone_run`); nothing may write into this one.
 
-    Returns root (data dir), landing, truth, published (warehouse file), webhooks (POSTed bodies) and checks
-    ({"<asset key>:<check>": passed} of every asset check evaluated in the run).
+    Returns root (data dir), landing, truth, published (warehouse file), webhooks (POSTed bodies), checks
+    ({"<asset key>:<check>": passed} of every asset check evaluated in the run) and terminal (what `make demo`
+    would have printed).
     """
     from dagster import DagsterInstance
 
@@ -96,15 +98,16 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
         # version, its lineage and its registry aliases have one.
         with environment(run_env(root, landing, SMB_ALERT_WEBHOOK_URL=url, SMB_ALERT_CHANNEL=None,
                                  SMB_FORECAST_BASELINE_MARGIN="-1.0")):
-            from orchestration.definitions import defs
+            from orchestration.cli import demo
 
-            result = defs.resolve_job_def("warehouse_job").execute_in_process(
-                instance=DagsterInstance.ephemeral(), raise_on_error=False)
+            # through `make demo`'s own code path: its quiet terminal is captured for tests/test_run_console.py
+            terminal = io.StringIO()
+            code, result = demo(DagsterInstance.ephemeral(), terminal)
     finally:
         stop()
-    assert result.success, step_failures(result)
+    assert code == 0 and result.success, step_failures(result)
     checks = {f"{e.event_specific_data.asset_key.to_user_string()}:{e.event_specific_data.check_name}":
               bool(e.event_specific_data.passed)
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
     return {"root": root, "landing": landing, "truth": truth, "published": root / "warehouse" / "warehouse.duckdb",
-            "webhooks": list(received), "checks": checks}
+            "webhooks": list(received), "checks": checks, "terminal": terminal.getvalue()}

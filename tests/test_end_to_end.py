@@ -2,13 +2,14 @@
 copy of it the same again (nothing loaded twice) and a broken extract (run fails, published warehouse untouched)."""
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
 
-from orchestration.cli import failure_message
+from orchestration.cli import demo, failure_message
 from smb_warehouse.ingestion.contracts import all_entities
 from tests.support import clone_run, environment, query, run_env, sha256_of, step_failures
 
@@ -80,10 +81,18 @@ def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(
     broken = env["landing"] / "erp" / "customers" / "zz_broken_export.csv"
     broken.write_text("customer_name,email\nAcme,a@b.example\n")  # customer_id (required) is missing
     try:
-        result = _run(env)
-        assert not result.success
+        terminal = io.StringIO()  # through `make demo`'s code path: what the user reads
+        code, result = demo(DagsterInstance.ephemeral(), terminal)
+        assert code == 1 and not result.success
         messages = " ".join(failure_message(e) for e in result.all_events if e.is_step_failure)
         assert "erp/customers/zz_broken_export.csv" in messages and "customer_id" in messages
+        printed = terminal.getvalue()
+        assert "RUN FAILED: the published warehouse was left untouched." in printed
+        assert "- step raw__erp__customers: " in printed and "zz_broken_export.csv" in printed
+        assert "Traceback" not in printed and len(printed.splitlines()) < 20, printed
+        log = Path(printed.split("Full log: ")[1].split()[0])
+        full = log.read_text()  # the whole story: the error with its stack, every event at DEBUG
+        assert log.parent == env["root"] / "logs" and "zz_broken_export.csv" in full and 'File "' in full
         assert sha256_of(published) == digest
         assert not any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path == ["published_warehouse"]
                        for e in result.all_events)
