@@ -41,11 +41,9 @@ def demo(instance, terminal: TextIO | None = None):
 
 def failure_message(event) -> str:
     """The step's error with its causes: Dagster wraps the loader's ContractViolation in a step error."""
-    parts, error = [], event.step_failure_data.error if event.step_failure_data else None
-    while error is not None:
-        parts.append(error.message.strip())
-        error = error.cause
-    return "\n  caused by: ".join(parts) or "failed"
+    from orchestration.lib.run_console import error_chain
+
+    return error_chain(event.step_failure_data.error if event.step_failure_data else None)
 
 
 def print_locations(run_id: str, out: TextIO = sys.stdout) -> None:

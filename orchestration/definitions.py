@@ -14,6 +14,7 @@ from orchestration.forecasting.definitions import defs as forecasting
 from orchestration.ingestion.definitions import defs as ingestion
 from orchestration.lib.resources import WarehouseResource
 from orchestration.lib.run_console import run_log_file, step_progress
+from orchestration.operations.definitions import defs as operations
 from orchestration.publish.definitions import defs as publish
 from orchestration.reconciliation.definitions import defs as reconciliation
 from orchestration.safe_mode.definitions import defs as safe_mode
@@ -28,6 +29,7 @@ warehouse_job = define_asset_job("warehouse_job", selection=AssetSelection.all()
 
 defs = Definitions.merge(
     ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, safe_mode, publish, event_intake,
+    operations,
     Definitions(
         jobs=[warehouse_job],
         resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),

@@ -7,10 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context
 
 from orchestration.cli import demo, failure_message
+from orchestration.operations.definitions import run_failure_alert
 from smb_warehouse.ingestion.contracts import all_entities
+from tests.conftest import start_local_webhook
 from tests.support import clone_run, environment, query, run_env, sha256_of, step_failures
 
 
@@ -82,7 +84,8 @@ def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(
     broken.write_text("customer_name,email\nAcme,a@b.example\n")  # customer_id (required) is missing
     try:
         terminal = io.StringIO()  # through `make demo`'s code path: what the user reads
-        code, result = demo(DagsterInstance.ephemeral(), terminal)
+        instance = DagsterInstance.ephemeral()
+        code, result = demo(instance, terminal)
         assert code == 1 and not result.success
         messages = " ".join(failure_message(e) for e in result.all_events if e.is_step_failure)
         assert "erp/customers/zz_broken_export.csv" in messages and "customer_id" in messages
@@ -96,5 +99,20 @@ def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(
         assert sha256_of(published) == digest
         assert not any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.path == ["published_warehouse"]
                        for e in result.all_events)
+        # the run-failure sensor (on by default) alerts through the notify channel, naming the failed step
+        failure = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)[0].dagster_event
+        context = build_run_status_sensor_context(sensor_name="run_failure_alert", dagster_event=failure,
+                                                  dagster_instance=instance, dagster_run=result.dagster_run)
+        url, stop, received = start_local_webhook()
+        try:
+            with environment({"SMB_ALERT_WEBHOOK_URL": url, "SMB_ALERT_CHANNEL": None}):
+                run_failure_alert(context.for_run_failure())
+        finally:
+            stop()
+        [alert] = received[0]["body"]["alerts"]
+        assert received[0]["body"]["subject"] == "warehouse run failed" and len(received) == 1
+        assert alert["run_id"] == result.run_id and alert["job"] == "warehouse_job" and alert["published"] is False
+        assert [s["step"] for s in alert["failed_steps"]] == ["raw__erp__customers"]
+        assert "zz_broken_export.csv" in alert["failed_steps"][0]["error"]
     finally:
         broken.unlink()

@@ -41,9 +41,9 @@ def microbatch_fingerprint() -> tuple[str, int]:
     return digest.hexdigest(), len(files)
 
 
-@sensor(job=event_microbatch_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.STOPPED,
-        description="Requests event_microbatch_job when the event consumer has landed new micro-batch files. Off by "
-                    "default, like the landing-zone sensor: turn it on in the UI's Automation tab.")
+@sensor(job=event_microbatch_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Requests event_microbatch_job when the event consumer has landed new micro-batch files. On by "
+                    "default, like the landing-zone sensor (`make ui` runs the daemon); off in the UI's Automation tab.")
 def event_microbatch_sensor(context: SensorEvaluationContext):
     fingerprint, count = microbatch_fingerprint()
     if count == 0 or fingerprint == context.cursor:

@@ -1,4 +1,5 @@
-"""Run the warehouse job when new exports land. Off by default (turn it on in the UI's Automation tab)."""
+"""Run the warehouse job when new exports land. On by default: `make ui` starts the daemon that evaluates it
+(turn it off in the UI's Automation tab)."""
 
 import hashlib
 
@@ -25,7 +26,7 @@ def landing_fingerprint() -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
-@sensor(job_name="warehouse_job", minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
+@sensor(job_name="warehouse_job", minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
         description="Requests a warehouse run when files in the landing zone change.")
 def landing_zone_sensor(context: SensorEvaluationContext):
     fingerprint, count = landing_fingerprint()

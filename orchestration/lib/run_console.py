@@ -53,6 +53,16 @@ def step_labels(job: JobDefinition) -> dict[str, str]:
     return labels
 
 
+def error_chain(error) -> str:
+    """A Dagster ``SerializableErrorInfo`` and its causes as text, no stack: Dagster wraps an asset's exception
+    (the loader's ContractViolation naming file, line and column) in a step error, so the useful part is a cause."""
+    parts = []
+    while error is not None:
+        parts.append(error.message.strip())
+        error = error.cause
+    return "\n  caused by: ".join(parts) or "failed"
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
