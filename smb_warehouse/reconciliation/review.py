@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import closing
+from pathlib import Path
 
 import duckdb
 
 from smb_warehouse.core.dbt_manifest import relation
-from smb_warehouse.core.warehouse import connect_published
+from smb_warehouse.core.sql import lit
+from smb_warehouse.core.warehouse import Warehouse, connect_published
 from smb_warehouse.reconciliation import decisions, tables
 
 
@@ -42,13 +44,64 @@ def _print_table(columns: list[str], rows: list[tuple]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
+def queue_changes(con: duckdb.DuckDBPyConnection, previous: Path) -> dict[str, int]:
+    """How the review queue of the warehouse open in ``con`` differs from the one in the ``previous`` publish
+    file, with why: {"entered_new": invoices first seen in this publish, "entered_rescored": invoices the
+    previous publish already had but did not queue (re-scored, or a new variance), "left_decided": left the
+    queue after a review decision, "left_resolved": left without one (matched on re-scoring, or no longer an
+    exception)}. Counts of invoices. ``previous`` is attached read-only and detached again."""
+    queue, invoices = relation("fct_ap_review_queue"), relation("fct_ap_invoices")
+    con.execute(f"ATTACH {lit(str(previous))} AS previous_publish (READ_ONLY)")
+    try:
+        decided = sorted(set(decisions.load()["invoice_id"]))
+        row = con.execute(f"""
+            WITH cur AS (SELECT invoice_id FROM {queue}), prev AS (SELECT invoice_id FROM previous_publish.{queue}),
+                 prev_invoices AS (SELECT finance_ap_invoice_id AS invoice_id FROM previous_publish.{invoices})
+            SELECT
+                (SELECT count(*) FROM cur WHERE invoice_id NOT IN (SELECT invoice_id FROM prev)
+                                            AND invoice_id NOT IN (SELECT invoice_id FROM prev_invoices)),
+                (SELECT count(*) FROM cur WHERE invoice_id NOT IN (SELECT invoice_id FROM prev)
+                                            AND invoice_id IN (SELECT invoice_id FROM prev_invoices)),
+                (SELECT count(*) FROM prev WHERE invoice_id NOT IN (SELECT invoice_id FROM cur)
+                                             AND invoice_id IN (SELECT unnest(?::VARCHAR[]))),
+                (SELECT count(*) FROM prev WHERE invoice_id NOT IN (SELECT invoice_id FROM cur)
+                                             AND invoice_id NOT IN (SELECT unnest(?::VARCHAR[])))""",
+                          [decided, decided]).fetchone()
+    finally:
+        con.execute("DETACH previous_publish")
+    return dict(zip(("entered_new", "entered_rescored", "left_decided", "left_resolved"), row))
+
+
+def _previous_publish() -> tuple[Path, str] | None:
+    """(file, "published <time>") of the publish before the current one, if the history keeps it."""
+    wh = Warehouse()
+    current, history = wh.current_publish(), wh.history()
+    if current is None or current not in history or history.index(current) == 0:
+        return None
+    before = history[history.index(current) - 1]
+    return before.path, f"published {before.published_at}"
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     decided = set(decisions.load()["invoice_id"])
+    previous = _previous_publish()
     with closing(connect_published()) as con:
         columns, rows = _rows(con, queue_sql())
+        changes = queue_changes(con, previous[0]) if previous else None
     pending = [r for r in rows if r[0] not in decided]  # decided since the last run: no longer waiting
-    _print_table(columns, pending[: args.limit])
-    print(f"\n{len(pending)} invoice(s) waiting for review ({len(rows) - len(pending)} decided, applied on the next run)")
+    shown = pending[: args.limit]
+    _print_table(columns, shown)
+    print(f"\nshowing {len(shown)} of {len(pending)} invoice(s) waiting for review"
+          + (f" (--limit {args.limit}; oldest first)" if len(shown) < len(pending) else "")
+          + f"; {len(rows) - len(pending)} decided, applied on the next run")
+    if changes is None:
+        print("no earlier publish kept: nothing to compare the queue with")
+    else:
+        print(f"since the previous publish ({previous[1]}): +{changes['entered_new'] + changes['entered_rescored']} "
+              f"entered ({changes['entered_new']} invoices new in this load, {changes['entered_rescored']} earlier "
+              f"invoices re-scored into review), -{changes['left_decided'] + changes['left_resolved']} left "
+              f"({changes['left_decided']} by a review decision, {changes['left_resolved']} matched or resolved "
+              "on re-scoring)")
     return 0
 
 

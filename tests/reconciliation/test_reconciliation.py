@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -220,6 +221,15 @@ def test_review_decisions_change_the_next_run_and_stay_in_the_audit_trail(recon_
     assert after[to_reassign]["method"] == "review:reassign"
     queue = {r[0] for r in query(published, "SELECT invoice_id FROM marts.fct_ap_review_queue")}
     assert not queue & {to_reject, to_approve}
+    # the review CLI says how much of the queue it shows, and why the queue changed since the previous publish
+    listed = _review(root, "list", "--limit", "3")
+    assert listed.returncode == 0, listed.stderr
+    assert f"showing 3 of {len(queue)} invoice(s) waiting for review (--limit 3; oldest first)" in listed.stdout
+    changed = re.search(r"since the previous publish \(published [^)]+\): \+(\d+) entered \((\d+) invoices new in this "
+                        r"load, (\d+) earlier invoices re-scored into review\), -(\d+) left \((\d+) by a review decision",
+                        listed.stdout)
+    assert changed, listed.stdout
+    assert int(changed[2]) == 0 and int(changed[5]) == 2  # no new invoices; the rejected and the approved one
 
     # audit trail: every decision kept (both reassignments), with who and why, in the store and the warehouse
     trail = query(published, "SELECT decided_by, reason FROM reconciliation.review_decisions WHERE invoice_id = ? "
