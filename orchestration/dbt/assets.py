@@ -16,6 +16,7 @@ from pathlib import Path
 from dagster import AssetCheckKey, AssetCheckResult, AssetExecutionContext, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.dbt.results import record_step
 from orchestration.lib.dbt_translator import TRANSLATOR
 from orchestration.lib.resources import WarehouseResource
 from smb_warehouse.core import paths
@@ -109,12 +110,18 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
         # upstream of, the step that owns its check; should a blocking check still get no result, this step
         # fails instead of letting Dagster "proceed without gating on it" to the publish.
         evaluated: set[AssetCheckKey] = set()
-        for event in dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream():
+        invocation = dbt.cli(["build", "--indirect-selection", "buildable"], context=context)
+        for event in invocation.stream():
             if isinstance(event, AssetCheckResult):
                 evaluated.add(AssetCheckKey(event.asset_key, event.check_name))
             yield event
-        blocking = {spec.key for spec in context.assets_def.check_specs if spec.blocking}
-        unevaluated = sorted(k.to_user_string() for k in (context.selected_asset_check_keys & blocking) - evaluated)
-        if unevaluated:
-            raise Failure(f"{len(unevaluated)} blocking dbt test(s) of this step did not run, so nothing may be "
-                          f"published: {', '.join(unevaluated[:10])}", metadata={"unevaluated_checks": unevaluated})
+    # pipeline history for kpi_pipeline_health: this step's dbt node results and the Dagster run history
+    with warehouse.connect(context.run_id) as con:
+        recorded = record_step(con, context.instance, context.run_id, context.op.name,
+                               invocation.get_artifact("run_results.json"))
+    context.log.debug(f"recorded {recorded} dbt node results in ops.dbt_node_results")
+    blocking = {spec.key for spec in context.assets_def.check_specs if spec.blocking}
+    unevaluated = sorted(k.to_user_string() for k in (context.selected_asset_check_keys & blocking) - evaluated)
+    if unevaluated:
+        raise Failure(f"{len(unevaluated)} blocking dbt test(s) of this step did not run, so nothing may be "
+                      f"published: {', '.join(unevaluated[:10])}", metadata={"unevaluated_checks": unevaluated})
