@@ -116,3 +116,26 @@ def test_broken_extract_fails_the_run_and_leaves_the_published_warehouse_intact(
         assert "zz_broken_export.csv" in alert["failed_steps"][0]["error"]
     finally:
         broken.unlink()
+
+
+def test_a_run_without_the_publish_is_labelled_scratch_and_changes_nothing_bi_sees(e2e_clone):
+    """The UI's "Materialize" on a few assets: the run is tagged warehouse/publish=scratch (the UI's run list shows
+    it) and the published warehouse stays byte-identical."""
+    from dagster import AssetKey
+
+    from orchestration.lib.resources import SCRATCH_TAG
+
+    env = e2e_clone
+    digest = sha256_of(env["published"])
+    instance = DagsterInstance.ephemeral()
+    customers = next(e for e in all_entities() if (e.system, e.name) == ("erp", "customers"))
+    result = env["defs"].resolve_job_def("warehouse_job").execute_in_process(
+        instance=instance, raise_on_error=False, asset_selection=[AssetKey(customers.asset_key_path)])
+    assert result.success, step_failures(result)
+    assert instance.get_run_by_id(result.run_id).tags.get(SCRATCH_TAG) == "scratch"
+    assert sha256_of(env["published"]) == digest
+    published = env["defs"].resolve_job_def("warehouse_job").execute_in_process(
+        instance=instance, raise_on_error=False,
+        asset_selection=[AssetKey(customers.asset_key_path), AssetKey(["published_warehouse"])])
+    assert published.success and SCRATCH_TAG not in instance.get_run_by_id(published.run_id).tags
+

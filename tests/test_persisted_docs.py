@@ -51,3 +51,18 @@ def test_every_model_and_column_carries_its_description_in_the_published_file_an
                 elif comment != columns.get(column):
                     wrong.append(f"{schema}.{name}.{column}: {comment!r} != {columns.get(column)!r}")
         assert undocumented == [] and wrong == [], f"{path}: undocumented {undocumented[:10]}, wrong {wrong[:10]}"
+
+
+def test_dagster_and_the_docs_site_name_relations_as_the_published_file_does(tiny_run):
+    """DuckDB names a database after its file; the candidate is candidate/warehouse.duckdb, so what dbt, its docs
+    site and Dagster's metadata call a relation is what BI tools see in the published file (never candidate.…)."""
+    from dagster import AssetKey
+
+    from orchestration.dbt.assets import warehouse_dbt_models
+
+    spec = next(s for s in warehouse_dbt_models.specs if s.key == AssetKey(["marts", "dim_location"]))
+    assert spec.metadata["dagster/table_name"] == "warehouse.marts.dim_location"
+    assert query(tiny_run["published"], "SELECT current_database()") == [("warehouse",)]
+    site = json.loads((tiny_run["root"] / "docs" / "manifest.json").read_text())
+    databases = {n["database"] for n in site["nodes"].values() if n["resource_type"] == "model"}
+    assert databases == {"warehouse"}

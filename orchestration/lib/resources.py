@@ -6,10 +6,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
+from dagster import AssetKey, ConfigurableResource, InitResourceContext, get_dagster_logger
 
 from smb_warehouse.core import registry
 from smb_warehouse.core.warehouse import Warehouse
+
+PUBLISH_KEY = AssetKey(["published_warehouse"])
+SCRATCH_TAG = "warehouse/publish"
 
 
 def reconcile_registry(store: Warehouse, run_id: str) -> list[dict[str, str]]:
@@ -63,6 +66,18 @@ class WarehouseResource(ConfigurableResource):
 
     def publish(self, run_id: str, bi_relations: Sequence[str] | None = None) -> Path:
         return self.store.publish(run_id, bi_relations)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Label a scratch run: a run whose asset selection leaves out the publish (the UI's "Materialize" on a
+        few assets) only changes the candidate, which the next run replaces; BI tools never see it. The run
+        gets the tag ``warehouse/publish: scratch`` (shown in the UI's run list) and a warning saying so."""
+        run = context.dagster_run
+        if run is None or context.instance is None or run.asset_selection is None or PUBLISH_KEY in run.asset_selection:
+            return
+        context.instance.add_run_tags(run.run_id, {SCRATCH_TAG: "scratch"})
+        context.log.warning(f"run {run.run_id} does not include published_warehouse: a scratch run. It changes only the "
+                            "candidate warehouse; BI tools, the dbt docs and the API keep reading the last publish, and "
+                            "the next run starts again from that publish. Add published_warehouse to publish.")
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         run_id = context.run_id

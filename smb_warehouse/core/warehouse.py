@@ -138,7 +138,7 @@ class Warehouse:
     ``<dir>/warehouse.duckdb``       the published warehouse (every schema; the pipeline reads it)
     ``<dir>/bi/warehouse.duckdb``    the BI copy: the public marts only, rebuilt at every publish
     ``<dir>/publishes/``             the last ``SMB_KEEP_PUBLISHES`` publishes, for rollback
-    ``<dir>/candidate.duckdb``       the running (or last failed) run's candidate
+    ``<dir>/candidate/warehouse.duckdb``  the running (or last failed) run's candidate
     ``<dir>/writer.lock``            the writer lock (``smb_warehouse.core.writer_lock``)
 
     Dagster reaches it through ``orchestration.lib.resources.WarehouseResource``; the API, the CLIs and
@@ -167,8 +167,11 @@ class Warehouse:
     @property
     def candidate_file(self) -> Path:
         """One fixed candidate path. Fixed on purpose: dbt's profile renders this path, and a path that
-        changed every run would make dbt re-parse the whole project at every step (~10 s each)."""
-        return self.root / "candidate.duckdb"
+        changed every run would make dbt re-parse the whole project at every step (~10 s each). Named
+        ``warehouse.duckdb`` (in ``candidate/``) like the published file, because DuckDB names a database
+        after its file: dbt's manifest and docs and Dagster's relation metadata then say
+        ``warehouse.marts.kpi_dso_dpo``, the name BI tools see in the published file, not ``candidate.…``."""
+        return self.root / "candidate" / "warehouse.duckdb"
 
     @property
     def _owner_file(self) -> Path:
@@ -211,7 +214,7 @@ class Warehouse:
         candidate = self.candidate_file
         if candidate.exists() and self._owner() == run_id:
             return candidate
-        self.root.mkdir(parents=True, exist_ok=True)
+        candidate.parent.mkdir(parents=True, exist_ok=True)
         self.recover()
         if self._on_claim is not None:
             self._on_claim(self, run_id)
