@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast test-scenarios test-api lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback forecast-approve safe-mode review clean
+.PHONY: install demo data test test-fast test-scenarios test-api test-ui lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback forecast-approve safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -36,7 +36,7 @@ demo: data
 # Everything but the multi-run workflow scenarios (`make test-scenarios`) and the API/event end-to-end tests
 # (those need redis-server and Chromium: `make test-api`). CI runs all three.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario"
+	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario and not ui"
 
 # The multi-run workflow scenarios (each runs further warehouse, forecasting or review jobs on its own
 # warehouse): staged forecast rollout with a regime change, 2016/2031 calendars, AP/triage fallbacks and
@@ -49,6 +49,10 @@ test-scenarios: $(STAMP)
 # broker into the warehouse (each runs pipeline jobs on a copy of the tiny run). CI runs them too.
 test-api: $(STAMP)
 	$(BIN)/python -m pytest -q -m api_e2e tests/api
+
+# The Dagster UI and the dbt docs site rendered in headless Chromium (tests/ui; needs /usr/bin/chromium).
+test-ui: $(STAMP)
+	$(BIN)/python -m pytest -q -m ui tests/ui
 
 # The fast loop (under 2 minutes): everything but the tests that run dbt builds or Dagster jobs.
 test-fast: $(STAMP)

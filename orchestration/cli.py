@@ -125,6 +125,14 @@ def run_rollback_warehouse() -> int:
     return 0
 
 
+def ui_command(port: str | int, daemon: bool = True) -> list[str]:
+    """`make ui`: ``dagster dev`` (webserver and the daemon that runs the schedule and sensors) on 127.0.0.1, or
+    the webserver alone. ``-a defs`` names the code location's Definitions: orchestration/definitions.py also
+    holds each domain's Definitions it merges, and Dagster refuses a module with several unnamed ones."""
+    target = ["-m", "orchestration.definitions", "-a", "defs", "-h", "127.0.0.1", "-p", str(port)]
+    return [sys.executable, "-m", "dagster", "dev", *target] if daemon else [sys.executable, "-m", "dagster_webserver", *target]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rollback-warehouse":
         return run_rollback_warehouse()
     if args.command == "ui":
-        return subprocess.call([sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
-                                "-h", "127.0.0.1", "-p", args.port])
+        return subprocess.call(ui_command(args.port))
     site = paths.docs_site_dir()
     if not (site / "index.html").exists():
         print(f"no docs site at {site}: run `make demo` first", file=sys.stderr)
