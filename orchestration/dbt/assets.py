@@ -115,7 +115,7 @@ def warehouse_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, wa
             if isinstance(event, AssetCheckResult):
                 evaluated.add(AssetCheckKey(event.asset_key, event.check_name))
             yield event
-    # pipeline history for kpi_pipeline_health: this step's dbt node results and the Dagster run history
+    # pipeline history for kpi_platform__pipeline_health: this step's dbt node results and the Dagster run history
     with warehouse.connect(context.run_id) as con:
         recorded = record_step(con, context.instance, context.run_id, context.op.name,
                                invocation.get_artifact("run_results.json"))

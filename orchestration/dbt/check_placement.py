@@ -87,13 +87,7 @@ def job_misplaced_checks(job: JobDefinition) -> list[str]:
     from orchestration.dbt.assets import DBT_PROJECT, warehouse_dbt_models
 
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
-    key_of = {uid: spec.key for uid, spec in _specs_by_uid(warehouse_dbt_models.specs_by_key.values())}
+    key_of = {spec.metadata[UNIQUE_ID_KEY]: spec.key for spec in warehouse_dbt_models.specs
+              if UNIQUE_ID_KEY in (spec.metadata or {})}
     check_key_of = {spec.metadata[UNIQUE_ID_KEY]: spec.key for spec in warehouse_dbt_models.check_specs}
     return misplaced_checks(dbt_steps(job), manifest, key_of, check_key_of)
-
-
-def _specs_by_uid(specs) -> Iterable[tuple[str, Any]]:
-    for spec in specs:
-        uid = (spec.metadata or {}).get(UNIQUE_ID_KEY)
-        if uid:
-            yield uid, spec

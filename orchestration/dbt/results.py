@@ -1,6 +1,6 @@
 """Pipeline history in the warehouse: every dbt step records its node results and the Dagster run history
 into the run's candidate (``ops.dbt_node_results``, ``ops.pipeline_runs``, declared in
-models/sources/_ops__sources.yml), which ``kpi_pipeline_health`` turns into SLA figures.
+models/sources/_ops__sources.yml), which ``kpi_platform__pipeline_health`` turns into SLA figures.
 
 A dbt step writes after its dbt invocation ended (the dbt process has closed the candidate), appending its
 own results (replacing those of the same run and step, so a retried step does not double them).
