@@ -127,8 +127,7 @@ def run_rollback_warehouse() -> int:
 
 def ui_command(port: str | int, daemon: bool = True) -> list[str]:
     """`make ui`: ``dagster dev`` (webserver and the daemon that runs the schedule and sensors) on 127.0.0.1, or
-    the webserver alone. ``-a defs`` names the code location's Definitions: orchestration/definitions.py also
-    holds each domain's Definitions it merges, and Dagster refuses a module with several unnamed ones."""
+    the webserver alone, serving orchestration/definitions.py's ``defs``."""
     target = ["-m", "orchestration.definitions", "-a", "defs", "-h", "127.0.0.1", "-p", str(port)]
     return [sys.executable, "-m", "dagster", "dev", *target] if daemon else [sys.executable, "-m", "dagster_webserver", *target]
 

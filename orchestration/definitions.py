@@ -5,20 +5,20 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, colored_console_logger, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
-from orchestration.cashflow.definitions import defs as cashflow
+from orchestration.cashflow import definitions as cashflow
+from orchestration.dbt import definitions as dbt
 from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT
-from orchestration.dbt.definitions import defs as dbt
-from orchestration.entity_resolution.definitions import defs as entity_resolution
-from orchestration.events.definitions import defs as event_intake
-from orchestration.forecasting.definitions import defs as forecasting
-from orchestration.ingestion.definitions import defs as ingestion
+from orchestration.entity_resolution import definitions as entity_resolution
+from orchestration.events import definitions as event_intake
+from orchestration.forecasting import definitions as forecasting
+from orchestration.ingestion import definitions as ingestion
 from orchestration.lib.resources import WarehouseResource
 from orchestration.lib.run_console import run_log_file, step_progress
-from orchestration.operations.definitions import defs as operations
-from orchestration.publish.definitions import defs as publish
-from orchestration.reconciliation.definitions import defs as reconciliation
-from orchestration.safe_mode.definitions import defs as safe_mode
-from orchestration.triage.definitions import defs as triage
+from orchestration.operations import definitions as operations
+from orchestration.publish import definitions as publish
+from orchestration.reconciliation import definitions as reconciliation
+from orchestration.safe_mode import definitions as safe_mode
+from orchestration.triage import definitions as triage
 from smb_warehouse.core.config import disable_telemetry
 
 disable_telemetry()
@@ -28,8 +28,10 @@ warehouse_job = define_asset_job("warehouse_job", selection=AssetSelection.all()
                                  description="Load, model, check and publish the warehouse.")
 
 defs = Definitions.merge(
-    ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, safe_mode, publish, event_intake,
-    operations,
+    # each domain's definitions module (modules, not their Definitions objects: Dagster loads this module and
+    # accepts exactly one Definitions at its top level)
+    *(m.defs for m in (ingestion, dbt, entity_resolution, forecasting, reconciliation, cashflow, triage, safe_mode,
+                       publish, event_intake, operations)),
     Definitions(
         jobs=[warehouse_job],
         resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),
