@@ -133,6 +133,12 @@ safe-mode: $(STAMP)
 review: $(STAMP)
 	$(BIN)/python -m smb_warehouse.reconciliation.review $(ARGS)
 
+# Opt-in observability with elementary (needs `pip install elementary-data` and its dbt package: the dbt hub,
+# or SMB_ELEMENTARY_PACKAGE=/path/to/dbt-data-reliability); the default build never needs it.
+.PHONY: observability
+observability: $(STAMP)
+	$(BIN)/python -m smb_warehouse.observability.elementary
+
 # Reliability and security (README "Reliability and security"): fault injection on the main job, the one-table
 # summary, restoring the previous publish, erasing one data subject.
 .PHONY: test-faults reliability rollback-warehouse erase
