@@ -9,6 +9,7 @@ import re
 import pytest
 
 from orchestration.dbt.assets import DBT_PROJECT, ensure_manifest
+from orchestration.dbt.check_placement import ancestors
 
 ENTITY_LAYER_PREFIXES = ("dim_", "fct_", "bdg_", "graph_", "kpi_")
 
@@ -66,21 +67,11 @@ def test_no_raw_pii_in_public_models(manifest):
 
 def test_lineage_runs_from_raw_sources_through_staging_and_entities_to_graph_and_marts(manifest):
     nodes = {**manifest["nodes"], **manifest["sources"]}
-    parents = manifest["parent_map"]
-
-    def ancestors(unique_id: str) -> set[str]:
-        seen, todo = set(), [unique_id]
-        while todo:
-            for parent in parents.get(todo.pop(), []):
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return seen
-
     edges_id = next(k for k, n in nodes.items() if n.get("name") == "fct_graph_edges" and n["resource_type"] == "model")
-    names = {nodes[a]["name"] for a in ancestors(edges_id) if a in nodes}
+    upstream = ancestors([edges_id], manifest["parent_map"])
+    names = {nodes[a]["name"] for a in upstream if a in nodes}
     assert any(n.startswith("stg_") for n in names)
     assert any(n.startswith("fct_") for n in names) and any(n.startswith("bdg_") for n in names)
-    raw_sources = {a for a in ancestors(edges_id) if a.startswith("source.") and nodes[a]["schema"] == "raw"}
+    raw_sources = {a for a in upstream if a.startswith("source.") and nodes[a]["schema"] == "raw"}
     assert raw_sources, "fct_graph_edges must trace back to raw sources"
-    assert any(nodes[a]["name"] == "entity_map" for a in ancestors(edges_id) if a.startswith("source."))
+    assert any(nodes[a]["name"] == "entity_map" for a in upstream if a.startswith("source."))

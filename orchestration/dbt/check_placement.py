@@ -33,7 +33,8 @@ def dbt_steps(job: JobDefinition, dbt_op_prefix: str = "warehouse_dbt_models") -
     return steps
 
 
-def _ancestors(uids: Iterable[str], parent_map: Mapping[str, list[str]]) -> set[str]:
+def ancestors(uids: Iterable[str], parent_map: Mapping[str, list[str]]) -> set[str]:
+    """Every node upstream of ``uids`` in dbt's ``parent_map`` (unique id -> parent ids), ``uids`` excluded."""
     seen: set[str] = set()
     todo = list(uids)
     while todo:
@@ -59,7 +60,7 @@ def misplaced_checks(steps: Mapping[str, set[AssetKey | AssetCheckKey]], manifes
     parent_map = manifest["parent_map"]
     uid_of = {key: uid for uid, key in key_of.items()}
     built = {step: {uid_of[k] for k in keys if isinstance(k, AssetKey) and k in uid_of} for step, keys in steps.items()}
-    reach = {step: uids | _ancestors(uids, parent_map) for step, uids in built.items()}
+    reach = {step: uids | ancestors(uids, parent_map) for step, uids in built.items()}
     step_of_check = {k: step for step, keys in steps.items() for k in keys if isinstance(k, AssetCheckKey)}
     in_job = {k for keys in steps.values() for k in keys if isinstance(k, AssetKey)}
     problems = []
