@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
 
 from orchestration.definitions import defs
@@ -40,3 +41,57 @@ def test_the_code_location_loads_as_make_ui_and_the_daemon_load_it(tmp_path):
                                                        "SMB_DATA_DIR": str(tmp_path / "data")})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_every_public_mart_and_the_published_warehouse_carry_the_freshness_sla():
+    """What BI reads has a Dagster freshness policy whose window is the dbt var the pipeline-health mart uses."""
+    from dagster import AssetKey
+
+    from smb_warehouse.core import dbt_manifest
+    from smb_warehouse.core.dbt_project import freshness_sla_hours
+
+    graph = defs.resolve_asset_graph()
+    with_policy = {key: graph.get(key).freshness_policy for key in graph.get_all_asset_keys()
+                   if graph.get(key).freshness_policy}
+    publish = AssetKey("published_warehouse")
+    relations = {graph.get(key).metadata["dagster/table_name"].removeprefix("warehouse.") for key in with_policy
+                 if key != publish}
+    assert publish in with_policy and relations == set(dbt_manifest.public_relations())
+    sla = freshness_sla_hours()
+    assert sla == 26
+    for policy in with_policy.values():
+        assert policy.fail_window.to_timedelta().total_seconds() == sla * 3600
+        assert policy.warn_window.to_timedelta().total_seconds() < sla * 3600
+
+
+@pytest.mark.slow
+def test_the_daemon_judges_the_published_marts_fresh_then_stale_after_the_sla():
+    """Dagster's freshness daemon (what `make ui` runs) on this code location: a mart and the publish built now
+    pass, the same builds seen 25 h later warn, 27 h later fail; a mart never built is unknown, not fresh."""
+    import time
+    from unittest import mock
+
+    import dagster._core.definitions.freshness_evaluator as evaluator
+    from dagster import AssetKey, AssetMaterialization, instance_for_test
+    from dagster._core.definitions.freshness import FreshnessState
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.freshness import FreshnessDaemon
+
+    publish, mart, never = (AssetKey("published_warehouse"), AssetKey(["marts", "kpi_finance__dso_dpo"]),
+                            AssetKey(["marts", "kpi_finance__cash_position"]))
+    target = ModuleTarget(module_name="orchestration.definitions", attribute="defs",
+                          working_directory=str(Path(__file__).resolve().parents[1]), location_name="smb_warehouse")
+    with instance_for_test() as instance:
+        for key in (publish, mart):
+            instance.report_runless_asset_event(AssetMaterialization(key))
+        with create_test_daemon_workspace_context(target, instance) as context:
+            states = []
+            for hours_later in (0, 25, 27):
+                with mock.patch.object(evaluator, "get_current_timestamp", return_value=time.time() + hours_later * 3600):
+                    list(FreshnessDaemon().run_iteration(context))
+                records = instance.get_freshness_state_records([publish, mart, never])
+                states.append(tuple(records[k].freshness_state for k in (publish, mart, never)))
+    assert states == [(FreshnessState.PASS, FreshnessState.PASS, FreshnessState.UNKNOWN),
+                      (FreshnessState.WARN, FreshnessState.WARN, FreshnessState.UNKNOWN),
+                      (FreshnessState.FAIL, FreshnessState.FAIL, FreshnessState.UNKNOWN)]

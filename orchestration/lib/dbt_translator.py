@@ -4,14 +4,33 @@ Models are keyed ``<schema>/<model>`` (``staging/stg_erp__customers``) so the la
 key; groups come from the folder under models/ (the layer). Sources carry their Dagster key in
 ``meta.dagster.asset_key`` (set in the sources yml), which dagster-dbt honours by default; that is what
 joins ingestion and dbt into one lineage graph.
+
+Every public model (``access: public``: what the BI copy holds) carries a Dagster freshness policy: it fails when
+the model was last built more than the SLA ago (var ``pipeline_freshness_sla_hours``, 26 h) and warns at
+``FRESHNESS_WARN_SHARE`` of it. The daemon that ``make ui`` starts evaluates the policies; the asset that says how
+old what BI reads is, is ``published_warehouse`` (same policy), since a mart built by a run that failed later is
+not published.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-from dagster import AssetKey
+from dagster import AssetKey, AssetSpec, FreshnessPolicy
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from smb_warehouse.core.dbt_project import freshness_sla_hours
+
+FRESHNESS_WARN_SHARE = 0.9  # warn once this share of the SLA has passed since the last build
+
+
+def published_freshness_policy() -> FreshnessPolicy:
+    """The freshness policy of the published marts and of ``published_warehouse``: fail after the SLA hours (var
+    ``pipeline_freshness_sla_hours``), warn after ``FRESHNESS_WARN_SHARE`` of it. Raises ``KeyError`` when
+    dbt_project.yml lacks the var."""
+    sla = timedelta(hours=freshness_sla_hours())
+    return FreshnessPolicy.time_window(fail_window=sla, warn_window=sla * FRESHNESS_WARN_SHARE)
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -24,6 +43,13 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         version = dbt_resource_props.get("version")
         # Versioned models (dim_customer v1/v2) are separate relations and separate assets.
         return AssetKey([schema, f"{name}_v{version}" if version is not None else name])
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest.get("nodes", {}).get(unique_id, {})
+        if node.get("resource_type") == "model" and node.get("access") == "public":
+            return spec.replace_attributes(freshness_policy=published_freshness_policy())
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

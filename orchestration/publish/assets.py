@@ -12,6 +12,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
+from orchestration.lib.dbt_translator import published_freshness_policy
 from orchestration.lib.resources import WarehouseResource, reconcile_registry
 from smb_warehouse.core import paths, retention
 from smb_warehouse.core.warehouse import Warehouse
@@ -86,6 +87,7 @@ def apply_retention(context: AssetExecutionContext, store: Warehouse) -> dict[st
     group_name="publish",
     kinds={"duckdb"},
     deps=[warehouse_dbt_models, AUDIT_KEY, QUARANTINE_KEY],
+    freshness_policy=published_freshness_policy(),
     description="The published warehouse. Replaced atomically by a compacted copy of this run's candidate only "
     "after every upstream step and blocking check succeeded; kept for rollback (publishes/); the BI copy "
     "(bi/warehouse.duckdb: public marts only) is rebuilt from it; the registry's model aliases are set from "

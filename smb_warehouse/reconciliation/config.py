@@ -19,29 +19,14 @@ Gate and circuit-breaker thresholds are environment settings (like the triage co
 """
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from smb_warehouse.core import paths
+from smb_warehouse.core.dbt_project import dbt_vars
 
 WORKFLOW = "ap_reconciliation"      # name in the safe-mode store (smb_warehouse/core/safe_mode.py)
 SAFE_MODE = "all_to_review"         # the AP breaker's safe mode: no auto-match, every invoice to a person
-
-
-@functools.lru_cache(maxsize=2)
-def _dbt_vars(project_file: str, mtime_ns: int) -> dict:
-    with open(project_file, encoding="utf-8") as fh:
-        return (yaml.safe_load(fh) or {}).get("vars") or {}
-
-
-def dbt_vars(project_dir: Path | None = None) -> dict:
-    """The ``vars:`` of dbt_project.yml (re-read when the file changes)."""
-    path = (project_dir or paths.DBT_PROJECT_DIR) / "dbt_project.yml"
-    return _dbt_vars(str(path), path.stat().st_mtime_ns)
 
 
 @dataclass(frozen=True)
