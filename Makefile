@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast test-scenarios test-api test-ui lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage forecast-rollback forecast-approve safe-mode review clean
+.PHONY: install demo data test test-fast test-scenarios test-api test-ui lint ui docs analysis api events bench-api bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage bi-superset forecast-rollback forecast-approve safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -115,6 +115,19 @@ bench-api: $(STAMP)
 
 bench-forecast: $(STAMP) .venv-bench/.installed
 	$(BIN)/python -m benchmarks.forecast --scale $(SCALE) --seed $(SEED)
+
+# Apache Superset on the BI copy (bi/warehouse.duckdb, read-only): its own venv (Superset pins SQLAlchemy<2).
+# Sets up $SMB_DATA_DIR/superset (config, secret key, SQLite metadata), registers the database
+# "SMB warehouse (BI copy)" and checks it through Superset's code (tables, column comments, a query).
+# ARGS=serve then runs Superset on http://127.0.0.1:$SUPERSET_PORT (8088) as admin/$SUPERSET_ADMIN_PASSWORD.
+.venv-superset/.installed: bi/superset/requirements.txt
+	test -x .venv-superset/bin/python || $(PYTHON) -m venv .venv-superset
+	.venv-superset/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.venv-superset/bin/python -m pip install --quiet -r bi/superset/requirements.txt
+	touch $@
+
+bi-superset: .venv-superset/.installed
+	.venv-superset/bin/python bi/superset/connect.py $(ARGS)
 
 # Move the demand forecaster's champion alias back one version and re-score.
 forecast-rollback: $(STAMP)
