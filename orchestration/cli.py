@@ -61,7 +61,7 @@ def print_locations(run_id: str, out: TextIO = sys.stdout) -> None:
         "\nWarehouse published.\n"
         f"  warehouse (DuckDB, open read-only): {paths.published_warehouse_path()}\n"
         f"  dbt docs site (lineage):            {paths.docs_site_dir() / 'index.html'}  (serve: make docs)\n"
-        f"  reports:                            {paths.reports_dir()}\n"
+        f"  reports:                            {paths.reports_dir()}  (served by make ui)\n"
         f"  landing zone:                       {paths.landing_dir()}\n"
         f"  files loaded by this run: {audit[0]} (of {audit[1]} in total; already-loaded files are skipped)\n"
         f"  rows loaded in total: {audit[2]}, rows quarantined: {audit[3]} (see raw.quarantine)\n"
@@ -132,12 +132,46 @@ def ui_command(port: str | int, daemon: bool = True) -> list[str]:
     return [sys.executable, "-m", "dagster", "dev", *target] if daemon else [sys.executable, "-m", "dagster_webserver", *target]
 
 
+def run_ui(port: str | int, reports_port: int | None = None) -> int:
+    """`make ui`: the HTML reports server (smb_warehouse.core.reports.serve: reports_dir() on
+    127.0.0.1:SMB_REPORTS_PORT, default 3001, the URLs the ML assets' metadata link to) in a thread of this
+    process, and ``dagster dev`` as a child process; the server stops when dagster dev exits. A taken reports
+    port is reported on stderr and the UI starts anyway (its report links then do not open). Ctrl-C reaches
+    dagster dev too (same process group): this gives it 30 s to shut down, then terminates it. Returns dagster
+    dev's exit code."""
+    from smb_warehouse.core import reports
+
+    try:
+        server = reports.serve(port=reports_port)
+    except OSError as exc:
+        server = None
+        print(f"reports server not started on 127.0.0.1:{reports_port or reports.reports_port()} ({exc}); set "
+              f"{reports.PORT_ENV} to a free port", file=sys.stderr)
+    else:
+        print(f"Evidently reports: {server.url}/  (folder {server.root})", file=sys.stderr)
+    try:
+        child = subprocess.Popen(ui_command(port))
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # dagster dev got the same SIGINT: let it shut down, within reason
+            try:
+                return child.wait(timeout=30)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                child.terminate()
+                return child.wait()
+    finally:
+        if server is not None:
+            server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="materialize every asset and publish the warehouse")
-    ui = sub.add_parser("ui", help="start the Dagster UI on localhost")
+    ui = sub.add_parser("ui", help="start the Dagster UI on localhost (and the HTML reports server)")
     ui.add_argument("--port", default="3000")
+    ui.add_argument("--reports-port", type=int, default=None, help="reports server port (default SMB_REPORTS_PORT "
+                                                                   "or 3001)")
     docs = sub.add_parser("docs", help="serve the dbt docs site on localhost")
     docs.add_argument("--port", default="8080")
     analysis = sub.add_parser("analysis", help="run an analysis (impact query) on the published warehouse")
@@ -155,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rollback-warehouse":
         return run_rollback_warehouse()
     if args.command == "ui":
-        return subprocess.call(ui_command(args.port))
+        return run_ui(args.port, args.reports_port)
     site = paths.docs_site_dir()
     if not (site / "index.html").exists():
         print(f"no docs site at {site}: run `make demo` first", file=sys.stderr)

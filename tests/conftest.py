@@ -81,8 +81,8 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
     copy (`tests.support.clone_run`); nothing may write into this one.
 
     Returns root (data dir), landing, truth, published (warehouse file), webhooks (POSTed bodies), checks
-    ({"<asset key>:<check>": passed} of every asset check evaluated in the run) and terminal (what `make demo`
-    would have printed).
+    ({"<asset key>:<check>": passed} of every asset check evaluated in the run), metadata ({"<asset key>":
+    {name: value}} of every materialization's metadata) and terminal (what `make demo` would have printed).
     """
     from dagster import DagsterInstance
 
@@ -109,5 +109,8 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
     checks = {f"{e.event_specific_data.asset_key.to_user_string()}:{e.event_specific_data.check_name}":
               bool(e.event_specific_data.passed)
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    metadata = {e.event_specific_data.materialization.asset_key.to_user_string():
+                {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
+                for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     return {"root": root, "landing": landing, "truth": truth, "published": root / "warehouse" / "warehouse.duckdb",
-            "webhooks": list(received), "checks": checks, "terminal": terminal.getvalue()}
+            "webhooks": list(received), "checks": checks, "metadata": metadata, "terminal": terminal.getvalue()}

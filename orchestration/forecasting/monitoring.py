@@ -1,12 +1,12 @@
 """Monitoring asset: Evidently drift and quality for what served (the champion, or a baseline), flattened
-into ml.drift_metrics and ml.forecast_quality (HTML reports linked from the materialization). Drift is a WARN check, not a
+into ml.drift_metrics and ml.forecast_quality (HTML reports linked from the materialization as URLs that `make ui`
+serves: orchestration.lib.report_links). Drift is a WARN check, not a
 blocker: the warehouse still publishes, and forecast_drift_sensor asks for a retrain.
 
 No `from __future__ import annotations` here (Dagster checks the `context` annotation by identity).
 """
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Union
 
 import pandas as pd
@@ -22,8 +22,9 @@ from dagster import (
 )
 
 from orchestration.forecasting.assets import DRIFT, FEATURES, FORECASTS, GROUP, QUALITY
+from orchestration.lib.report_links import report_links
 from orchestration.lib.resources import WarehouseResource
-from smb_warehouse.core import tracking
+from smb_warehouse.core import reports, tracking
 from smb_warehouse.forecasting import baselines, monitoring, tables
 from smb_warehouse.forecasting.backtest import coverage, point_metrics
 from smb_warehouse.forecasting.config import MODEL_NAME
@@ -94,7 +95,7 @@ def forecast_monitoring(context: AssetExecutionContext,
     with warehouse.connect(context.run_id) as con:
         features = load_features(con)
         forecasts = con.execute(f"SELECT * FROM {tables.FORECASTS.relation}").df()
-    tag = context.run_id.split("-")[0]
+    tag = reports.run_tag(context.run_id)
     feature = monitoring.feature_drift(features, tag)
     if forecasts.empty:  # nothing served this run (the rollout said why): feature drift only
         version, backtest, prediction = "", pd.DataFrame(), None
@@ -116,21 +117,20 @@ def forecast_monitoring(context: AssetExecutionContext,
             frame["model_name"], frame["model_version"] = MODEL_NAME, version or None
         tables.write_monitoring(con, drift, quality, context.run_id)
 
-    def link(path: Path | None):
-        return MetadataValue.path(str(path)) if path else MetadataValue.text("no matured forecasts yet")
-
     yield MaterializeResult(asset_key=DRIFT, metadata={
         "model_version": version, "feature_drift_detected": feature.detected,
         "drifted_feature_share": MetadataValue.float(feature.drifted_share),
         "prediction_drift_detected": bool(prediction is not None and prediction.detected),
-        "feature_drift_report": link(feature.report_path),
-        "prediction_drift_report": link(prediction.report_path if prediction is not None else None)})
+        **report_links("feature_drift", feature.report_path),
+        **report_links("prediction_drift", prediction.report_path if prediction is not None else None,
+                       "no forecast served this run")})
     pooled_wape = pooled.loc[pooled["metric_name"] == "wape", "metric_value"]
     yield MaterializeResult(asset_key=QUALITY, metadata={
         "model_version": version,
         "backtest_wape": MetadataValue.float(float(pooled_wape.iloc[0]) if len(pooled_wape) else float("nan")),
-        "matured_points": len(matured_rows), "backtest_regression_report": link(regression_html),
-        "matured_regression_report": link(matured_html)})
+        "matured_points": len(matured_rows),
+        **report_links("backtest_regression", regression_html, "no forecast served this run"),
+        **report_links("matured_regression", matured_html, "no matured forecasts yet")})
     scores = feature.rows.set_index("column_name")["drift_score"].round(4).to_dict()
     yield AssetCheckResult(check_name="feature_drift", asset_key=DRIFT, passed=not feature.detected,
                            severity=AssetCheckSeverity.WARN,

@@ -6,7 +6,9 @@ drift, reversal KPI), the invoice_match_scorer (trained only when the data or th
 registered version is reused), its gate against the rule-only baseline on held-out labels, and the serving
 choice (candidate, else champion, else rules only). Writes reconciliation.{candidate_scores, review_decisions,
 scoring_state}; dbt's fct_ap_invoice_outcomes turns those into one outcome per invoice (no auto-match while
-the breaker is open).
+the breaker is open). Evidently reports of the run (smb_warehouse.reconciliation.monitoring: the serving scorer's
+quality on the held-out labels, feature and score drift) are linked from candidate_scores' metadata as URLs
+that `make ui` serves.
 
 A refused candidate or an open breaker never fails the run: they show as WARN checks
 (scorer_beats_rule_baseline, ap_breaker_closed), an alert (core.notify) and a row of ml.workflow_run_outcomes
@@ -36,9 +38,12 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.dbt.assets import warehouse_dbt_models
+from orchestration.lib.report_links import outcome_links
 from orchestration.lib.resources import WarehouseResource
+from smb_warehouse.core.reports import guarded
 from smb_warehouse.reconciliation import decisions as decision_store
-from smb_warehouse.reconciliation import tables, workflow
+from smb_warehouse.reconciliation import monitoring, tables, workflow
+from smb_warehouse.reconciliation.config import GateConfig, MatchRules
 
 GROUP = "reconciliation"
 CANDIDATE_SCORES = AssetKey(tables.CANDIDATE_SCORES.asset_key)  # as declared in models/sources/_reconciliation__sources.yml
@@ -80,6 +85,12 @@ def ap_reconciliation_assets(
             f"SELECT (SELECT count(*) FROM {tables.candidates_relation()}), "
             f"(SELECT count(*) FROM {tables.CANDIDATE_SCORES.relation} WHERE match_score NOT BETWEEN 0 AND 1)"
         ).fetchone()
+        # same rows in the same order (invoice_id, po_number) as result.scores, which were built from them
+        candidates, dates = tables.read_candidates(con), monitoring.invoice_dates(con)
+    quality = guarded("match_quality", lambda: monitoring.match_quality(
+        result.serving, context.run_id, MatchRules.from_dbt_project(), GateConfig()))
+    drift = guarded("drift", lambda: monitoring.drift(
+        candidates, result.scores["match_score"].to_numpy(), dates, context.run_id))
 
     serving, gate, breaker = result.serving, result.serving.gate, result.breaker
     yield MaterializeResult(asset_key=CANDIDATE_SCORES, metadata={
@@ -89,6 +100,8 @@ def ap_reconciliation_assets(
         "candidate_version": serving.candidate.version, "candidate_reused": serving.candidate.reused,
         "fit_seconds": round(result.timings["serving"], 2), "scoring_seconds": round(result.timings["scoring"], 2),
         "training": MetadataValue.json(serving.candidate.metrics),
+        **outcome_links(quality), "match_quality": MetadataValue.json({"note": quality.note, **(quality.figures or {})}),
+        **outcome_links(drift), "drift": MetadataValue.json({"note": drift.note, **(drift.figures or {})}),
     })
     yield MaterializeResult(asset_key=REVIEW_DECISIONS, metadata={
         "decisions": len(decisions), "decided_invoices": int(decisions["invoice_id"].nunique()),

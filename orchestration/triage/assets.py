@@ -6,6 +6,10 @@ and the triage circuit breaker. Writes triage.{ticket_predictions, kb_suggestion
 triage marts read back as dbt sources. Low-confidence tickets get route = 'human_review' and are never
 auto-acted; with the breaker open, or with no model to serve, none is.
 
+Evidently reports of the run (smb_warehouse.triage.monitoring: category and priority quality of what served on
+the held-out desk labels, input and prediction drift) are linked from ticket_predictions' metadata as URLs that
+`make ui` serves.
+
 A refused candidate or an open breaker never fails the run: WARN checks (classifier_beats_majority_baseline,
 triage_breaker_closed), an alert, and a row of ml.workflow_run_outcomes (kpi_ml__workflow_health).
 
@@ -28,8 +32,10 @@ from dagster import (
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.dbt.assets import warehouse_dbt_models
+from orchestration.lib.report_links import outcome_links
 from orchestration.lib.resources import WarehouseResource
-from smb_warehouse.triage import tables, workflow
+from smb_warehouse.core.reports import guarded
+from smb_warehouse.triage import monitoring, tables, workflow
 from smb_warehouse.triage.model import TriageConfig
 
 GROUP = "triage"
@@ -72,12 +78,21 @@ def ticket_triage(context: AssetExecutionContext,
         tickets, articles = tables.read_inputs(con)
         result = workflow.run(con, tickets, articles, context.run_id, config)
     predictions, m, candidate = result.predictions, result.metrics, result.candidate_metrics
+    by_model = result.serving != workflow.BASELINE
+    outcomes = [guarded(f"{target}_quality", lambda target=target: monitoring.quality(
+                    predictions, result.serving, by_model, target, context.run_id, config))
+                for target in ("category", "priority")]
+    outcomes.append(guarded("drift", lambda: monitoring.drift(tickets, predictions, context.run_id)))
+    report_meta = {}
+    for outcome in outcomes:
+        report_meta.update(outcome_links(outcome))
+        report_meta[outcome.kind] = MetadataValue.json({"note": outcome.note, **(outcome.figures or {})})
     routes = predictions["route"].value_counts().to_dict()
     yield MaterializeResult(asset_key=PREDICTIONS, metadata={
         "tickets": len(predictions), "routes": MetadataValue.json({k: int(v) for k, v in routes.items()}),
         "category_model_version": str(predictions["category_model_version"].iloc[0]) if len(predictions) else "none",
         "serving": result.serving, "is_fallback": result.is_fallback,
-        **{k: round(v, 4) for k, v in m.items()},
+        **{k: round(v, 4) for k, v in m.items()}, **report_meta,
     })
     yield MaterializeResult(asset_key=KB_SUGGESTIONS, metadata={"suggestions": len(result.suggestions)})
     yield MaterializeResult(asset_key=TRIAGE_STATE, metadata={

@@ -1,8 +1,8 @@
 """Evidently (0.7 Report API) monitoring of the forecaster: feature drift (training reference window vs
 the most recent window of the feature table), prediction drift (backtest predictions vs the current
 forecast) and regression quality (backtest, and matured forecasts once actuals arrive). Every report is
-saved as HTML under reports_dir()/forecasting and flattened into rows for ml.drift_metrics /
-ml.forecast_quality.
+saved as HTML under reports_dir()/forecasting (served by `make ui`, linked by URL: core.reports) and flattened
+into rows for ml.drift_metrics / ml.forecast_quality.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smb_warehouse.core import paths
+from smb_warehouse.core import reports
 
 # Demand-behaviour features watched for drift: what the model learns the series' level and weekly
 # profile from. Calendar / promotion columns move by design and would only add noise.
@@ -31,12 +31,8 @@ STRONG_DRIFT = 0.3           # ...or any one of them moved by >= 0.3 std. A regi
 
 
 def _evidently():
-    """Import Evidently, shimming the one pandas-2 helper its legacy test module imports (gone in pandas 3;
-    Evidently 0.7.23 still imports it at package import time, while the project pins pandas 3)."""
-    import pandas.core.dtypes.common as common
-
-    if not hasattr(common, "infer_dtype_from_object"):
-        common.infer_dtype_from_object = lambda dtype: common.pandas_dtype(dtype).type  # type: ignore[attr-defined]
+    """(evidently, DataDriftPreset, RegressionPreset), through the shared import (core.reports.evidently)."""
+    reports.evidently()
     import evidently
     from evidently.presets import DataDriftPreset, RegressionPreset
 
@@ -44,9 +40,8 @@ def _evidently():
 
 
 def report_dir() -> Path:
-    path = paths.reports_dir() / "forecasting"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """reports_dir()/forecasting, created (core.reports.workflow_dir)."""
+    return reports.workflow_dir("forecasting")
 
 
 @dataclass

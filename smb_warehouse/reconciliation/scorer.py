@@ -220,6 +220,9 @@ class Serving:
     is_fallback: bool          # the candidate was refused (champion or baseline serves)
     gate: GateResult
     candidate: TrainedScorer
+    # the held-out labelled pairs the gate judged on (labelled_split rows: candidate columns + variant, label,
+    # weight); empty without labels. Monitoring reports the serving scorer's quality on them.
+    heldout: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def score(self, candidates: pd.DataFrame) -> np.ndarray:
         return self.scorer.score(candidates) if self.scorer is not None else np.zeros(len(candidates))
@@ -251,10 +254,10 @@ def choose_serving(candidates: pd.DataFrame, decisions: pd.DataFrame, run_label:
     if gate.passed:
         if champion_version != candidate.version:
             registry.promote(MODEL_NAME, candidate.version)
-        return Serving(candidate, f"{MODEL_NAME} v{candidate.version}", candidate.version, False, gate, candidate)
+        return Serving(candidate, f"{MODEL_NAME} v{candidate.version}", candidate.version, False, gate, candidate, heldout)
     if champion_version is not None:
         # keep the current champion; when the refused candidate is the champion itself (same data, same labels,
         # a stricter gate), it stays: the gate decides what replaces the champion, not whether one serves
         kept = champion if champion is not None else candidate
-        return Serving(kept, f"{MODEL_NAME} v{champion_version}", champion_version, True, gate, candidate)
-    return Serving(None, BASELINE, BASELINE.split(":", 1)[1], True, gate, candidate)
+        return Serving(kept, f"{MODEL_NAME} v{champion_version}", champion_version, True, gate, candidate, heldout)
+    return Serving(None, BASELINE, BASELINE.split(":", 1)[1], True, gate, candidate, heldout)

@@ -384,3 +384,18 @@ def test_rollback_on_a_fresh_data_dir_is_one_line(tmp_path):
     with environment(run_env(tmp_path, tmp_path / "landing")):
         code, err = _cli_rollback()
     assert code == 1 and err.strip() == f"nothing to roll back to: {MODEL} has no champion yet"
+
+
+def test_the_shared_run_links_its_evidently_reports_as_urls_the_reports_server_serves(tiny_run):
+    """Forecast monitoring's reports (feature and prediction drift, backtest regression quality) are linked by
+    URL through the same helper as the other ML workflows and served by `make ui`'s reports server; a report
+    that has nothing to say yet (no matured forecasts on the first run) is a note, not a link."""
+    from tests.report_checks import assert_reports_linked_and_served
+
+    assert_reports_linked_and_served(tiny_run, "ml/drift_metrics", ["feature_drift", "prediction_drift"], "forecasting")
+    assert_reports_linked_and_served(tiny_run, "ml/forecast_quality", [("backtest_regression", "regression_backtest_pooled")],
+                                     "forecasting")
+    quality = tiny_run["metadata"]["ml/forecast_quality"]
+    if quality["matured_points"] == 0:
+        assert quality["matured_regression_report"] == "no matured forecasts yet"
+        assert "matured_regression_report_path" not in quality

@@ -326,3 +326,43 @@ def _assert_safe_mode(published: Path, checks: dict[str, bool]) -> None:
     assert query(published, "SELECT health_status FROM marts.kpi_ml__workflow_health "
                             "WHERE workflow = 'ap_reconciliation'") == [("safe_mode",)]
     assert pd.notna(_state(published)["breaker_reason"])
+
+
+def test_the_run_links_its_evidently_reports_as_urls_the_reports_server_serves(tiny_run):
+    """The serving scorer's quality on the gate's held-out pairs and the drift of its features and scores, each
+    an Evidently HTML file linked by URL (served by `make ui`'s reports server) from candidate_scores."""
+    from tests.report_checks import assert_reports_linked_and_served
+
+    assert_reports_linked_and_served(tiny_run, "reconciliation/candidate_scores", ["match_quality", "drift"],
+                                     "reconciliation")
+    meta = tiny_run["metadata"]["reconciliation/candidate_scores"]
+    quality, drift = meta["match_quality"], meta["drift"]
+    assert quality["cases"] >= 20 and 0 < quality["positives"] < quality["rows"]
+    assert 0.5 < quality["accuracy"] <= 1 and 0 <= quality["rocauc"] <= 1
+    assert meta["serving"] in quality["note"]
+    assert drift["current_pairs"] >= 20 and drift["reference_pairs"] >= 20 and drift["columns"] == 16
+
+
+def test_rules_only_or_too_few_held_out_cases_give_a_note_not_a_report(tmp_path):
+    from smb_warehouse.reconciliation import monitoring
+    from smb_warehouse.reconciliation.config import GateConfig, MatchRules
+    from smb_warehouse.reconciliation.gate import GateResult
+    from smb_warehouse.reconciliation.scorer import BASELINE, Serving, TrainedScorer
+
+    gate = GateResult(False, "refused", 0, None, None, None)
+    rules = MatchRules(auto_match_threshold=0.8, min_score_margin=0.1, review_threshold=0.3)
+    heldout = pd.DataFrame({"invoice_id": ["AP-1", "AP-1", "AP-2"], "variant": ["as_keyed"] * 3, "label": [1, 0, 1]})
+    with environment({"SMB_DATA_DIR": str(tmp_path), "SMB_REPORTS_DIR": None}):
+        rules_only = Serving(None, BASELINE, "rules_only", True, gate, TrainedScorer(None, "untrained"), heldout)
+        outcome = monitoring.match_quality(rules_only, "0123abcd-run", rules, GateConfig(min_heldout_cases=20))
+        assert outcome.path is None and "no scorer" in outcome.note
+
+        class Half:
+            def predict_proba(self, x):
+                return [[0.5, 0.5]] * len(x)
+
+        model = TrainedScorer(Half(), "3", reused=True)
+        few = Serving(model, "invoice_match_scorer v3", "3", False, gate, model, heldout)
+        outcome = monitoring.match_quality(few, "0123abcd-run", rules, GateConfig(min_heldout_cases=20))
+        assert outcome.path is None and "only 2 held-out labelled cases" in outcome.note
+    assert not list(tmp_path.rglob("*.html"))

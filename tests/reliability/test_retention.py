@@ -26,6 +26,30 @@ def test_reports_keep_the_newest_n_of_each_kind(tmp_path):
                                                         for i in (3, 4)]
 
 
+def test_n_plus_two_runs_of_every_workflow_report_kind_are_pruned_to_the_newest_n(tmp_path):
+    """Reports named as the ML workflows name them (core.reports.report_path: <kind>_<run tag>.html, per
+    workflow folder), N + 2 runs of each kind: SMB_KEEP_REPORTS = N keeps the newest N of every kind."""
+    from smb_warehouse.core import reports
+
+    keep, kinds = 3, {"forecasting": ["feature_drift", "regression_backtest_pooled"],
+                      "reconciliation": ["match_quality", "drift"], "triage": ["category_quality", "drift"]}
+    now = time.time()
+    with environment({"SMB_DATA_DIR": str(tmp_path), "SMB_REPORTS_DIR": None, "SMB_KEEP_REPORTS": str(keep)}):
+        runs = [f"run-{i}" for i in range(keep + 2)]  # not UUIDs: run_tag hashes them, still 8 hex digits
+        made = {}
+        for i, run_id in enumerate(runs):
+            for workflow, names in kinds.items():
+                for kind in names:
+                    path = reports.report_path(workflow, kind, run_id)
+                    path.write_text("<html/>")
+                    os.utime(path, (now - 100 + i, now - 100 + i))
+                    made.setdefault((workflow, kind), []).append(path)
+        deleted = retention.prune_reports()
+    assert len(deleted) == 2 * sum(len(v) for v in kinds.values())
+    for files in made.values():
+        assert [p.exists() for p in files] == [False, False] + [True] * keep  # the two oldest runs went
+
+
 class Constant:
     def __init__(self, value: float):
         self.value = value

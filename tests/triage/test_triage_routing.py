@@ -143,3 +143,42 @@ def test_refused_candidate_keeps_the_champion_and_the_breaker_sends_everything_t
     assert query_df(published, "SELECT sum(share_auto_triaged * n_triaged) AS n FROM marts.kpi_triage__tickets")["n"][0] == 0
     health = query_df(published, "SELECT * FROM marts.kpi_ml__workflow_health WHERE workflow = 'support_triage'")
     assert health["health_status"].tolist() == ["safe_mode"] and health["breaker_changed_by"].tolist() == ["Ann"]
+
+
+# ------------------------------------------------------------------ Evidently reports
+def test_the_run_links_its_evidently_reports_as_urls_the_reports_server_serves(tiny_run):
+    from tests.report_checks import assert_reports_linked_and_served
+
+    files = assert_reports_linked_and_served(tiny_run, "triage/ticket_predictions",
+                                             ["category_quality", "priority_quality", "drift"], "triage")
+    meta = tiny_run["metadata"]["triage/ticket_predictions"]
+    routing = query_df(tiny_run["published"], "SELECT * FROM marts.fct_ticket_triage")
+    held = routing[(routing["label_split"] == "holdout") & routing["desk_category"].notna()]
+    # the report is on the held-out desk labels, and its accuracy is the one the published rows give
+    assert meta["category_quality"]["rows"] == len(held)
+    assert meta["category_quality"]["accuracy"] == pytest.approx((held["predicted_category"] == held["desk_category"]).mean())
+    assert meta["drift"]["current_tickets"] >= 10 and meta["drift"]["reference_tickets"] >= 10
+    assert 0 <= meta["drift"]["drifted_share"] <= 1 and meta["drift"]["columns"] == 6
+    assert len(files) == 3
+
+
+def test_too_few_labels_or_no_classifier_give_a_note_not_a_report(tmp_path):
+    from smb_warehouse.triage import monitoring
+    from tests.support import environment
+
+    few = pd.DataFrame({"label_split": ["holdout"] * 3 + ["train"] * 20, "desk_category": ["billing"] * 23,
+                        "predicted_category": ["billing"] * 23})
+    with environment({"SMB_DATA_DIR": str(tmp_path), "SMB_REPORTS_DIR": None}):
+        config = TriageConfig(gate_min_heldout=10)
+        outcome = monitoring.quality(few, "m/1 + p/1", True, "category", "0123abcd-run", config)
+        assert outcome.path is None and "only 3 held-out" in outcome.note
+        outcome = monitoring.quality(few, "baseline:all_to_person", False, "category", "0123abcd-run", config)
+        assert outcome.path is None and "no classifier" in outcome.note
+        tickets = pd.DataFrame({"support_ticket_id": ["T1", "T2"], "ticket_text": ["a b", "c"], "channel": ["email"] * 2,
+                                "created_at": pd.to_datetime(["2025-01-01", "2025-06-01"])})
+        predictions = pd.DataFrame({"support_ticket_id": ["T1", "T2"], "predicted_category": ["billing"] * 2,
+                                    "predicted_priority": ["low"] * 2, "category_confidence": [0.9, 0.8],
+                                    "priority_confidence": [0.7, 0.6]})
+        outcome = monitoring.drift(tickets, predictions, "0123abcd-run")
+        assert outcome.path is None and "too few tickets" in outcome.note
+    assert not list(tmp_path.rglob("*.html"))
