@@ -1,0 +1,254 @@
+"""What a run costs when little or nothing changed: `python -m benchmarks.runs [--scales 1 5]` (`make bench-runs`).
+
+For each scale it generates a landing zone (sme_sim), holds back the simulation's last business day (that day's
+sales orders and their lines, tickets and bank transactions, moved into day files the way a nightly delta
+export lands them) and then, on one data dir and one Dagster instance, runs the main job as `make demo` does
+(``python -m orchestration.cli demo``, a fresh process each time) three times:
+
+* **full**: everything but the held-back day, into an empty warehouse;
+* **no change**: again, nothing new landed;
+* **one new day**: after the day files land.
+
+It prints each run's wall time, its steps' times (ingestion steps summed, each dbt step, the Python assets),
+the ratios to the full run side by side, the published file's size after each run and the run's peak RSS
+(the largest resident set of the process and its children, dbt included). Then `dbt build` of the whole project
+on a copy of the published warehouse against the same compiled SQL executed directly in DuckDB (models as
+tables/views in dbt's execution order, each test as a count query, seeds read with ``read_csv`` and the seed's
+column types): dbt's own cost.
+
+A figure, not a test: nothing here asserts. Targets (issue 12): one new day <= 15% of a full run (goal 10%),
+no change <= 5%, ``dbt build`` <= 2x the direct SQL (goal 1.3x).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+DBT = Path(sys.executable).with_name("dbt")
+
+
+# --- the held-back day ------------------------------------------------------------------------------------------
+
+def _split_csv(folder: Path, keep, delimiter: str = ",") -> tuple[list[dict], str]:
+    """Removes the rows ``keep(row)`` selects from the newest file of ``folder`` and returns them (the file is
+    rewritten without them, byte-compatible: same header, delimiter and line ending)."""
+    newest = sorted(folder.iterdir())[-1]
+    with newest.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        fields, rows = reader.fieldnames, list(reader)
+    moved = [r for r in rows if keep(r)]
+    with newest.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r for r in rows if not keep(r))
+    return moved, ",".join(fields) if delimiter == "," else delimiter.join(fields)
+
+
+def _write_csv(path: Path, header: str, rows: list[dict], delimiter: str = ",") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header.split(delimiter), delimiter=delimiter, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def hold_back_last_day(landing: Path, held: Path) -> dict[str, int]:
+    """Moves the last order date's sales orders (and their lines), the tickets created and the bank transactions
+    booked that day out of ``landing`` into day files under ``held`` (same folder layout). Returns rows moved
+    per entity, and ``day`` as an ordinal."""
+    orders_dir = landing / "erp" / "sales_orders"
+    newest = sorted(orders_dir.iterdir())[-1]
+    with newest.open(newline="", encoding="utf-8") as fh:
+        day = max(r["order_date"] for r in csv.DictReader(fh))
+    orders, header = _split_csv(orders_dir, lambda r: r["order_date"] == day)
+    ids = {r["order_id"] for r in orders}
+    lines, line_header = _split_csv(landing / "erp" / "sales_order_lines", lambda r: r["order_id"] in ids)
+    _write_csv(held / "erp" / "sales_orders" / f"sales_orders_{day}.csv", header, orders)
+    _write_csv(held / "erp" / "sales_order_lines" / f"sales_order_lines_{day}.csv", line_header, lines)
+    y, m, d = day.split("-")
+    bank, bank_header = _split_csv(landing / "finance" / "bank_transactions",
+                                   lambda r: r["booking_date"] == f"{d}/{m}/{y}", delimiter=";")
+    _write_csv(held / "finance" / "bank_transactions" / f"bank_transactions_{day}.csv", bank_header, bank, ";")
+    tickets_dir = landing / "support" / "tickets"
+    newest_tickets = sorted(tickets_dir.iterdir())[-1]
+    kept, moved = [], []
+    for line in newest_tickets.read_text(encoding="utf-8").splitlines():
+        (moved if json.loads(line)["created_at"][:10] == day else kept).append(line)
+    newest_tickets.write_text("".join(f"{x}\n" for x in kept), encoding="utf-8")
+    (held / "support" / "tickets").mkdir(parents=True, exist_ok=True)
+    (held / "support" / "tickets" / f"tickets_{day}.ndjson").write_text("".join(f"{x}\n" for x in moved), encoding="utf-8")
+    return {"day": day, "sales_orders": len(orders), "sales_order_lines": len(lines), "bank_transactions": len(bank),
+            "tickets": len(moved)}
+
+
+# --- runs ---------------------------------------------------------------------------------------------------------
+
+_CHILD = """
+import resource, sys
+from orchestration.cli import main
+code = main(["demo"])
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(f"BENCH_PEAK_RSS_KIB={rss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_job(env: dict[str, str], log: Path) -> dict:
+    """One `make demo` run in a fresh process: wall seconds, peak RSS (MiB), the step times of the run (from the
+    Dagster instance at DAGSTER_HOME) and the published file's size (MB). Raises ``RuntimeError`` with the log's
+    path when the run fails."""
+    from dagster import DagsterInstance, RunsFilter
+
+    start = time.perf_counter()
+    with log.open("w") as out:
+        done = subprocess.run([sys.executable, "-c", _CHILD], cwd=ROOT, env=env, stdout=out, stderr=subprocess.PIPE,
+                              text=True)
+    wall = time.perf_counter() - start
+    out_text = done.stderr
+    with log.open("a") as out:
+        out.write(out_text)
+    if done.returncode != 0:
+        raise RuntimeError(f"run failed (exit {done.returncode}); log: {log}")
+    rss = next((int(x.split("=", 1)[1]) for x in out_text.splitlines() if x.startswith("BENCH_PEAK_RSS_KIB=")), 0)
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_records(RunsFilter(job_name="warehouse_job"), limit=1)[0].dagster_run
+        steps = instance.get_run_step_stats(run.run_id)
+    groups: dict[str, float] = defaultdict(float)
+    for s in steps:
+        if s.start_time is None or s.end_time is None:
+            continue
+        key = s.step_key
+        if key.startswith("raw__") or key == "ingestion_ledger":
+            name = "ingestion (all entities)"
+        elif key.startswith("warehouse_dbt_models"):
+            name = f"dbt step {key.removeprefix('warehouse_dbt_models').strip('_') or '1'}"
+        else:
+            name = key
+        groups[name] += s.end_time - s.start_time
+    published = Path(env["SMB_DATA_DIR"]) / "warehouse" / "warehouse.duckdb"
+    return {"wall": wall, "rss_mib": rss / 1024, "steps": dict(groups), "mb": published.stat().st_size / 1e6}
+
+
+# --- dbt build against the same SQL run directly -------------------------------------------------------------------
+
+def dbt_vs_direct(published: Path, work: Path, env: dict[str, str]) -> tuple[float, float, int, int]:
+    """``dbt build`` of the whole project on a copy of ``published`` (after a ``dbt parse`` into the same target
+    folder, as the pipeline's partial parse does), then every model, seed and test of that build executed
+    directly in DuckDB on a second copy, in dbt's execution order. Returns (dbt seconds, direct seconds, models,
+    tests)."""
+    from smb_warehouse.core import pii
+
+    for name in ("dbt", "direct"):
+        (work / name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(published, work / name / "warehouse.duckdb")  # same file name: same catalog name in the SQL
+    target = work / "target"
+    dbt_env = {**env, "DBT_DUCKDB_PATH": str(work / "dbt" / "warehouse.duckdb")}
+    common = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target-path", str(target),
+              "--log-path", str(work / "dbt_logs")]
+    subprocess.run([str(DBT), "parse", *common], cwd=ROOT, env=dbt_env, check=True, capture_output=True)
+    start = time.perf_counter()
+    built = subprocess.run([str(DBT), "build", *common], cwd=ROOT, env=dbt_env, capture_output=True, text=True)
+    dbt_seconds = time.perf_counter() - start
+    if built.returncode != 0:
+        raise RuntimeError(f"dbt build failed: {built.stdout[-2000:]}")
+    manifest = json.loads((target / "manifest.json").read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    nodes = manifest["nodes"]
+    con = duckdb.connect(str(work / "direct" / "warehouse.duckdb"))
+    pii.configure(con, pii.hash_key())
+    models = tests = 0
+    start = time.perf_counter()
+    for result in results:
+        node = nodes.get(result["unique_id"])
+        if node is None or result["status"] in ("skipped",):
+            continue
+        relation = node.get("relation_name")
+        kind, materialized = node["resource_type"], node["config"].get("materialized")
+        if kind == "seed":  # the CSV read with the column types dbt gave the seed (the copy holds its table)
+            types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {relation})").fetchall())
+            con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM read_csv(?, columns = ?, header = true)",
+                        [str(ROOT / node["original_file_path"]), types])
+        elif kind in ("model", "snapshot") and materialized != "ephemeral":
+            sql = node["compiled_code"]
+            con.execute(f"CREATE OR REPLACE {'VIEW' if materialized == 'view' else 'TABLE'} {relation} AS {sql}")
+            models += 1
+        elif kind == "test":
+            con.execute(f"SELECT count(*) FROM ({node['compiled_code']}) AS t").fetchone()
+            tests += 1
+    direct_seconds = time.perf_counter() - start
+    con.close()
+    return dbt_seconds, direct_seconds, models, tests
+
+
+# --- report -------------------------------------------------------------------------------------------------------
+
+def report(scale: float, held: dict, runs: dict[str, dict], dbt: tuple[float, float, int, int] | None) -> None:
+    full = runs["full"]
+    print(f"\nscale {scale:g}: held-back day {held['day']}: {held['sales_orders']} orders, {held['sales_order_lines']} "
+          f"order lines, {held['tickets']} tickets, {held['bank_transactions']} bank transactions")
+    names = list(full["steps"])
+    print(f"  {'step':<44}" + "".join(f"{k:>12}" for k in runs) + "".join(f"{k + ' / full':>20}" for k in runs if k != "full"))
+    rows = [("run (wall, process included)", {k: r["wall"] for k, r in runs.items()})]
+    rows += [(n, {k: r["steps"].get(n, 0.0) for k, r in runs.items()}) for n in names]
+    for label, values in rows:
+        base = values["full"] or float("nan")
+        print(f"  {label[:44]:<44}" + "".join(f"{v:>11.1f}s" for v in values.values())
+              + "".join(f"{values[k] / base:>20.1%}" for k in runs if k != "full"))
+    print(f"  {'published file (MB)':<44}" + "".join(f"{r['mb']:>12.1f}" for r in runs.values()))
+    print(f"  {'peak RSS (MiB)':<44}" + "".join(f"{r['rss_mib']:>12,.0f}" for r in runs.values()))
+    if dbt:
+        d, s, models, tests = dbt
+        print(f"  dbt build of the whole project {d:.1f}s vs the same compiled SQL run directly {s:.1f}s "
+              f"({models} models, {tests} tests): {d / s:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 5.0])
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-dbt-compare", action="store_true", help="skip dbt build vs direct SQL")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
+    args = parser.parse_args()
+    from sme_sim import generate
+
+    with tempfile.TemporaryDirectory(prefix="runs-bench-") as tmp:
+        base = args.keep or Path(tmp)
+        for scale in args.scales:
+            work = base / f"scale_{scale:g}"
+            shutil.rmtree(work, ignore_errors=True)
+            landing, held = work / "landing", work / "held_back_day"
+            generate(landing, work / "truth", seed=args.seed, scale=scale)
+            day = hold_back_last_day(landing, held)
+            env = {**os.environ, "SMB_DATA_DIR": str(work / "data"), "SMB_LANDING_DIR": str(landing),
+                   "DAGSTER_HOME": str(work / "dagster_home"), "PYTHONUNBUFFERED": "1"}
+            env.pop("SMB_WAREHOUSE_DIR", None)
+            (work / "dagster_home").mkdir(parents=True)
+            runs = {}
+            for name in ("full", "no change", "one new day"):
+                if name == "one new day":
+                    shutil.copytree(held, landing, dirs_exist_ok=True)
+                runs[name] = run_job(env, work / f"{name.replace(' ', '_')}.log")
+                print(f"scale {scale:g} {name}: {runs[name]['wall']:.1f}s", flush=True)
+            published = work / "data" / "warehouse" / "warehouse.duckdb"
+            dbt = None if args.no_dbt_compare else dbt_vs_direct(published, work / "dbt_compare", env)
+            report(scale, day, runs, dbt)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\nratios: step time / the full run's; peak RSS of any run {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
