@@ -25,6 +25,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -42,51 +43,45 @@ DBT = Path(sys.executable).with_name("dbt")
 
 # --- the held-back day ------------------------------------------------------------------------------------------
 
-def _split_csv(folder: Path, keep, delimiter: str = ",") -> tuple[list[dict], str]:
-    """Removes the rows ``keep(row)`` selects from the newest file of ``folder`` and returns them (the file is
-    rewritten without them, byte-compatible: same header, delimiter and line ending)."""
+def _split_lines(folder: Path, keep, delimiter: str = ",") -> tuple[list[str], str]:
+    """Removes the lines ``keep(fields)`` selects (``fields``: the line split on ``delimiter``) from the newest
+    file of ``folder`` and returns them with the header. Lines stay byte for byte (the simulator's injected
+    faults included): only whole lines move."""
     newest = sorted(folder.iterdir())[-1]
-    with newest.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        fields, rows = reader.fieldnames, list(reader)
-    moved = [r for r in rows if keep(r)]
-    with newest.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(r for r in rows if not keep(r))
-    return moved, ",".join(fields) if delimiter == "," else delimiter.join(fields)
+    header, *lines = newest.read_text(encoding="utf-8").splitlines(keepends=True)
+    moved = [line for line in lines if keep(line.rstrip("\r\n").split(delimiter))]
+    newest.write_text(header + "".join(line for line in lines if not keep(line.rstrip("\r\n").split(delimiter))),
+                      encoding="utf-8")
+    return moved, header
 
 
-def _write_csv(path: Path, header: str, rows: list[dict], delimiter: str = ",") -> None:
+def _write_lines(path: Path, header: str, lines: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header.split(delimiter), delimiter=delimiter, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    path.write_text(header + "".join(lines), encoding="utf-8")
 
 
 def hold_back_last_day(landing: Path, held: Path) -> dict[str, int]:
     """Moves the last order date's sales orders (and their lines), the tickets created and the bank transactions
-    booked that day out of ``landing`` into day files under ``held`` (same folder layout). Returns rows moved
-    per entity, and ``day`` as an ordinal."""
+    booked that day out of ``landing`` into day files under ``held`` (same folder layout). Returns the rows
+    moved per entity and ``day`` (ISO date)."""
     orders_dir = landing / "erp" / "sales_orders"
     newest = sorted(orders_dir.iterdir())[-1]
     with newest.open(newline="", encoding="utf-8") as fh:
-        day = max(r["order_date"] for r in csv.DictReader(fh))
-    orders, header = _split_csv(orders_dir, lambda r: r["order_date"] == day)
-    ids = {r["order_id"] for r in orders}
-    lines, line_header = _split_csv(landing / "erp" / "sales_order_lines", lambda r: r["order_id"] in ids)
-    _write_csv(held / "erp" / "sales_orders" / f"sales_orders_{day}.csv", header, orders)
-    _write_csv(held / "erp" / "sales_order_lines" / f"sales_order_lines_{day}.csv", line_header, lines)
+        day = max(d for r in csv.DictReader(fh) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d := str(r.get("order_date"))))
+    orders, header = _split_lines(orders_dir, lambda f: len(f) > 2 and f[2] == day)  # order_id,customer_id,order_date
+    ids = {line.split(",", 1)[0] for line in orders}
+    lines, line_header = _split_lines(landing / "erp" / "sales_order_lines", lambda f: f[0] in ids)
+    _write_lines(held / "erp" / "sales_orders" / f"sales_orders_{day}.csv", header, orders)
+    _write_lines(held / "erp" / "sales_order_lines" / f"sales_order_lines_{day}.csv", line_header, lines)
     y, m, d = day.split("-")
-    bank, bank_header = _split_csv(landing / "finance" / "bank_transactions",
-                                   lambda r: r["booking_date"] == f"{d}/{m}/{y}", delimiter=";")
-    _write_csv(held / "finance" / "bank_transactions" / f"bank_transactions_{day}.csv", bank_header, bank, ";")
+    bank, bank_header = _split_lines(landing / "finance" / "bank_transactions",
+                                     lambda f: len(f) > 2 and f[2] == f"{d}/{m}/{y}", delimiter=";")  # booking_date
+    _write_lines(held / "finance" / "bank_transactions" / f"bank_transactions_{day}.csv", bank_header, bank)
     tickets_dir = landing / "support" / "tickets"
     newest_tickets = sorted(tickets_dir.iterdir())[-1]
     kept, moved = [], []
     for line in newest_tickets.read_text(encoding="utf-8").splitlines():
-        (moved if json.loads(line)["created_at"][:10] == day else kept).append(line)
+        (moved if f'"created_at": "{day}T' in line else kept).append(line)  # a malformed line stays where it is
     newest_tickets.write_text("".join(f"{x}\n" for x in kept), encoding="utf-8")
     (held / "support" / "tickets").mkdir(parents=True, exist_ok=True)
     (held / "support" / "tickets" / f"tickets_{day}.ndjson").write_text("".join(f"{x}\n" for x in moved), encoding="utf-8")
