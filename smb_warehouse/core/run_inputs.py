@@ -12,8 +12,8 @@ What a run reads, in two parts, each a sha256:
 - the code and configuration that turn it into the warehouse: the content of every file of the dbt project
   (models, macros, seeds, snapshots, dbt_project.yml, profiles.yml), the source contracts, the Python packages
   ``smb_warehouse`` and ``orchestration``, and the dependency lock (requirements.lock, pyproject.toml);
-- the settings: every environment variable named ``SMB_*``, ``DBT_*`` or ``MLFLOW_*`` and its value, except
-  those that only say where things are (``*_DIR``, ``*_PATH``, ``*_FILE``): a moved folder changes nothing the
+- the settings: every environment variable named ``SMB_*`` or ``DBT_*`` and its value, except those that only
+  say where things are (``*_DIR``, ``*_PATH``, ``*_FILE``): a moved folder changes nothing the
   content parts do not already show;
 - the AP review decisions (``paths.review_decisions_store()``: decisions recorded, last sequence number), which
   runs read and never write.
@@ -47,7 +47,10 @@ RECORD_TABLE = "ops.run_inputs"
 CODE_DIRS = ("models", "macros", "seeds", "snapshots", "contracts", "smb_warehouse", "orchestration")
 CODE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "requirements.lock", "pyproject.toml")
 CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".csv", ".md", ".json", ".jinja"}
-SETTING_PREFIXES = ("SMB_", "DBT_", "MLFLOW_")
+# MLflow's variables are not among them: MLflow and the pipeline set them at run time (the tracking and registry
+# URIs, which say where the registry is, like a folder), and the registry's aliases are reset from the published
+# warehouse's record at the start of every run anyway (core.registry.reconcile_aliases).
+SETTING_PREFIXES = ("SMB_", "DBT_")
 LOCATION_SUFFIXES = ("_DIR", "_PATH", "_FILE")
 
 
