@@ -6,7 +6,8 @@ export lands them) and then, on one data dir and one Dagster instance, runs the 
 (``python -m orchestration.cli demo``, a fresh process each time) three times:
 
 * **full**: everything but the held-back day, into an empty warehouse;
-* **no change**: again, nothing new landed;
+* **no change**: again, nothing new landed (`make demo` finds nothing changed since the publish and runs
+  nothing: smb_warehouse.core.run_inputs);
 * **one new day**: after the day files land.
 
 It prints each run's wall time, its steps' times (ingestion steps summed, each dbt step, the Python assets),
@@ -101,10 +102,11 @@ sys.exit(code)
 """
 
 
-def run_job(env: dict[str, str], log: Path) -> dict:
+def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
     """One `make demo` run in a fresh process: wall seconds, peak RSS (MiB), the step times of the run (from the
-    Dagster instance at DAGSTER_HOME) and the published file's size (MB). Raises ``RuntimeError`` with the log's
-    path when the run fails."""
+    Dagster instance at DAGSTER_HOME; none when `make demo` found nothing changed and ran nothing: its run is not
+    new, ``seen_runs`` holds the earlier ones) and the published file's size (MB). Raises ``RuntimeError`` with
+    the log's path when the run fails."""
     from dagster import DagsterInstance, RunsFilter
 
     start = time.perf_counter()
@@ -120,8 +122,12 @@ def run_job(env: dict[str, str], log: Path) -> dict:
     rss = next((int(x.split("=", 1)[1]) for x in out_text.splitlines() if x.startswith("BENCH_PEAK_RSS_KIB=")), 0)
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     with DagsterInstance.get() as instance:
-        run = instance.get_run_records(RunsFilter(job_name="warehouse_job"), limit=1)[0].dagster_run
-        steps = instance.get_run_step_stats(run.run_id)
+        runs = instance.get_run_records(RunsFilter(job_name="warehouse_job"), limit=1)
+        run = runs[0].dagster_run if runs else None
+        # `make demo` ran nothing (nothing changed since the last publish): no steps of its own
+        steps = instance.get_run_step_stats(run.run_id) if run is not None and run.run_id not in seen_runs else []
+        if run is not None:
+            seen_runs.add(run.run_id)
     groups: dict[str, float] = defaultdict(float)
     for s in steps:
         if s.start_time is None or s.end_time is None:
@@ -232,11 +238,11 @@ def main() -> None:
                    "DAGSTER_HOME": str(work / "dagster_home"), "PYTHONUNBUFFERED": "1"}
             env.pop("SMB_WAREHOUSE_DIR", None)
             (work / "dagster_home").mkdir(parents=True)
-            runs = {}
+            runs, seen_runs = {}, set()
             for name in ("full", "no change", "one new day"):
                 if name == "one new day":
                     shutil.copytree(held, landing, dirs_exist_ok=True)
-                runs[name] = run_job(env, work / f"{name.replace(' ', '_')}.log")
+                runs[name] = run_job(env, work / f"{name.replace(' ', '_')}.log", seen_runs)
                 print(f"scale {scale:g} {name}: {runs[name]['wall']:.1f}s", flush=True)
             published = work / "data" / "warehouse" / "warehouse.duckdb"
             dbt = None if args.no_dbt_compare else dbt_vs_direct(published, work / "dbt_compare", env)
