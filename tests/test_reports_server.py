@@ -110,3 +110,15 @@ def test_a_failing_report_becomes_a_note_and_never_fails_the_workflow():
     failed = reports.guarded("drift", broken)
     assert failed.path is None and failed.kind == "drift"
     assert "report failed (ValueError: Evidently could not bin an empty column)" in failed.note
+
+
+def test_a_bad_reports_port_setting_degrades_the_links_and_never_fails_a_workflow(tmp_path):
+    from orchestration.lib.report_links import report_links
+
+    with environment({"SMB_DATA_DIR": str(tmp_path), "SMB_REPORTS_DIR": None, "SMB_REPORTS_URL": None,
+                      "SMB_REPORTS_PORT": "not-a-port"}):
+        report = reports.report_path("triage", "drift", "0123abcd-4567-89ab-cdef-0123456789ab")
+        report.write_text("<html></html>")
+        links = report_links("drift", report)
+    assert links["drift_report_path"].value == str(report)
+    assert links["drift_report"].value.startswith("no URL (SMB_REPORTS_PORT must be a port number")

@@ -16,11 +16,16 @@ from smb_warehouse.core import reports
 
 
 def report_links(name: str, path: Path | None, missing: str = "no report this run") -> dict:
-    """Metadata entries for one report (see the module docstring). ``missing``: the text shown without a file."""
+    """Metadata entries for one report (see the module docstring). ``missing``: the text shown without a file.
+    A report URL that cannot be made (``SMB_REPORTS_PORT`` not a port number) gives the local file and a note
+    instead: a link setting never fails the workflow it describes."""
     if path is None:
         return {f"{name}_report": MetadataValue.text(missing)}
-    return {f"{name}_report": MetadataValue.url(reports.report_url(path)),
-            f"{name}_report_path": MetadataValue.path(str(path))}
+    try:
+        url = MetadataValue.url(reports.report_url(path))
+    except ValueError as exc:
+        url = MetadataValue.text(f"no URL ({exc}); the file is {name}_report_path")
+    return {f"{name}_report": url, f"{name}_report_path": MetadataValue.path(str(path))}
 
 
 def outcome_links(outcome: reports.ReportOutcome) -> dict:

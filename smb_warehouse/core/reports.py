@@ -195,8 +195,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def translate_path(self, path: str) -> str:
         target = path_for_url(path, self.root)
-        # a path that names nothing servable maps to a name that cannot exist: send_head answers 404
-        return str(target) if target is not None else str(self.root / "\x00missing")
+        # a path that names nothing servable (or a report deleted since send_head looked) maps to a file that does
+        # not exist: open() raises FileNotFoundError, which the handler answers with 404
+        return str(target) if target is not None else str(self.root / ".no-such-report" / "missing")
 
     def list_directory(self, path):  # never reached (folders are not servable), refused all the same
         self.send_error(HTTPStatus.NOT_FOUND, "no listings")

@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from smb_warehouse.core import dbt_manifest, notify, paths, registry, safe_mode
+from smb_warehouse.core import dbt_manifest, notify, paths, registry, reports, safe_mode
 from smb_warehouse.core.sql import append_only_triggers
 from smb_warehouse.forecasting import baselines, live, monitoring, tables
 from smb_warehouse.forecasting.config import MODEL_NAME, SAFE_MODE, WORKFLOW, BacktestPlan, ForecastSpec, Guards
@@ -260,7 +260,7 @@ def decide_and_apply(con: duckdb.DuckDBPyConnection, features: pd.DataFrame, run
     # 1. guards -> breaker
     findings = input_contract_problems(con, g)
     if math.isfinite(g.breaker_drift_score):
-        drift = monitoring.feature_drift(features, report_tag or run_id.split("-")[0])
+        drift = monitoring.feature_drift(features, report_tag or reports.run_tag(run_id))
         scores = drift.rows[drift.rows["column_name"] != "__dataset__"].set_index("column_name")["drift_score"].dropna()
         if len(scores) and scores.max() >= g.breaker_drift_score:
             findings.append(f"feature drift: {scores.idxmax()} moved {scores.max():.2f} std (>= {g.breaker_drift_score}; "
