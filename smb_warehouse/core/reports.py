@@ -135,6 +135,21 @@ def _value_figures(snapshot_dict: dict) -> dict[str, float]:
     return out
 
 
+def drift_windows(frame, when, current_days: int, reference_days: int, unit: str):
+    """Split ``frame`` (pandas, row-aligned with ``when``: datetime64 per row, NaT allowed) into the drift report's
+    windows: ``current`` = the last ``current_days`` days up to the newest day of ``when``, ``reference`` = the
+    ``reference_days`` days before it. Returns (reference rows, current rows, a one-line label naming both windows
+    and their row counts in ``unit``, e.g. "pairs")."""
+    import pandas as pd
+
+    start = when.max().normalize() - pd.Timedelta(days=current_days - 1)
+    ref_start = start - pd.Timedelta(days=reference_days)
+    current, reference = frame[when >= start], frame[(when >= ref_start) & (when < start)]
+    label = (f"current {start:%Y-%m-%d}..{when.max():%Y-%m-%d} ({len(current)} {unit}) vs reference "
+             f"{ref_start:%Y-%m-%d}..{start - pd.Timedelta(days=1):%Y-%m-%d} ({len(reference)} {unit})")
+    return reference, current, label
+
+
 def drift_report(reference, current, numerical: list[str], categorical: list[str], html: Path) -> dict[str, float]:
     """Evidently ``DataDriftPreset`` of ``current`` against ``reference`` (pandas frames holding at least the
     named columns; categorical columns are compared as strings, missing values as ``<missing>``), saved as

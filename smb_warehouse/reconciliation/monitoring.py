@@ -76,12 +76,7 @@ def drift(candidates: pd.DataFrame, match_score: np.ndarray, dates: pd.Series, r
     when = candidates["invoice_id"].map(dates).reset_index(drop=True)
     if when.notna().sum() == 0:
         return ReportOutcome(kind, None, "no dated candidate pairs: no drift report")
-    end = when.max()
-    start = end - pd.Timedelta(days=CURRENT_DAYS - 1)
-    ref_start = start - pd.Timedelta(days=REFERENCE_DAYS)
-    current, reference = frame[when >= start], frame[(when >= ref_start) & (when < start)]
-    window = (f"current {start:%Y-%m-%d}..{end:%Y-%m-%d} ({len(current)} pairs) vs reference "
-              f"{ref_start:%Y-%m-%d}..{start - pd.Timedelta(days=1):%Y-%m-%d} ({len(reference)} pairs)")
+    reference, current, window = reports.drift_windows(frame, when, CURRENT_DAYS, REFERENCE_DAYS, "pairs")
     if min(len(current), len(reference)) < MIN_DRIFT_PAIRS:
         return ReportOutcome(kind, None, f"too few pairs for a drift report (< {MIN_DRIFT_PAIRS} a side): {window}")
     binary = [c for c in FEATURES if c in BINARY_FEATURES]

@@ -61,12 +61,7 @@ def drift(tickets: pd.DataFrame, predictions: pd.DataFrame, run_id: str) -> Repo
     when = pd.to_datetime(frame["created_at"])
     if when.notna().sum() == 0:
         return ReportOutcome(kind, None, "no dated tickets: no drift report")
-    end = when.max().normalize()
-    start = end - pd.Timedelta(days=CURRENT_DAYS - 1)
-    ref_start = start - pd.Timedelta(days=REFERENCE_DAYS)
-    current, reference = frame[when >= start], frame[(when >= ref_start) & (when < start)]
-    window = (f"current {start:%Y-%m-%d}..{when.max():%Y-%m-%d} ({len(current)} tickets) vs reference "
-              f"{ref_start:%Y-%m-%d}..{start - pd.Timedelta(days=1):%Y-%m-%d} ({len(reference)} tickets)")
+    reference, current, window = reports.drift_windows(frame, when, CURRENT_DAYS, REFERENCE_DAYS, "tickets")
     if min(len(current), len(reference)) < MIN_DRIFT_TICKETS:
         return ReportOutcome(kind, None, f"too few tickets for a drift report (< {MIN_DRIFT_TICKETS} a side): {window}")
     html = reports.report_path(WORKFLOW_DIR, kind, run_id)
