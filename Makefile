@@ -31,7 +31,7 @@ data: $(STAMP)
 
 # The main job: sample data, then every asset materialized through Dagster, published atomically.
 demo: data
-	$(BIN)/python -m orchestration.cli demo
+	$(BIN)/python -m orchestration.cli demo $(if $(FORCE),--force)
 
 # Everything but the multi-run workflow scenarios (`make test-scenarios`) and the API/event end-to-end tests
 # (those need redis-server and Chromium: `make test-api`). CI runs all three.

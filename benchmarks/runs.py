@@ -6,7 +6,8 @@ export lands them) and then, on one data dir and one Dagster instance, runs the 
 (``python -m orchestration.cli demo``, a fresh process each time) three times:
 
 * **full**: everything but the held-back day, into an empty warehouse;
-* **no change**: again, nothing new landed;
+* **no change**: again, nothing new landed (`make demo` finds nothing changed since the publish and runs
+  nothing: smb_warehouse.core.run_inputs);
 * **one new day**: after the day files land.
 
 It prints each run's wall time, its steps' times (ingestion steps summed, each dbt step, the Python assets),
@@ -103,8 +104,8 @@ sys.exit(code)
 
 def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
     """One `make demo` run in a fresh process: wall seconds, peak RSS (MiB), the step times of the run (from the
-    Dagster instance at DAGSTER_HOME; none when `make demo` started no run of its own: ``seen_runs`` holds the
-    earlier runs' ids) and the published file's size (MB). Raises ``RuntimeError`` with
+    Dagster instance at DAGSTER_HOME; none when `make demo` found nothing changed and ran nothing: its run is not
+    new, ``seen_runs`` holds the earlier ones) and the published file's size (MB). Raises ``RuntimeError`` with
     the log's path when the run fails."""
     from dagster import DagsterInstance, RunsFilter
 

@@ -11,23 +11,37 @@ from smb_warehouse.core import paths
 from smb_warehouse.core.config import dagster_home, disable_telemetry
 
 
-def run_demo() -> int:
+def run_demo(force: bool = False) -> int:
     """`make demo`: :func:`demo` on DAGSTER_HOME's instance (so `make ui` shows the run); the exit code."""
     from dagster import DagsterInstance
 
     with DagsterInstance.get() as instance:
-        return demo(instance)[0]
+        return demo(instance, force=force)[0]
 
 
-def demo(instance, terminal: TextIO | None = None):
+def demo(instance, terminal: TextIO | None = None, force: bool = False):
     """Materialize every asset through Dagster with the quiet terminal (orchestration/lib/run_console.py): one
     line per step, the full log in a file, then where everything is; on failure one paragraph per failed step
     and the log's path. ``terminal`` defaults to standard output (the shared test run passes a buffer).
-    Returns ``(exit code, ExecuteInProcessResult)``."""
+
+    Unless ``force``, nothing runs when nothing the run reads changed since the last publish
+    (smb_warehouse.core.run_inputs: landing files, code, settings, review decisions, breaker changes): one line
+    says so. The run carries its input fingerprint as a tag; the publish records it.
+    Returns ``(exit code, ExecuteInProcessResult, or None when skipped)``."""
     from orchestration.definitions import defs
     from orchestration.lib.run_console import quiet_run
+    from smb_warehouse.core import run_inputs
 
-    result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal)
+    out = terminal or sys.stdout
+    fingerprint = run_inputs.input_fingerprint()
+    same = None if force else run_inputs.unchanged_since_publish(fingerprint)
+    if same is not None:
+        print(f"Nothing changed since the last publish (run {same.run_id}, {same.recorded_at}): no new or changed "
+              "landing file, code, setting, review decision or breaker change. The published warehouse is current:\n"
+              f"  {paths.published_warehouse_path()}\n(`make demo FORCE=1` rebuilds it anyway.)", file=out)
+        return 0, None
+    result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal,
+                                 tags={run_inputs.FINGERPRINT_TAG: fingerprint})
     out = terminal or sys.stdout  # restored by now (quiet_run redirects it to the log during the run)
     if not result.success:
         print("\nRUN FAILED: the published warehouse was left untouched.", file=out)
@@ -143,9 +157,10 @@ def run_ui(port: str | int, reports_port: int | None = None) -> int:
 
     try:
         server = reports.serve(port=reports_port)
-    except (OSError, ValueError) as exc:  # port taken, or SMB_REPORTS_PORT not a port number
+    except OSError as exc:
         server = None
-        print(f"reports server not started ({exc}); set {reports.PORT_ENV} to a free port number", file=sys.stderr)
+        print(f"reports server not started on 127.0.0.1:{reports_port or reports.reports_port()} ({exc}); set "
+              f"{reports.PORT_ENV} to a free port", file=sys.stderr)
     else:
         print(f"Evidently reports: {server.url}/  (folder {server.root})", file=sys.stderr)
     try:
@@ -166,7 +181,9 @@ def run_ui(port: str | int, reports_port: int | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="orchestration.cli")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="materialize every asset and publish the warehouse")
+    demo_args = sub.add_parser("demo", help="materialize every asset and publish the warehouse (skipped when nothing "
+                                            "changed since the last publish)")
+    demo_args.add_argument("--force", action="store_true", help="run even when nothing changed")
     ui = sub.add_parser("ui", help="start the Dagster UI on localhost (and the HTML reports server)")
     ui.add_argument("--port", default="3000")
     ui.add_argument("--reports-port", type=int, default=None, help="reports server port (default SMB_REPORTS_PORT "
@@ -182,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     disable_telemetry()
     dagster_home()
     if args.command == "demo":
-        return run_demo()
+        return run_demo(args.force)
     if args.command == "analysis":
         return run_analysis(args.name, args.vars)
     if args.command == "rollback-warehouse":

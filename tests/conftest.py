@@ -82,7 +82,8 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
 
     Returns root (data dir), landing, truth, published (warehouse file), webhooks (POSTed bodies), checks
     ({"<asset key>:<check>": passed} of every asset check evaluated in the run), metadata ({"<asset key>":
-    {name: value}} of every materialization's metadata) and terminal (what `make demo` would have printed).
+    {name: value}} of every materialization's metadata), extra_env (its settings besides the folders) and
+    terminal (what `make demo` would have printed).
     """
     from dagster import DagsterInstance
 
@@ -96,8 +97,8 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
         # a baseline serving (tests/forecasting proves that path); the shared run lets a candidate that is at
         # most twice the best baseline's WAPE become the champion, so the tests that read a served model
         # version, its lineage and its registry aliases have one.
-        with environment(run_env(root, landing, SMB_ALERT_WEBHOOK_URL=url, SMB_ALERT_CHANNEL=None,
-                                 SMB_FORECAST_BASELINE_MARGIN="-1.0")):
+        extra_env = {"SMB_ALERT_WEBHOOK_URL": url, "SMB_ALERT_CHANNEL": None, "SMB_FORECAST_BASELINE_MARGIN": "-1.0"}
+        with environment(run_env(root, landing, **extra_env)):
             from orchestration.cli import demo
 
             # through `make demo`'s own code path: its quiet terminal is captured for tests/test_run_console.py
@@ -112,5 +113,6 @@ def tiny_run(tiny_sources: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
     metadata = {e.event_specific_data.materialization.asset_key.to_user_string():
                 {k: v.value for k, v in e.event_specific_data.materialization.metadata.items()}
                 for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
-    return {"root": root, "landing": landing, "truth": truth, "published": root / "warehouse" / "warehouse.duckdb",
+    return {"root": root, "landing": landing, "extra_env": extra_env, "truth": truth,
+            "published": root / "warehouse" / "warehouse.duckdb",
             "webhooks": list(received), "checks": checks, "metadata": metadata, "terminal": terminal.getvalue()}

@@ -1,5 +1,9 @@
 """Running the warehouse unattended: a daily schedule of the main job, and an alert for every failed run.
 
+The schedule skips a night when nothing a run reads changed since the last publish (smb_warehouse.core.run_inputs:
+landing files, code, settings, review decisions, breaker changes); the run it starts carries its input
+fingerprint, which the publish records.
+
 Both are on by default (``make ui`` starts the Dagster daemon that evaluates them), like the landing-zone and
 micro-batch sensors: a business that exports every night gets its nightly run and hears about a failure
 without opening the UI.
@@ -21,22 +25,33 @@ from dagster import (
     DefaultSensorStatus,
     Definitions,
     RunFailureSensorContext,
-    ScheduleDefinition,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
     run_failure_sensor,
+    schedule,
 )
 
 from orchestration.lib.run_console import error_chain
+from smb_warehouse.core import run_inputs
 from smb_warehouse.core.notify import Notifier
 
 ALERT_SUBJECT = "warehouse run failed"
 
-daily_warehouse_schedule = ScheduleDefinition(
-    name="daily_warehouse_schedule", job_name="warehouse_job",
-    cron_schedule=os.environ.get("SMB_SCHEDULE_CRON", "0 2 * * *"),
-    execution_timezone=os.environ.get("SMB_SCHEDULE_TZ", "UTC"),
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="The nightly warehouse run (load what landed, model, check, publish). SMB_SCHEDULE_CRON / "
-                "SMB_SCHEDULE_TZ move it.")
+@schedule(name="daily_warehouse_schedule", job_name="warehouse_job",
+          cron_schedule=os.environ.get("SMB_SCHEDULE_CRON", "0 2 * * *"),
+          execution_timezone=os.environ.get("SMB_SCHEDULE_TZ", "UTC"),
+          default_status=DefaultScheduleStatus.RUNNING,
+          description="The nightly warehouse run (load what landed, model, check, publish), skipped when nothing it "
+                      "reads changed since the last publish (smb_warehouse.core.run_inputs). SMB_SCHEDULE_CRON / "
+                      "SMB_SCHEDULE_TZ move it.")
+def daily_warehouse_schedule(context: ScheduleEvaluationContext):
+    fingerprint = run_inputs.input_fingerprint()
+    same = run_inputs.unchanged_since_publish(fingerprint)
+    if same is not None:
+        return SkipReason(f"nothing changed since the last publish (run {same.run_id}, {same.recorded_at}): the "
+                          "published warehouse is current")
+    return RunRequest(tags={run_inputs.FINGERPRINT_TAG: fingerprint})
 
 
 def failure_alert(context: RunFailureSensorContext) -> dict:

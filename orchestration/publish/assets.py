@@ -14,7 +14,7 @@ from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
 from orchestration.lib.dbt_translator import published_freshness_policy
 from orchestration.lib.resources import WarehouseResource, reconcile_registry
-from smb_warehouse.core import paths, retention
+from smb_warehouse.core import paths, retention, run_inputs
 from smb_warehouse.core.warehouse import Warehouse
 
 KEEP_DAGSTER_RUNS_ENV, DEFAULT_KEEP_DAGSTER_RUNS = "SMB_KEEP_DAGSTER_RUNS", 200
@@ -98,6 +98,9 @@ def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, war
     candidate_bytes = candidate.stat().st_size
     docs = paths.docs_site_dir()
     _generate_docs(dbt, candidate, docs)
+    fingerprint = context.run.tags.get(run_inputs.FINGERPRINT_TAG)
+    with warehouse.connect(context.run_id) as con:  # what this run read travels with the file it publishes
+        run_inputs.record(con, context.run_id, fingerprint)
     published = warehouse.publish(context.run_id)
     aliases = reconcile_registry(warehouse.store, context.run_id)  # no-op unless an alias moved after the mirror
     counts = _table_counts(published)
@@ -114,4 +117,5 @@ def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, war
         "publishes_kept": len(store.history()),
         "registry_aliases_reset": MetadataValue.json(aliases),
         "retention": MetadataValue.json(pruned),
+        "input_fingerprint": fingerprint or "none (a run started without one: the next make demo runs)",
     })

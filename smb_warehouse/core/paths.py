@@ -39,6 +39,11 @@ def published_warehouse_path() -> Path:
     return warehouse_dir() / "warehouse.duckdb"
 
 
+def review_decisions_store() -> Path:
+    """The append-only store of AP review decisions (smb_warehouse.reconciliation.decisions)."""
+    return data_dir() / "review" / "ap_decisions.sqlite"
+
+
 def reports_dir() -> Path:
     return _env_path("SMB_REPORTS_DIR", data_dir() / "reports")
 

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 
 
 def store_path() -> Path:
-    return paths.data_dir() / "review" / "ap_decisions.sqlite"
+    return paths.review_decisions_store()
 
 
 def _connect(path: Path | None = None) -> sqlite3.Connection:
