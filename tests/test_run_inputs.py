@@ -10,7 +10,7 @@ import uuid
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, job, op
+from dagster import DagsterInstance, DagsterRunStatus, instance_for_test, job, op
 
 from orchestration.lib import run_inputs
 from smb_warehouse.core import paths, safe_mode
@@ -143,9 +143,8 @@ def test_make_demo_on_an_unchanged_warehouse_runs_nothing_and_says_so(tiny_run, 
     digest = sha256_of(published)
     record = run_inputs.published_record(published)
     assert record is not None and record.input_fingerprint  # the shared run went through `make demo`'s path
-    instance = DagsterInstance.ephemeral()
-    _succeeded(instance, record.run_id)  # this instance stands for the one that ran the shared run
-    with environment(run_env(root, tiny_run["landing"], **tiny_run["extra_env"])):
+    with instance_for_test() as instance, environment(run_env(root, tiny_run["landing"], **tiny_run["extra_env"])):
+        _succeeded(instance, record.run_id)  # this instance stands for the one that ran the shared run
         assert run_inputs.input_fingerprint() == record.input_fingerprint
         terminal = io.StringIO()
         code, result = demo(instance, terminal)
