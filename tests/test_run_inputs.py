@@ -84,9 +84,14 @@ def test_every_input_moves_the_fingerprint_and_nothing_else_does(world, tmp_path
         changes.append(("another PII key", _fp(landing, project, environ)))
     store = paths.review_decisions_store()
     store.parent.mkdir(parents=True)
-    with sqlite3.connect(store) as con:
+    before_store = _fp(landing, project, environ)
+    with sqlite3.connect(store) as con:  # a run creates the store: created and empty reads as no store at all
         con.execute("CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, decision_id TEXT)")
+    con.close()
+    assert _fp(landing, project, environ) == before_store
+    with sqlite3.connect(store) as con:
         con.execute("INSERT INTO decisions (decision_id) VALUES ('d1')")
+    con.close()
     changes.append(("a review decision", _fp(landing, project, environ)))
     safe_mode.open_breaker("demand_forecasting", "baseline_only", "supplier data looks wrong", by="ann",
                            by_kind=safe_mode.PERSON)

@@ -92,20 +92,22 @@ def _setting_entries(environ: dict[str, str]) -> Iterator[str]:
 
 
 def _sqlite_summary(path: Path, sql: str) -> str:
-    """The first row of one query on an SQLite store, as text: 'absent' without the file, 'empty' when it has
-    no such table yet. Read-only. Raises ``sqlite3.Error`` for anything else (a locked or damaged store), which
-    the callers treat as doubt."""
+    """``sql`` (a ``count(*), max(seq)`` query) on an SQLite store, as text; 'none' when the store has no such
+    rows: no file, no table yet, or a count of 0 (runs create the stores, so 'not yet created' and 'created, no
+    decision' must read the same). Read-only. Raises ``sqlite3.Error`` for anything else (a locked or damaged
+    store), which the callers treat as doubt."""
     if not path.exists():
-        return "absent"
+        return "none"
     con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
     try:
-        return repr(con.execute(sql).fetchone())
+        row = con.execute(sql).fetchone()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
-            return "empty"
+            return "none"
         raise
     finally:
         con.close()
+    return "none" if not row or not row[0] else repr(tuple(row))
 
 
 def _decision_entries() -> Iterator[str]:
