@@ -24,24 +24,22 @@ def demo(instance, terminal: TextIO | None = None, force: bool = False):
     line per step, the full log in a file, then where everything is; on failure one paragraph per failed step
     and the log's path. ``terminal`` defaults to standard output (the shared test run passes a buffer).
 
-    Unless ``force``, nothing runs when nothing the run reads changed since the last publish
-    (smb_warehouse.core.run_inputs: landing files, code, settings, review decisions, breaker changes): one line
-    says so. The run carries its input fingerprint as a tag; the publish records it.
+    Unless ``force``, nothing runs when nothing the run reads changed since the last successful publish
+    (orchestration.lib.run_inputs: landing files, code, settings, people's decisions, the PII key): it says so.
+    The run carries its input fingerprint as a tag; the publish records it.
     Returns ``(exit code, ExecuteInProcessResult, or None when skipped)``."""
     from orchestration.definitions import defs
+    from orchestration.lib import run_inputs
     from orchestration.lib.run_console import quiet_run
-    from smb_warehouse.core import run_inputs
 
     out = terminal or sys.stdout
-    fingerprint = run_inputs.input_fingerprint()
-    same = None if force else run_inputs.unchanged_since_publish(fingerprint)
-    if same is not None:
-        print(f"Nothing changed since the last publish (run {same.run_id}, {same.recorded_at}): no new or changed "
-              "landing file, code, setting, review decision or breaker change. The published warehouse is current:\n"
-              f"  {paths.published_warehouse_path()}\n(`make demo FORCE=1` rebuilds it anyway.)", file=out)
+    decision = run_inputs.check(instance)
+    if decision.skip and not force:
+        print(f"Nothing to do: {decision.reason}:\n  {paths.published_warehouse_path()}\n"
+              "(`make demo FORCE=1` rebuilds it anyway.)", file=out)
         return 0, None
-    result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal,
-                                 tags={run_inputs.FINGERPRINT_TAG: fingerprint})
+    tags = {run_inputs.FINGERPRINT_TAG: decision.fingerprint} if decision.fingerprint else {}
+    result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal, tags=tags)
     out = terminal or sys.stdout  # restored by now (quiet_run redirects it to the log during the run)
     if not result.success:
         print("\nRUN FAILED: the published warehouse was left untouched.", file=out)

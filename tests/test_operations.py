@@ -8,17 +8,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, build_schedule_context, instance_for_test
 
 from orchestration.definitions import defs
-from smb_warehouse.core.config import DAGSTER_YAML
+from smb_warehouse.core.config import DAGSTER_YAML, environment
 
 
-def test_the_nightly_schedule_requests_the_main_job_and_is_on_by_default():
+def test_the_nightly_schedule_requests_the_main_job_and_is_on_by_default(tmp_path):
     schedule = next(s for s in defs.schedules if s.name == "daily_warehouse_schedule")
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
     assert schedule.job_name == "warehouse_job" and schedule.cron_schedule == "0 2 * * *"
-    [request] = list(schedule.evaluate_tick(build_schedule_context()).run_requests)
+    with environment({"SMB_DATA_DIR": str(tmp_path)}), instance_for_test() as instance:  # nothing published yet
+        [request] = list(schedule.evaluate_tick(build_schedule_context(instance=instance)).run_requests)
+    assert request.tags.get("warehouse/input_fingerprint")
     assert request.job_name in (None, "warehouse_job")
 
 

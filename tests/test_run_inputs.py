@@ -1,30 +1,50 @@
-"""A run is skipped only when nothing it reads changed since the last publish (smb_warehouse.core.run_inputs):
-every kind of input moves the fingerprint, a location alone does not, and `make demo` on an unchanged
-warehouse publishes nothing and says so."""
+"""A run is skipped only when nothing it reads changed since the last successful publish
+(orchestration.lib.run_inputs): every kind of input moves the fingerprint, a location or a serving setting does
+not, the rows a run writes itself do not, and in doubt it runs."""
 from __future__ import annotations
 
 import io
 import os
 import sqlite3
+import uuid
 
 import duckdb
 import pytest
+from dagster import DagsterInstance, DagsterRunStatus, instance_for_test, job, op
 
-from smb_warehouse.core import run_inputs, safe_mode
+from orchestration.lib import run_inputs
+from smb_warehouse.core import paths, safe_mode
 from smb_warehouse.core.config import environment
 from tests.support import clone_run, run_env, sha256_of
 
 
+@op
+def _noop():
+    return None
+
+
+@job
+def _stand_in():
+    _noop()
+
+
+def _succeeded(instance: DagsterInstance, run_id: str, status=DagsterRunStatus.SUCCESS) -> None:
+    """The instance's history of the run that published (a stand-in job: only its id and status are read)."""
+    instance.create_run_for_job(_stand_in, run_id=run_id, status=status)
+
+
 @pytest.fixture()
 def world(tmp_path):
-    """A landing zone with one file, a small project tree, and a data dir, as the environment points at them."""
+    """A landing zone with one customers file, a small project tree, and a data dir, as the environment points
+    at them (PII key from the environment, so nothing is generated into the data dir)."""
     landing, project, data = tmp_path / "landing", tmp_path / "project", tmp_path / "data"
     (landing / "erp" / "customers").mkdir(parents=True)
     (landing / "erp" / "customers" / "customers_2025-01.csv").write_text("customer_id\nC-1\n")
     (project / "models").mkdir(parents=True)
     (project / "models" / "stg.sql").write_text("select 1")
     (project / "dbt_project.yml").write_text("name: x\n")
-    environ = {"SMB_DATA_DIR": str(data), "SMB_LANDING_DIR": str(landing), "SMB_TRIAGE_MIN_CONFIDENCE": "0.6"}
+    environ = {"SMB_DATA_DIR": str(data), "SMB_LANDING_DIR": str(landing), "SMB_TRIAGE_MIN_CONFIDENCE": "0.6",
+               "SMB_PII_HASH_KEY": "ab" * 32}
     with environment(environ):
         yield landing, project, {**environ, "PATH": os.environ.get("PATH", "")}
 
@@ -33,11 +53,16 @@ def _fp(landing, project, environ):
     return run_inputs.input_fingerprint(landing, project, environ)
 
 
-def test_every_input_moves_the_fingerprint_and_a_location_does_not(world):
+def test_every_input_moves_the_fingerprint_and_nothing_else_does(world, tmp_path):
     landing, project, environ = world
     base = _fp(landing, project, environ)
     assert _fp(landing, project, environ) == base  # deterministic
-    assert _fp(landing, project, {**environ, "SMB_DATA_DIR": "/elsewhere", "SMB_REPORTS_DIR": "/x", "PATH": "/y"}) == base
+    unrelated = {"SMB_DATA_DIR": "/elsewhere", "SMB_REPORTS_DIR": "/x", "PATH": "/y", "SMB_API_KEYS": "k:viewer",
+                 "SMB_REPORTS_PORT": "3002", "DBT_POSTGRES_PASSWORD": "secret", "MLFLOW_TRACKING_URI": "sqlite:///x"}
+    assert _fp(landing, project, {**environ, **unrelated}) == base
+    (landing / "notes").mkdir()
+    (landing / "notes" / "readme.txt").write_text("no contract reads this folder")
+    assert _fp(landing, project, environ) == base
 
     changes = []
     new_file = landing / "erp" / "customers" / "customers_2025-02.csv"
@@ -47,46 +72,72 @@ def test_every_input_moves_the_fingerprint_and_a_location_does_not(world):
     changes.append(("a landing file rewritten", _fp(landing, project, environ)))
     new_file.unlink()
     assert _fp(landing, project, environ) == base  # back as it was
+    share = tmp_path / "share" / "suppliers"  # an entity folder that is a symlink to an export share
+    share.mkdir(parents=True)
+    (landing / "erp" / "suppliers").symlink_to(share, target_is_directory=True)
+    (share / "suppliers_2025-01.csv").write_text("supplier_id\nS-1\n")
+    changes.append(("a file in a symlinked entity folder", _fp(landing, project, environ)))
     (project / "models" / "stg.sql").write_text("select 2")
     changes.append(("a model edited", _fp(landing, project, environ)))
     changes.append(("a setting", _fp(landing, project, {**environ, "SMB_TRIAGE_MIN_CONFIDENCE": "0.7"})))
-    changes.append(("a dbt target", _fp(landing, project, {**environ, "DBT_TARGET": "postgres"})))
-    store = run_inputs.paths.review_decisions_store()
+    with environment({"SMB_PII_HASH_KEY": "cd" * 32}):
+        changes.append(("another PII key", _fp(landing, project, environ)))
+    store = paths.review_decisions_store()
     store.parent.mkdir(parents=True)
-    with sqlite3.connect(store) as con:
+    before_store = _fp(landing, project, environ)
+    with sqlite3.connect(store) as con:  # a run creates the store: created and empty reads as no store at all
         con.execute("CREATE TABLE decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, decision_id TEXT)")
+    con.close()
+    assert _fp(landing, project, environ) == before_store
+    with sqlite3.connect(store) as con:
         con.execute("INSERT INTO decisions (decision_id) VALUES ('d1')")
+    con.close()
     changes.append(("a review decision", _fp(landing, project, environ)))
+    safe_mode.open_breaker("demand_forecasting", "baseline_only", "supplier data looks wrong", by="ann",
+                           by_kind=safe_mode.PERSON)
+    changes.append(("a person's breaker change", _fp(landing, project, environ)))
     seen = [base]
     for what, fingerprint in changes:
         assert fingerprint not in seen, f"{what} did not change the fingerprint"
         seen.append(fingerprint)
+    # a run's own breaker change is an output of that run, not an input of the next
+    safe_mode.close_breaker("demand_forecasting", "healthy run", by="pipeline", by_kind=safe_mode.RUN, run_id="r1")
+    assert _fp(landing, project, environ) == seen[-1]
 
 
-def test_the_record_travels_with_the_published_file_and_a_breaker_change_counts(world, tmp_path):
-    landing, project, environ = world
+def test_a_run_is_skipped_only_when_the_recording_run_succeeded_and_in_doubt_it_runs(world, tmp_path):
     published = tmp_path / "warehouse.duckdb"
-    fingerprint = _fp(landing, project, environ)
-    assert run_inputs.unchanged_since_publish(fingerprint, published) is None  # nothing published: run
-    con = duckdb.connect(str(published))
-    run_inputs.record(con, "run-1", None)  # a run started without a fingerprint (UI, sensor)
-    con.close()
-    assert run_inputs.published_record(published).run_id == "run-1"
-    assert run_inputs.unchanged_since_publish(fingerprint, published) is None
-    con = duckdb.connect(str(published))
-    run_inputs.record(con, "run-2", fingerprint)
-    con.close()
-    same = run_inputs.unchanged_since_publish(fingerprint, published)
-    assert same is not None and same.run_id == "run-2" and same.input_fingerprint == fingerprint
-    assert run_inputs.unchanged_since_publish("0" * 64, published) is None
-    safe_mode.open_breaker("demand_forecasting", "baseline_only", "supplier data looks wrong", by="ann",
-                           by_kind=safe_mode.PERSON)  # a person changes a breaker between runs
-    assert run_inputs.unchanged_since_publish(fingerprint, published) is None
+    instance = DagsterInstance.ephemeral()
+    assert not run_inputs.check(instance, published).skip  # nothing published
+    fingerprint = run_inputs.input_fingerprint()
+
+    def publish(run_id: str, recorded: str | None) -> None:
+        con = duckdb.connect(str(published))
+        run_inputs.record(con, run_id, recorded)
+        con.close()
+
+    ui_run, run_1, run_2 = (str(uuid.uuid4()) for _ in range(3))
+    publish(ui_run, None)  # a run started without a fingerprint (the UI, a test)
+    _succeeded(instance, ui_run)
+    assert "no record" in run_inputs.check(instance, published).reason
+    publish(run_1, fingerprint)
+    decision = run_inputs.check(instance, published)
+    assert not decision.skip and "did not succeed here" in decision.reason  # the instance does not know run_1
+    _succeeded(instance, run_1, DagsterRunStatus.FAILURE)  # published, then a later step failed
+    assert not run_inputs.check(instance, published).skip
+    publish(run_2, fingerprint)
+    _succeeded(instance, run_2)
+    decision = run_inputs.check(instance, published)
+    assert decision.skip and decision.record.run_id == run_2 and decision.fingerprint == fingerprint
+    paths.review_decisions_store().parent.mkdir(parents=True, exist_ok=True)
+    paths.review_decisions_store().write_bytes(b"not an sqlite file at all" * 100)
+    decision = run_inputs.check(instance, published)
+    assert not decision.skip and decision.fingerprint is None and "could not be fingerprinted" in decision.reason
 
 
 @pytest.mark.slow
 def test_make_demo_on_an_unchanged_warehouse_runs_nothing_and_says_so(tiny_run, tmp_path):
-    from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+    from dagster import build_schedule_context, build_sensor_context
 
     from orchestration.cli import demo
     from orchestration.ingestion.sensors import landing_zone_sensor
@@ -97,20 +148,20 @@ def test_make_demo_on_an_unchanged_warehouse_runs_nothing_and_says_so(tiny_run, 
     digest = sha256_of(published)
     record = run_inputs.published_record(published)
     assert record is not None and record.input_fingerprint  # the shared run went through `make demo`'s path
-    with environment(run_env(root, tiny_run["landing"], **tiny_run["extra_env"])):
+    with instance_for_test() as instance, environment(run_env(root, tiny_run["landing"], **tiny_run["extra_env"])):
+        _succeeded(instance, record.run_id)  # this instance stands for the one that ran the shared run
         assert run_inputs.input_fingerprint() == record.input_fingerprint
         terminal = io.StringIO()
-        instance = DagsterInstance.ephemeral()
         code, result = demo(instance, terminal)
         assert (code, result) == (0, None)
-        assert instance.get_runs() == []
-        assert "Nothing changed since the last publish" in terminal.getvalue()
+        assert [r.run_id for r in instance.get_runs()] == [record.run_id]  # no new run
+        assert "Nothing to do: nothing changed since the last publish" in terminal.getvalue()
         assert sha256_of(published) == digest
-        # the nightly schedule and the landing-zone sensor skip too (with the reason)
-        tick = daily_warehouse_schedule.evaluate_tick(build_schedule_context())
+        # the nightly schedule and the landing-zone sensor skip too, with the reason
+        tick = daily_warehouse_schedule.evaluate_tick(build_schedule_context(instance=instance))
         assert not tick.run_requests and "nothing changed since the last publish" in tick.skip_message
         sensor_tick = landing_zone_sensor.evaluate_tick(build_sensor_context(instance=instance))
-        assert not sensor_tick.run_requests and "all read by the last publish" in sensor_tick.skip_message
+        assert not sensor_tick.run_requests and "nothing changed since the last publish" in sensor_tick.skip_message
         # anything new: the next `make demo` runs (not run here: the decision is what is under test)
         with environment({"SMB_FORECAST_HORIZON_DAYS": "21"}):
-            assert run_inputs.unchanged_since_publish(run_inputs.input_fingerprint(), published) is None
+            assert not run_inputs.check(instance).skip

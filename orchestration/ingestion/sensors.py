@@ -5,7 +5,8 @@ import hashlib
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from smb_warehouse.core import paths, run_inputs
+from orchestration.lib import run_inputs
+from smb_warehouse.core import paths
 from smb_warehouse.ingestion.contracts import all_entities
 from smb_warehouse.ingestion.discovery import discover
 
@@ -33,8 +34,8 @@ def landing_zone_sensor(context: SensorEvaluationContext):
     if fingerprint == context.cursor:
         return SkipReason(f"no change in {count} landed files")
     context.update_cursor(fingerprint)
-    inputs = run_inputs.input_fingerprint()
-    same = run_inputs.unchanged_since_publish(inputs)
-    if same is not None:  # e.g. the first tick after the daemon starts, on a warehouse already current
-        return SkipReason(f"{count} landed files, all read by the last publish (run {same.run_id})")
-    return RunRequest(run_key=fingerprint, tags={"trigger": "landing_zone", run_inputs.FINGERPRINT_TAG: inputs})
+    decision = run_inputs.check(context.instance)
+    if decision.skip:  # e.g. the first tick after the daemon starts, on a warehouse already current
+        return SkipReason(f"{count} landed files: {decision.reason}")
+    tags = {"trigger": "landing_zone", **({run_inputs.FINGERPRINT_TAG: decision.fingerprint} if decision.fingerprint else {})}
+    return RunRequest(run_key=fingerprint, tags=tags)

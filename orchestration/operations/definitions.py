@@ -1,6 +1,6 @@
 """Running the warehouse unattended: a daily schedule of the main job, and an alert for every failed run.
 
-The schedule skips a night when nothing a run reads changed since the last publish (smb_warehouse.core.run_inputs:
+The schedule skips a night when nothing a run reads changed since the last publish (orchestration.lib.run_inputs:
 landing files, code, settings, review decisions, breaker changes); the run it starts carries its input
 fingerprint, which the publish records.
 
@@ -32,8 +32,8 @@ from dagster import (
     schedule,
 )
 
+from orchestration.lib import run_inputs
 from orchestration.lib.run_console import error_chain
-from smb_warehouse.core import run_inputs
 from smb_warehouse.core.notify import Notifier
 
 ALERT_SUBJECT = "warehouse run failed"
@@ -43,15 +43,13 @@ ALERT_SUBJECT = "warehouse run failed"
           execution_timezone=os.environ.get("SMB_SCHEDULE_TZ", "UTC"),
           default_status=DefaultScheduleStatus.RUNNING,
           description="The nightly warehouse run (load what landed, model, check, publish), skipped when nothing it "
-                      "reads changed since the last publish (smb_warehouse.core.run_inputs). SMB_SCHEDULE_CRON / "
+                      "reads changed since the last publish (orchestration.lib.run_inputs). SMB_SCHEDULE_CRON / "
                       "SMB_SCHEDULE_TZ move it.")
 def daily_warehouse_schedule(context: ScheduleEvaluationContext):
-    fingerprint = run_inputs.input_fingerprint()
-    same = run_inputs.unchanged_since_publish(fingerprint)
-    if same is not None:
-        return SkipReason(f"nothing changed since the last publish (run {same.run_id}, {same.recorded_at}): the "
-                          "published warehouse is current")
-    return RunRequest(tags={run_inputs.FINGERPRINT_TAG: fingerprint})
+    decision = run_inputs.check(context.instance)
+    if decision.skip:
+        return SkipReason(decision.reason)
+    return RunRequest(tags={run_inputs.FINGERPRINT_TAG: decision.fingerprint} if decision.fingerprint else {})
 
 
 def failure_alert(context: RunFailureSensorContext) -> dict:

@@ -12,9 +12,10 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
+from orchestration.lib import run_inputs
 from orchestration.lib.dbt_translator import published_freshness_policy
 from orchestration.lib.resources import WarehouseResource, reconcile_registry
-from smb_warehouse.core import paths, retention, run_inputs
+from smb_warehouse.core import paths, retention
 from smb_warehouse.core.warehouse import Warehouse
 
 KEEP_DAGSTER_RUNS_ENV, DEFAULT_KEEP_DAGSTER_RUNS = "SMB_KEEP_DAGSTER_RUNS", 200
