@@ -7,7 +7,7 @@ export lands them) and then, on one data dir and one Dagster instance, runs the 
 
 * **full**: everything but the held-back day, into an empty warehouse;
 * **no change**: again, nothing new landed (`make demo` finds nothing changed since the publish and runs
-  nothing: smb_warehouse.core.run_inputs);
+  nothing: orchestration/lib/run_inputs.py);
 * **one new day**: after the day files land.
 
 It prints each run's wall time, its steps' times (ingestion steps summed, each dbt step, the Python assets),
