@@ -85,7 +85,10 @@ def _code_entries(project: Path) -> Iterator[str]:
         yield f"code\0{path.relative_to(project).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
-def _setting_entries(environ: dict[str, str]) -> Iterator[str]:
+def setting_entries(environ: dict[str, str]) -> Iterator[str]:
+    """The ``SMB_*``/``DBT_*`` settings in ``environ`` that shape the warehouse, sorted by name, as
+    ``"setting\\0<name>\\0<value>"`` strings: not locations (``*_DIR``/``*_PATH``/``*_FILE``), secrets or
+    serving settings (``NOT_INPUTS``)."""
     for name in sorted(environ):
         if name.startswith(SETTING_PREFIXES) and not name.endswith(LOCATION_SUFFIXES) and name not in NOT_INPUTS:
             yield f"setting\0{name}\0{environ[name]}"
@@ -132,7 +135,7 @@ def input_fingerprint(landing: Path | None = None, project: Path | None = None,
     reason to run)."""
     digest = hashlib.sha256()
     parts = [_landing_entries(landing or paths.landing_dir()), _code_entries(project or paths.PROJECT_ROOT),
-             _setting_entries(dict(os.environ if environ is None else environ)), _decision_entries(), _pii_entry()]
+             setting_entries(dict(os.environ if environ is None else environ)), _decision_entries(), _pii_entry()]
     for part in parts:
         for entry in part:
             digest.update(entry.encode("utf-8", "surrogateescape") + b"\n")

@@ -1,6 +1,8 @@
 """The publish step of write-audit-publish, and the dbt docs site that documents what was published."""
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -10,7 +12,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource
 
-from orchestration.dbt.assets import dbt_target, warehouse_dbt_models
+from orchestration.dbt.assets import DBT_PROJECT, dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
 from orchestration.lib import run_inputs
 from orchestration.lib.dbt_translator import published_freshness_policy
@@ -23,9 +25,60 @@ KEEP_DAGSTER_RUNS_ENV, DEFAULT_KEEP_DAGSTER_RUNS = "SMB_KEEP_DAGSTER_RUNS", 200
 DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json", "catalog.json": "catalog.json"}
 
 
-def _generate_docs(dbt: DbtCliResource, candidate: Path, into: Path) -> None:
+DOCS_KEY_FILE = ".docs_key"
+_MANIFEST_RUN_METADATA = ("generated_at", "invocation_id", "invocation_started_at")
+
+
+def _without_parse_times(value):
+    if isinstance(value, dict):
+        return {k: _without_parse_times(v) for k, v in value.items() if k != "created_at"}
+    if isinstance(value, list):
+        return [_without_parse_times(v) for v in value]
+    return value
+
+
+def docs_key(candidate: Path, manifest: Path) -> str:
+    """What the dbt docs site is a function of, as one sha256 hex digest: the parsed project
+    (``manifest``: dbt's target/manifest.json, without its run metadata and per-node parse times), the
+    candidate warehouse's catalog (every table and view with its comment and every column with its
+    position, type and comment: exactly what dbt-duckdb's ``get_catalog`` reads, so row data is not part
+    of it), and the ``DBT_*``/``SMB_*`` settings that are run inputs (``run_inputs.setting_entries``: not locations,
+    secrets or serving settings), which include every setting a model reads with ``env_var``. Two publishes with equal keys would
+    generate the same site. Raises ``FileNotFoundError`` when the manifest is missing and
+    ``duckdb.Error`` when the candidate cannot be opened."""
+    project = json.loads(manifest.read_text())
+    for name in _MANIFEST_RUN_METADATA:
+        project.get("metadata", {}).pop(name, None)
+    digest = hashlib.sha256(json.dumps(_without_parse_times(project), sort_keys=True).encode())
+    con = duckdb.connect(str(candidate), read_only=True)
+    try:
+        for query in (
+            "SELECT schema_name, table_name, 'table', comment FROM duckdb_tables() WHERE database_name = "
+            "current_database() UNION ALL SELECT schema_name, view_name, 'view', comment FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY ALL",
+            "SELECT schema_name, table_name, column_index, column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY ALL",
+        ):
+            for row in con.execute(query).fetchall():
+                digest.update(repr(row).encode())
+    finally:
+        con.close()
+    for entry in run_inputs.setting_entries(dict(os.environ)):
+        digest.update(entry.encode())
+    return digest.hexdigest()
+
+
+def _generate_docs(dbt: DbtCliResource, candidate: Path, into: Path, manifest: Path = DBT_PROJECT.manifest_path) -> str:
     """Build the dbt docs site from the candidate (the catalog reads table metadata from it) so the site
-    describes exactly the warehouse about to be published. Written to a fresh folder, swapped in whole."""
+    describes exactly the warehouse about to be published. Written to a fresh folder, swapped in whole.
+
+    Skipped (the site kept as it is) when the site on disk was generated for an equal :func:`docs_key`:
+    same project, same catalog, same settings. That saves a dbt start-up, a compile of every node and the
+    catalog queries (about 10 s) on runs that only bring new rows. Returns "generated" or "unchanged"."""
+    key = docs_key(candidate, manifest)
+    stored = into / DOCS_KEY_FILE
+    if stored.exists() and stored.read_text() == key and all((into / name).exists() for name in DOCS_FILES.values()):
+        return "unchanged"
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target, dbt_target(candidate):
         dbt.cli(["docs", "generate", "--static"], target_path=Path(target), raise_on_error=True).wait()
         staging = into.with_name(into.name + ".new")
@@ -33,12 +86,14 @@ def _generate_docs(dbt: DbtCliResource, candidate: Path, into: Path) -> None:
         staging.mkdir(parents=True)
         for source, name in DOCS_FILES.items():
             shutil.copyfile(Path(target) / source, staging / name)
+        (staging / DOCS_KEY_FILE).write_text(key)
     old = into.with_name(into.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if into.exists():
         into.rename(old)
     staging.rename(into)
     shutil.rmtree(old, ignore_errors=True)
+    return "generated"
 
 
 def _table_counts(path: Path) -> dict[str, int]:
@@ -70,6 +125,7 @@ def apply_retention(context: AssetExecutionContext, store: Warehouse) -> dict[st
     done: dict[str, int] = {}
     try:
         done["reports_deleted"] = len(retention.prune_reports())
+        done["dbt_target_folders_deleted"] = len(retention.prune_dbt_targets())
         kept = [e.path for e in store.history()]
         mlflow = retention.prune_mlflow(retention.protected_versions(kept))
         done["model_versions_deleted"] = len(mlflow.versions_deleted)
@@ -98,7 +154,7 @@ def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, war
     candidate = warehouse.ensure_candidate(context.run_id)
     candidate_bytes = candidate.stat().st_size
     docs = paths.docs_site_dir()
-    _generate_docs(dbt, candidate, docs)
+    docs_state = _generate_docs(dbt, candidate, docs)
     fingerprint = context.run.tags.get(run_inputs.FINGERPRINT_TAG)
     with warehouse.connect(context.run_id) as con:  # what this run read travels with the file it publishes
         run_inputs.record(con, context.run_id, fingerprint)
@@ -112,6 +168,7 @@ def published_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, war
         "path": MetadataValue.path(str(published)),
         "bi_copy": MetadataValue.path(str(store.bi_path)),
         "docs_site": MetadataValue.path(str(docs / "index.html")),
+        "docs_site_state": docs_state,
         "tables_by_schema": MetadataValue.json(counts),
         "bytes": published.stat().st_size,
         "candidate_bytes_before_compaction": candidate_bytes,

@@ -7,7 +7,9 @@
   version holding an alias, every version an alias points at in a kept publish, and the versions those name
   as their ``previous_champion`` (rollback targets); MLflow runs without a model version: the newest
   ``SMB_KEEP_MODEL_VERSIONS`` per experiment;
-- Dagster run history: the newest ``SMB_KEEP_DAGSTER_RUNS`` (200) runs (``orchestration.publish``).
+- Dagster run history: the newest ``SMB_KEEP_DAGSTER_RUNS`` (200) runs (``orchestration.publish``);
+- dbt invocation folders (``target/<step>-<run>-<id>/``, one per dbt step of every run, about 6.5 MB each: manifest,
+  compiled SQL, run results): the newest ``SMB_KEEP_DBT_TARGETS`` (10), so the last run's are there to read.
 
 The publish step applies all of it after every successful publish. Deleting a model version deletes its
 MLflow run and logged model and removes their files when they live in this project's local artifact store
@@ -27,7 +29,10 @@ from smb_warehouse.core import paths, registry, tracking
 
 KEEP_REPORTS_ENV, DEFAULT_KEEP_REPORTS = "SMB_KEEP_REPORTS", 10
 KEEP_MODEL_VERSIONS_ENV, DEFAULT_KEEP_MODEL_VERSIONS = "SMB_KEEP_MODEL_VERSIONS", 10
+KEEP_DBT_TARGETS_ENV, DEFAULT_KEEP_DBT_TARGETS = "SMB_KEEP_DBT_TARGETS", 10
 _RUN_SUFFIX = re.compile(r"_[0-9a-f]{8}$")
+# dagster-dbt's per-invocation target folder: "<op name>-<run id[:7]>-<uuid4[:7]>" (DbtCliResource._get_unique_target_path)
+_DBT_INVOCATION_DIR = re.compile(r"^[A-Za-z_]\w*-[0-9a-f]{7}-[0-9a-f]{7}$")
 
 
 def _keep(name: str, default: int) -> int:
@@ -56,6 +61,20 @@ def prune_reports(root: Path | None = None, keep: int | None = None) -> list[Pat
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
+
+
+def prune_dbt_targets(target: Path | None = None, keep: int | None = None) -> list[Path]:
+    """Delete all but the newest ``keep`` (default ``SMB_KEEP_DBT_TARGETS``) of the folders dagster-dbt creates
+    under the dbt target folder (default ``<dbt project>/target``) for each dbt invocation. Other files and
+    folders there (manifest.json, partial_parse.msgpack) are never touched. Returns the deleted folders."""
+    target = target or paths.DBT_PROJECT_DIR / "target"
+    keep = keep or _keep(KEEP_DBT_TARGETS_ENV, DEFAULT_KEEP_DBT_TARGETS)
+    folders = [d for d in target.iterdir() if d.is_dir() and _DBT_INVOCATION_DIR.match(d.name)] \
+        if target.exists() else []
+    folders.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return folders[keep:]
 
 
 @dataclass

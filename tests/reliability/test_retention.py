@@ -90,3 +90,22 @@ def test_mlflow_keeps_newest_aliased_and_published_versions_and_deletes_the_rest
         assert len(list(models_dir.iterdir())) == 3  # the deleted versions' model files are gone
         assert registry.load("retention_probe").value == 2  # the champion still loads
         assert registry.load("retention_probe", version="3").value == 3  # so does the published one
+
+
+def test_dbt_invocation_folders_keep_the_newest_n_and_nothing_else_is_touched(tmp_path):
+    now = time.time()
+    for i, step in enumerate(["warehouse_dbt_models", "warehouse_dbt_models_2", "warehouse_dbt_models_7"] * 2):
+        folder = tmp_path / f"{step}-{i:07x}-abcdef{i}"
+        (folder / "run").mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")
+        os.utime(folder, (now - 100 + i, now - 100 + i))
+    for keep in ("manifest.json", "partial_parse.msgpack"):
+        (tmp_path / keep).write_text("x")
+    (tmp_path / "compiled").mkdir()  # dbt's own folders and files are not invocation folders
+    deleted = retention.prune_dbt_targets(tmp_path, keep=2)
+    assert sorted(p.name for p in deleted) == sorted(f"{s}-{i:07x}-abcdef{i}" for i, s in
+                                                     enumerate(["warehouse_dbt_models", "warehouse_dbt_models_2",
+                                                                "warehouse_dbt_models_7", "warehouse_dbt_models"]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["compiled", "manifest.json", "partial_parse.msgpack", "warehouse_dbt_models_2-0000004-abcdef4",
+         "warehouse_dbt_models_7-0000005-abcdef5"])
