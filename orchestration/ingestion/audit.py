@@ -11,11 +11,12 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration.lib.dbt_translator import LEDGER_KEY
 from orchestration.lib.resources import WarehouseResource
 from smb_warehouse.ingestion.contracts import all_entities
 from smb_warehouse.ingestion.loader import ensure_ingestion_tables
 
-AUDIT_KEY = AssetKey(["raw", "ingestion", "load_audit"])
+AUDIT_KEY = LEDGER_KEY  # dbt models that read raw tables depend on it (orchestration/lib/dbt_translator.py)
 QUARANTINE_KEY = AssetKey(["raw", "ingestion", "quarantine"])
 
 

@@ -22,6 +22,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from smb_warehouse.core.dbt_project import freshness_sla_hours
 
+# the ingestion ledger's asset (orchestration/ingestion/audit.py), with its blocking rows_conserved check
+LEDGER_KEY = AssetKey(["raw", "ingestion", "load_audit"])
 FRESHNESS_WARN_SHARE = 0.9  # warn once this share of the SLA has passed since the last build
 
 
@@ -47,9 +49,23 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         node = manifest.get("nodes", {}).get(unique_id, {})
-        if node.get("resource_type") == "model" and node.get("access") == "public":
-            return spec.replace_attributes(freshness_policy=published_freshness_policy())
+        if node.get("resource_type") != "model":
+            return spec
+        if self._reads_loaded_exports(manifest, node):
+            spec = spec.merge_attributes(deps=[LEDGER_KEY])
+        if node.get("access") == "public":
+            spec = spec.replace_attributes(freshness_policy=published_freshness_policy())
         return spec
+
+    def _reads_loaded_exports(self, manifest: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
+        """Does the model read a raw table the loader writes (a source keyed ``raw/<system>/<entity>``, not the
+        ledger itself)? Such a model depends on the ingestion ledger too, whose blocking ``rows_conserved``
+        check then stands between a landing that lost or doubled rows and everything built from it. It also
+        lets Dagster run staging and the ledger's own staging models in one dbt step instead of two."""
+        sources = manifest.get("sources", {})
+        keys = (self.get_asset_key(sources[uid]) for uid in node.get("depends_on", {}).get("nodes", [])
+                if uid in sources)
+        return any(key.path[0] == "raw" and key.path[1] != LEDGER_KEY.path[1] for key in keys)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
