@@ -62,3 +62,19 @@
 {% macro default__python_table_type(data_type) -%}
     {{ return(api.Column.translate_type(data_type)) }}
 {%- endmacro %}
+
+{% macro postgres__python_table_type(data_type) -%}
+    {#- `double` alone is not a PostgreSQL type (the adapter's translate_type leaves it as is) -#}
+    {%- if data_type | lower == 'double' -%}
+        {{ return('double precision') }}
+    {%- endif -%}
+    {{ return(api.Column.translate_type(data_type)) }}
+{%- endmacro %}
+
+{% macro spark__python_table_type(data_type) -%}
+    {#- Spark SQL 3.5 takes `varchar` only with a length (`varchar(n)`); its unbounded string type is `string` -#}
+    {%- if data_type | lower == 'varchar' -%}
+        {{ return('string') }}
+    {%- endif -%}
+    {{ return(api.Column.translate_type(data_type)) }}
+{%- endmacro %}
