@@ -52,4 +52,3 @@
     {{ return('create table if not exists ' ~ adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.identifier)
               ~ ' (' ~ parts | join(', ') ~ ')') }}
 {%- endmacro %}
-
