@@ -14,8 +14,10 @@ write PostgreSQL directly.
 
 The copy is one DuckDB transaction spanning the attached PostgreSQL database, so it lands whole or not at
 all, and every copied table's row count is checked in PostgreSQL before the commit. A table that already
-exists in PostgreSQL is refused unless ``replace`` is set, which drops it first with CASCADE (that drops
-dbt's views over it too; the next ``dbt build`` recreates them).
+exists in PostgreSQL is refused unless ``replace`` is set, which replaces its rows (DELETE, INSERT) and
+keeps the table, so dbt's views over it stay valid; its columns must then be the same names and types as
+the DuckDB table's (else refused: drop it in PostgreSQL first). Not DROP ... CASCADE and CREATE: DuckDB's
+postgres extension then inserted no rows into the recreated table inside the same transaction.
 
 Connection: the profile's variables, ``DBT_POSTGRES_HOST`` / ``_PORT`` / ``_USER`` / ``_DBNAME`` and
 ``DBT_POSTGRES_PASSWORD`` (handed to libpq as ``PGPASSWORD``, never put into SQL text).
@@ -95,6 +97,13 @@ def tables_to_copy(con: duckdb.DuckDBPyConnection, catalog: str, exclude: set[st
             if s not in exclude and s not in SYSTEM_SCHEMAS and (only is None or s in only)]
 
 
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, type) in order, as DuckDB names them; JSON as VARCHAR (DuckDB reads PostgreSQL json as VARCHAR)."""
+    rows = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+                       "AND schema_name = ? AND table_name = ? ORDER BY column_index", [catalog, schema, table]).fetchall()
+    return [(name, "VARCHAR" if kind == "JSON" else kind) for name, kind in rows]
+
+
 def copy_to_postgres(duckdb_path: Path, *, dsn: str | None = None, password: str | None = None,
                      manifest: Path | None = None, schemas: set[str] | None = None,
                      replace: bool = False) -> list[Copied]:
@@ -117,9 +126,14 @@ def copy_to_postgres(duckdb_path: Path, *, dsn: str | None = None, password: str
             raise ValueError(f"{duckdb_path}: no table outside the dbt schemas {sorted(exclude)} to copy")
         existing = {tuple(r) for r in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]).fetchall()}
-        clash = [f"{s}.{t}" for s, t in todo if (s, t) in existing]
+        clash = [(s, t) for s, t in todo if (s, t) in existing]
         if clash and not replace:
-            raise ValueError(f"already in PostgreSQL (pass replace=True / --replace): {', '.join(clash)}")
+            raise ValueError("already in PostgreSQL (pass replace=True / --replace): "
+                             + ", ".join(f"{s}.{t}" for s, t in clash))
+        changed = [f"{s}.{t}" for s, t in clash if _columns(con, "src", s, t) != _columns(con, ALIAS, s, t)]
+        if changed:
+            raise ValueError("columns differ between DuckDB and PostgreSQL (drop these tables in PostgreSQL to "
+                             f"recreate them): {', '.join(changed)}")
         copied: list[Copied] = []
         con.execute("BEGIN")
         try:
@@ -127,13 +141,13 @@ def copy_to_postgres(duckdb_path: Path, *, dsn: str | None = None, password: str
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.{ident(schema)}")
             for schema, table in todo:
                 target = f"{ALIAS}.{ident(schema)}.{ident(table)}"
+                source = f"src.{ident(schema)}.{ident(table)}"
                 if (schema, table) in existing:
-                    # CASCADE: dbt's views over the table go too (DuckDB's DROP has no CASCADE for attached
-                    # PostgreSQL tables, so the statement is run there)
-                    con.execute(f"CALL postgres_execute({lit(ALIAS)}, "
-                                f"{lit(f'DROP TABLE {ident(schema)}.{ident(table)} CASCADE')})")
-                con.execute(f"CREATE TABLE {target} AS SELECT * FROM src.{ident(schema)}.{ident(table)}")
-                want = con.execute(f"SELECT count(*) FROM src.{ident(schema)}.{ident(table)}").fetchone()[0]
+                    con.execute(f"DELETE FROM {target}")
+                    con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
+                else:
+                    con.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")
+                want = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
                 got = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
                 if got != want:
                     raise RuntimeError(f"{schema}.{table}: {want} rows in DuckDB, {got} in PostgreSQL")
@@ -158,13 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", action="append", dest="schemas",
                         help="copy only this schema (repeatable; default: every schema dbt does not build)")
     parser.add_argument("--replace", action="store_true",
-                        help="drop (CASCADE) and recreate tables that already exist in PostgreSQL")
+                        help="replace the rows of tables that already exist in PostgreSQL (same columns required)")
     parser.add_argument("--manifest", type=Path, help="dbt manifest (default: target/manifest.json or $SMB_DBT_MANIFEST)")
     args = parser.parse_args(argv)
     if not args.duckdb_path.exists():
         parser.error(f"{args.duckdb_path} does not exist")
-    copied = copy_to_postgres(args.duckdb_path, manifest=args.manifest,
-                              schemas=set(args.schemas) if args.schemas else None, replace=args.replace)
+    try:
+        copied = copy_to_postgres(args.duckdb_path, manifest=args.manifest,
+                                  schemas=set(args.schemas) if args.schemas else None, replace=args.replace)
+    except (ValueError, RuntimeError, dbt_manifest.ManifestError, duckdb.Error) as exc:
+        print(f"postgres_copy: {exc}", file=sys.stderr)
+        return 1
     for c in copied:
         print(f"  {c.schema}.{c.table}: {c.rows} rows")
     print(f"copied {len(copied)} tables, {sum(c.rows for c in copied)} rows into PostgreSQL ({postgres_dsn()})")
