@@ -8,8 +8,9 @@
 {%- endmacro %}
 
 {% macro postgres__edit_distance(a, b) -%}
-    {#- levenshtein() comes with the fuzzystrmatch extension (`create extension fuzzystrmatch`): without it
-        the model fails loudly. It rejects arguments longer than 255 characters (docs F.17.2). -#}
+    {#- levenshtein() comes with the fuzzystrmatch extension (`create extension fuzzystrmatch`), which
+        engine_setup() creates in the on-run-start hook; without it the model fails loudly. It rejects
+        arguments longer than 255 characters (docs F.17.2). -#}
     levenshtein({{ a }}, {{ b }})
 {%- endmacro %}
 

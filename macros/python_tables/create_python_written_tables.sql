@@ -10,9 +10,8 @@
   table's `config.meta.primary_key`. smb_warehouse/core/python_tables.py reads the same files for the
   Python writers, so the two cannot drift apart.
 
-  python_table_type(data_type): the declared type (DuckDB names: varchar, double, integer, bigint, boolean,
-  date, timestamp) in the engine's spelling, through the adapter's Column.translate_type; an engine whose
-  spelling differs (PostgreSQL `double precision`, Spark `string`) adds a `<adapter>__python_table_type`.
+  Column types go through python_table_type(data_type) (macros/cross_db/python_table_type.sql): the declared
+  type (DuckDB names) in the engine's spelling.
 -#}
 {% macro create_python_written_tables() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
@@ -52,13 +51,4 @@
     {%- endif -%}
     {{ return('create table if not exists ' ~ adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.identifier)
               ~ ' (' ~ parts | join(', ') ~ ')') }}
-{%- endmacro %}
-
-
-{% macro python_table_type(data_type) -%}
-    {{ return(adapter.dispatch('python_table_type', 'smb_warehouse')(data_type)) }}
-{%- endmacro %}
-
-{% macro default__python_table_type(data_type) -%}
-    {{ return(api.Column.translate_type(data_type)) }}
 {%- endmacro %}

@@ -24,11 +24,8 @@ CROSS_DB = PROJECT_DIR / "macros" / "cross_db"
 ENGINES = ("postgres", "spark")
 
 # Dispatches that are not SQL dialect but live elsewhere on purpose (path -> why).
-DISPATCH_ELSEWHERE = {
-    # Turns the DuckDB type names declared in models/sources/*.yml into the engine's spelling for the DDL of
-    # the Python-written tables; owned with that declaration (core/python_tables.py reads the same yml).
-    "macros/python_tables/create_python_written_tables.sql": "python_table_type",
-}
+# None today: python_table_type, the type spelling of the Python-written tables' DDL, is in macros/cross_db/.
+DISPATCH_ELSEWHERE: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ and run there; the result must equal the expected value written in the case.
 Rendering: dbt is not needed (its adapters for PostgreSQL and Spark are not installed here). A small Jinja
 environment loads the macro files and emulates the three dbt features they use: `return()`,
 `adapter.dispatch` (`<engine>__` then `default__`, DuckDB also `duckdb__`) and the `smb_warehouse.`
-namespace, plus `dbt.type_string()` / `dbt.position()` / `ref()` / `var()` as dbt renders them.
+namespace, plus `target.schema` (public), `dbt.type_string()` / `dbt.position()` / `ref()` / `var()` as dbt renders them.
 """
 # ruff: noqa: E501  (the SQL of a case reads best unbroken)
 from __future__ import annotations
@@ -58,6 +58,7 @@ class Env:
             "dbt": type("D", (), {"type_string": lambda s: {"duckdb": "text", "postgres": "text", "spark": "string"}[engine],
                                   "position": lambda s, a, b: f"position({a} in {b})"})(),
             "exceptions": type("E", (), {"raise_compiler_error": lambda s, m: (_ for _ in ()).throw(RuntimeError(m))})(),
+            "target": type("T", (), {"schema": "public", "type": engine})(),
             "ref": lambda name: name,
             "var": lambda name, default=None: {"base_currency": "EUR"}.get(name, default),
         }
@@ -162,6 +163,11 @@ CASES = {
                           hmac.new(bytes.fromhex(HMAC_TEST_KEY), b"a@b.example", hashlib.sha256).hexdigest(), None)]),
     "json_object_from": ("select {{ json_object_from({'a': '1', 'b': 'cast(null as " + S + ")', 'c': \"cast('2024-01-02' as date)\", "
                          "'d': 'cast(1.5 as decimal(18, 4))', 'e': '1 = 1', 's': \"'x'\"}) }}", "json"),
+    # the same compact text on every engine (separators inside strings, escapes, non-ASCII, null, date, boolean)
+    "json_object_from_text": ("select {{ json_object_from({'s': \"'a, \\\"b\\\" : c ü'\", 'n': 'cast(2 as integer)', "
+                              "'d': \"cast('2024-01-02' as date)\", 'b': '1 = 0', 'z': 'cast(null as " + S + ")', "
+                              "'nl': \"'x' || " + NL + "\"}) }}",
+                              [('{"s":"a, \\"b\\" : c ü","n":2,"d":"2024-01-02","b":false,"z":null,"nl":"x\\n"}',)]),
     "strip_accents": ("select {{ strip_accents(\"'Müller Ñandú Łódź İstanbul Straße ÅÆØ'\") }}",
                       [("Muller Nandu Łodz Istanbul Straße AÆØ",)]),
     "edit_distance": ("select {{ edit_distance(\"'PO-000123'\", \"'PO-000124'\") }}, {{ edit_distance(\"'kitten'\", \"'sitting'\") }}", [(1, 3)]),
@@ -216,6 +222,9 @@ def setup(engine, conn):
     {"duckdb": lambda: run(engine, conn, f"set variable smb_pii_hash_key = '{HMAC_TEST_KEY}'"),
      "postgres": lambda: run(engine, conn, f"set smb.pii_hash_key = '{HMAC_TEST_KEY}'"),
      "spark": lambda: conn.conf.set("smb.pii_hash_key", HMAC_TEST_KEY)}[engine]()
+    # what the on-run-start hook runs first (PostgreSQL: fuzzystrmatch, the Jaro-Winkler function)
+    for statement in [Env(engine).wrap("engine_setup")()] if engine == "postgres" else []:
+        run(engine, conn, statement)
     tables = {"fx_rates": fx.format(rows), "country_calling_codes": cc.format(string), "amounts": amounts, "phones": phones}
     for table, select in tables.items():
         if engine == "spark":
@@ -302,6 +311,38 @@ def test_macro_gives_the_expected_answer_on_every_engine(engine, case):
         assert [json.loads(got[0][0])] == [{"a": 1, "b": None, "c": "2024-01-02", "d": 1.5, "e": True, "s": "x"}], sql
     else:
         assert got == [tuple(norm(v) for v in row) for row in expected], sql
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"], indirect=True)
+def test_name_similarity_is_duckdbs_jaro_winkler(engine):
+    """DuckDB and PostgreSQL give the same Jaro-Winkler values, to the bit (Spark: Levenshtein, see the macro)."""
+    name, conn = engine
+    sql = Env(name).render("select {{ name_similarity(\"'martha'\", \"'marhta'\") }}, {{ name_similarity(\"'müller'\", \"'muller'\") }}, "
+                           "{{ name_similarity(\"''\", \"''\") }}, {{ name_similarity(\"'ab'\", \"'ba'\") }}, "
+                           "{{ name_similarity(\"'acme'\", 'cast(null as " + ("varchar" if name == "duckdb" else "text") + ")') }}")
+    assert run(name, conn, sql) == [(0.9611111111111111, 0.8642857142857143, 0.0, 0.0, None)]
+
+
+def test_name_similarity_on_postgres_equals_duckdb_on_random_names(postgres):
+    """4,000 random pairs (short and long, with multi-byte letters): PostgreSQL's function == DuckDB's built-in."""
+    import random
+
+    rnd = random.Random(16)
+    def word(alphabet, lo, hi):
+        return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(lo, hi)))
+    pairs = [(word("abcdeü é-", 0, 12), word("abcdeü é-", 0, 12)) for _ in range(3000)]
+    pairs += [(word("abcd ", 40, 140), word("abcd ", 40, 140)) for _ in range(1000)]
+    a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+    setup("postgres", postgres)
+    cur = postgres.cursor()
+    cur.execute("select " + Env("postgres").render("{{ name_similarity('a', 'b') }}")
+                + " from unnest(%s::text[], %s::text[]) with ordinality as t(a, b, i) order by i", (a, b))
+    on_postgres = [r[0] for r in cur.fetchall()]
+    on_duckdb = [r[0] for r in duckdb.connect().execute(
+        "select jaro_winkler_similarity(a, b) from (select unnest(?) as a, unnest(?) as b, generate_subscripts(?, 1) as i) "
+        "order by i", [a, b, a]).fetchall()]
+    differ = [(x, y, d, p) for (x, y), d, p in zip(pairs, on_duckdb, on_postgres) if d != p]
+    assert not differ, differ[:5]
 
 
 def test_hmac_refuses_to_hash_without_a_key():

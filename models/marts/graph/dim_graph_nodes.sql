@@ -1,6 +1,8 @@
 {#-
   Knowledge-graph nodes: node_id = '<node_type>:<id>'. Entities use unified ids; documents their source id.
   Labels never carry personal data (customers: legal name of the company).
+  properties: compact JSON text; timestamps go in as text (json_object_from would write them in each
+  engine's own form), so the text is the same on DuckDB and PostgreSQL.
 -#}
 with
 
@@ -52,7 +54,7 @@ tickets as (
             'ticket_category': 'ticket_category',
             'priority': 'priority',
             'ticket_status': 'ticket_status',
-            'created_at': 'created_at'
+            'created_at': 'cast(created_at as ' ~ dbt.type_string() ~ ')'
         }) }}
     from {{ ref('fct_support_tickets') }}
 ),
