@@ -58,7 +58,10 @@ def _source_table(system: str, entity: str) -> dict:
 
 
 def _staging_model(system: str, entity: str) -> dict:
-    name = f"stg_{system}__{entity}"
+    return _staging_model_named(system, f"stg_{system}__{entity}")
+
+
+def _staging_model_named(system: str, name: str) -> dict:
     doc = _load_yaml(STAGING_DIR / system / f"{name}.yml")
     models = [m for m in doc.get("models", []) if m["name"] == name]
     assert models, f"{name}.yml does not describe {name}"
@@ -155,22 +158,42 @@ def test_every_contract_entity_has_a_source_table(entity):
         assert _is_pii(documented[column.name]) == column.pii, f"{entity.raw_table}.{column.name} pii tag"
 
 
+def _versions_model(system: str, sql: str) -> str | None:
+    """The ``stg_<system>__<entity>_versions`` model a staging model takes its latest version from, if any (master
+    data with history: the versions model cleans every loaded version, dim_*_history reads it)."""
+    found = re.search(rf"latest_version\(ref\('(stg_{system}__\w+_versions)'\)", sql)
+    return found[1] if found else None
+
+
+def _reading_model(entity) -> tuple[str, str]:
+    """(name, SQL) of the model that reads the entity's raw table: its staging model, or that model's versions model."""
+    name = f"stg_{entity.system}__{entity.name}"
+    sql = (STAGING_DIR / entity.system / f"{name}.sql").read_text(encoding="utf-8")
+    versions = _versions_model(entity.system, sql)
+    if versions:
+        return versions, (STAGING_DIR / entity.system / f"{versions}.sql").read_text(encoding="utf-8")
+    return name, sql
+
+
 @pytest.mark.parametrize("entity", ENTITIES, ids=lambda e: e.raw_table)
 def test_every_contract_entity_has_a_documented_staging_model(entity):
     name = f"stg_{entity.system}__{entity.name}"
     sql_path = STAGING_DIR / entity.system / f"{name}.sql"
     assert sql_path.is_file(), f"missing {sql_path}"
     sql = sql_path.read_text(encoding="utf-8")
-    assert f"source('{entity.system}', '{entity.name}')" in sql
     assert "latest_version(" in sql
+    reader, reader_sql = _reading_model(entity)
+    assert f"source('{entity.system}', '{entity.name}')" in reader_sql, f"{reader} does not read the raw table"
+    for model_name, model_sql in {name: sql, reader: reader_sql}.items():
+        model = _staging_model_named(entity.system, model_name)
+        assert model.get("description")
+        documented = {c["name"]: c for c in model.get("columns", [])}
+        selected = _select_list(model_sql)
+        assert set(selected) == set(documented), f"{model_name}: yml columns differ from the SQL select list"
+        assert all(c.get("description") for c in documented.values()), f"{model_name}: undocumented columns"
+        for lineage in LINEAGE_COLUMNS:
+            assert lineage in selected, f"{model_name} drops lineage column {lineage}"
     model = _staging_model(entity.system, entity.name)
-    assert model.get("description")
-    documented = {c["name"]: c for c in model.get("columns", [])}
-    selected = _select_list(sql)
-    assert set(selected) == set(documented), f"{name}: yml columns differ from the SQL select list"
-    assert all(c.get("description") for c in documented.values()), f"{name}: undocumented columns"
-    for lineage in LINEAGE_COLUMNS:
-        assert lineage in selected, f"{name} drops lineage column {lineage}"
     # The key is tested: unique + not_null (one column) or unique_combination_of_columns (several).
     tests = [t if isinstance(t, str) else next(iter(t)) for t in model.get("data_tests", [])]
     if len(entity.primary_key) > 1:
@@ -180,14 +203,19 @@ def test_every_contract_entity_has_a_documented_staging_model(entity):
 @pytest.mark.parametrize("entity", [e for e in ENTITIES if any(c.pii for c in e.columns)],
                          ids=lambda e: e.raw_table)
 def test_staging_columns_derived_from_pii_are_tagged(entity):
-    name = f"stg_{entity.system}__{entity.name}"
     pii = {c.name for c in entity.columns if c.pii}
-    selected = _select_list((STAGING_DIR / entity.system / f"{name}.sql").read_text(encoding="utf-8"))
-    documented = {c["name"]: c for c in _staging_model(entity.system, entity.name)["columns"]}
+    name, sql = _reading_model(entity)
+    selected = _select_list(sql)
+    documented = {c["name"]: c for c in _staging_model_named(entity.system, name)["columns"]}
     for column, expression in selected.items():
         referenced = set(re.findall(r"(?<![\w.])(?:source\.)?(\w+)", expression)) & pii
         if referenced:
             assert _is_pii(documented[column]), f"{name}.{column} derives from PII {sorted(referenced)}"
+    latest = f"stg_{entity.system}__{entity.name}"
+    if name != latest:  # the latest-version model keeps the versions model's tags column by column
+        tagged = {c["name"] for c in documented.values() if _is_pii(c)}
+        latest_columns = {c["name"]: c for c in _staging_model(entity.system, entity.name)["columns"]}
+        assert {c for c in tagged if c in latest_columns and not _is_pii(latest_columns[c])} == set(), latest
 
 
 def test_ingestion_sources_map_to_ledger_assets():

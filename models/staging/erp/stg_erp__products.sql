@@ -1,25 +1,16 @@
+{#- The latest version per SKU of stg_erp__product_versions (which cleans every loaded version). -#}
 select
-
-    ----------  ids
-    {{ clean_code('sku') }} as sku,
-    {{ clean_code('primary_supplier_id') }} as erp_primary_supplier_id,
-
-    ----------  attributes
-    {{ clean_text('product_name') }} as product_name,
-    {{ clean_text('category') }} as category,
-    active as is_active,
-
-    ----------  amounts
-    {{ clean_code('currency') }} as currency_code,
+    sku,
+    erp_primary_supplier_id,
+    product_name,
+    category,
+    is_active,
+    currency_code,
     unit_price,
     unit_cost,
-    {{ to_base_currency('unit_price', 'currency', 'updated_at') }} as unit_price_base,
-    {{ to_base_currency('unit_cost', 'currency', 'updated_at') }} as unit_cost_base,
-
-    ----------  timestamps (UTC)
+    unit_price_base,
+    unit_cost_base,
     updated_at,
-
-    ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
     {{ lineage_columns() }}
 
-from ({{ latest_version(source('erp', 'products'), ['sku'], updated_at='updated_at') }}) as source
+from ({{ latest_version(ref('stg_erp__product_versions'), ['sku'], updated_at='updated_at') }}) as latest

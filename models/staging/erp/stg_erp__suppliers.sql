@@ -1,22 +1,17 @@
+{#- The latest version per supplier id of stg_erp__supplier_versions (which cleans every loaded version). -#}
 select
-
-    ----------  ids
-    supplier_id as erp_supplier_id,
-
-    ----------  attributes
-    {{ clean_text('supplier_name') }} as supplier_name,
-    {{ normalize_vat_id('vat_id') }} as vat_id,
-    {{ normalize_email('email') }} as email,
-    {{ contact_columns('phone', 'street', 'city', 'country') }},
-
-    ----------  terms
+    erp_supplier_id,
+    supplier_name,
+    vat_id,
+    email,
+    phone_raw,
+    phone_e164,
+    street,
+    city,
+    country_code,
     payment_terms_days,
     lead_time_days,
-
-    ----------  timestamps (UTC)
     updated_at,
-
-    ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
     {{ lineage_columns() }}
 
-from ({{ latest_version(source('erp', 'suppliers'), ['supplier_id'], updated_at='updated_at') }}) as source
+from ({{ latest_version(ref('stg_erp__supplier_versions'), ['erp_supplier_id'], updated_at='updated_at') }}) as latest
