@@ -155,10 +155,9 @@ def run_ui(port: str | int, reports_port: int | None = None) -> int:
 
     try:
         server = reports.serve(port=reports_port)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # port taken, or SMB_REPORTS_PORT not a port number
         server = None
-        print(f"reports server not started on 127.0.0.1:{reports_port or reports.reports_port()} ({exc}); set "
-              f"{reports.PORT_ENV} to a free port", file=sys.stderr)
+        print(f"reports server not started ({exc}); set {reports.PORT_ENV} to a free port number", file=sys.stderr)
     else:
         print(f"Evidently reports: {server.url}/  (folder {server.root})", file=sys.stderr)
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -43,7 +44,14 @@ def clone_run(source: Path, target: Path) -> Path:
     """A private copy of a finished run's data dir, for tests that run more jobs on top of it (the shared
     run stays as it was for every other test). The MLflow store's artifact paths still point into
     ``source``: models registered by the shared run are read from there, which is what the clone needs."""
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("candidate*", "*.wal"))
+    # cp -a, not copytree: a kept publish is a hard link to the published file, and the clone must keep that
+    # (run_inputs asks whether the published file is a kept publish), and the files' times with it
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+    for leftover in sorted({*target.rglob("candidate*"), *target.rglob("*.wal")}, reverse=True):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink(missing_ok=True)
     return target
 
 

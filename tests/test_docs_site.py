@@ -8,8 +8,9 @@ import shutil
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT
+from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_INPUTS, DBT_PROJECT
 from orchestration.publish.assets import DOCS_KEY_FILE, _generate_docs, docs_key
+from smb_warehouse.core import paths
 from tests.support import environment, run_env
 
 
@@ -21,41 +22,41 @@ def _execute(path, sql: str) -> None:
         con.close()
 
 
-def test_the_docs_key_moves_with_project_catalog_and_settings_and_not_with_rows_or_parse_times(tiny_run, tmp_path):
+def test_the_docs_key_moves_with_project_catalog_and_settings_and_not_with_rows_or_file_times(tiny_run, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(tiny_run["published"], warehouse)
-    manifest = tmp_path / "manifest.json"
-    shutil.copy(DBT_PROJECT.manifest_path, manifest)
-    base = docs_key(warehouse, manifest)
-    assert docs_key(warehouse, manifest) == base
+    project = tmp_path / "project"
+    for name in DBT_INPUTS:
+        source = paths.DBT_PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        elif source.is_file():
+            project.mkdir(exist_ok=True)
+            shutil.copy(source, project / name)
+    base = docs_key(warehouse, project)
+    assert docs_key(warehouse, project) == base
 
-    # changed rows, a new parse of the same project (run metadata, parse times): same site
+    # changed rows, a project file touched without a change: the same site
     _execute(warehouse, "UPDATE marts.dim_location SET has_sales = NOT has_sales")
-    project = json.loads(manifest.read_text())
-    project["metadata"]["generated_at"] = "2000-01-01T00:00:00Z"
-    project["metadata"]["invocation_id"] = "00000000-0000-0000-0000-000000000000"
-    for node in project["nodes"].values():
-        node["created_at"] = 1.0
-    manifest.write_text(json.dumps(project))
-    assert docs_key(warehouse, manifest) == base
+    (project / "dbt_project.yml").touch()
+    assert docs_key(warehouse, project) == base
 
     # a description in the project, a comment or a column in the warehouse, a setting a model reads: a new site
-    node = next(n for n in project["nodes"].values() if n["resource_type"] == "model")
-    node["description"] += " (edited)"
-    edited = tmp_path / "edited.json"
-    edited.write_text(json.dumps(project))
-    assert docs_key(warehouse, edited) != base
+    model_yml = project / "models" / "marts" / "core" / "dim_location.yml"
+    model_yml.write_text(model_yml.read_text().replace("description:", "description: (edited)", 1))
+    edited = docs_key(warehouse, project)
+    assert edited != base
     _execute(warehouse, "COMMENT ON COLUMN marts.dim_location.location_id IS 'edited'")
-    commented = docs_key(warehouse, manifest)
-    assert commented != base
+    commented = docs_key(warehouse, project)
+    assert commented not in (base, edited)
     _execute(warehouse, "ALTER TABLE marts.dim_location ADD COLUMN extra INTEGER")
-    assert docs_key(warehouse, manifest) != commented
+    assert docs_key(warehouse, project) != commented
     with environment({"SMB_ANOMALY_SCORE_THRESHOLD": None}):
-        unset = docs_key(warehouse, manifest)
+        unset = docs_key(warehouse, project)
     with environment({"SMB_ANOMALY_SCORE_THRESHOLD": "0.99"}):
-        assert docs_key(warehouse, manifest) != unset
+        assert docs_key(warehouse, project) != unset
     with environment({"SMB_PII_HASH_KEY": "ab" * 32}):  # a secret is not part of it (the key file is kept beside the site)
-        assert docs_key(warehouse, manifest) == unset
+        assert docs_key(warehouse, project) == unset
 
 
 def test_publish_regenerates_the_site_only_when_its_key_changed(tiny_run, tmp_path):
@@ -68,7 +69,7 @@ def test_publish_regenerates_the_site_only_when_its_key_changed(tiny_run, tmp_pa
     dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
     with environment(run_env(tiny_run["root"], tiny_run["landing"], **tiny_run["extra_env"])):
         assert _generate_docs(dbt, warehouse, site) == "generated"
-        assert (site / DOCS_KEY_FILE).read_text() == docs_key(warehouse, DBT_PROJECT.manifest_path)
+        assert (site / DOCS_KEY_FILE).read_text() == docs_key(warehouse)
         written = {p.name: p.stat().st_mtime_ns for p in site.iterdir()}
         assert set(written) == {"index.html", "manifest.json", "catalog.json", DOCS_KEY_FILE}
 

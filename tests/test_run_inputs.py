@@ -77,6 +77,11 @@ def test_every_input_moves_the_fingerprint_and_nothing_else_does(world, tmp_path
     (landing / "erp" / "suppliers").symlink_to(share, target_is_directory=True)
     (share / "suppliers_2025-01.csv").write_text("supplier_id\nS-1\n")
     changes.append(("a file in a symlinked entity folder", _fp(landing, project, environ)))
+    original = landing / "erp" / "customers" / "customers_2025-01.csv"
+    kept = original.stat()
+    original.write_text("customer_id\nC-9\n")  # same size, and the old mtime restored (cp -p, tar, a restore)
+    os.utime(original, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    changes.append(("a same-size rewrite with its mtime restored", _fp(landing, project, environ)))
     (project / "models" / "stg.sql").write_text("select 2")
     changes.append(("a model edited", _fp(landing, project, environ)))
     changes.append(("a setting", _fp(landing, project, {**environ, "SMB_TRIAGE_MIN_CONFIDENCE": "0.7"})))
@@ -105,34 +110,76 @@ def test_every_input_moves_the_fingerprint_and_nothing_else_does(world, tmp_path
     assert _fp(landing, project, environ) == seen[-1]
 
 
+def _publish(root, run_id: str, recorded: str | None, audit: list[tuple[str, str, int]]) -> None:
+    """Publish a warehouse through ``Warehouse.publish`` (kept publish, BI copy) holding ``audit`` (landing path,
+    status, bytes) as its ``raw.load_audit`` and ``recorded`` as its run-inputs record."""
+    from smb_warehouse.core.warehouse import Warehouse
+    from smb_warehouse.ingestion.loader import ensure_ingestion_tables
+
+    store = Warehouse(root)
+    with store.connect(run_id) as con:
+        ensure_ingestion_tables(con)
+        for rel, status, size in audit:
+            con.execute("INSERT INTO raw.load_audit (load_id, source_file, status, file_bytes, finished_at) "
+                        "VALUES (?, ?, ?, ?, now())", [run_id, rel, status, size])
+        run_inputs.record(con, run_id, recorded)
+    store.publish(run_id, bi_relations=[])
+    store.release(run_id)
+
+
 def test_a_run_is_skipped_only_when_the_recording_run_succeeded_and_in_doubt_it_runs(world, tmp_path):
-    published = tmp_path / "warehouse.duckdb"
+    landing = world[0]
+    root = tmp_path / "warehouse"
+    published = root / "warehouse.duckdb"
     instance = DagsterInstance.ephemeral()
     assert not run_inputs.check(instance, published).skip  # nothing published
     fingerprint = run_inputs.input_fingerprint()
+    rel = "erp/customers/customers_2025-01.csv"
+    size = (landing / rel).stat().st_size
+    loaded = [(rel, "loaded", size)]
 
-    def publish(run_id: str, recorded: str | None) -> None:
-        con = duckdb.connect(str(published))
-        run_inputs.record(con, run_id, recorded)
-        con.close()
-
-    ui_run, run_1, run_2 = (str(uuid.uuid4()) for _ in range(3))
-    publish(ui_run, None)  # a run started without a fingerprint (the UI, a test)
+    ui_run, run_1, run_2, run_3, run_4 = (str(uuid.uuid4()) for _ in range(5))
+    _publish(root, ui_run, None, loaded)  # a run started without a fingerprint (the UI, a test)
     _succeeded(instance, ui_run)
     assert "no record" in run_inputs.check(instance, published).reason
-    publish(run_1, fingerprint)
+    _publish(root, run_1, fingerprint, loaded)
     decision = run_inputs.check(instance, published)
     assert not decision.skip and "did not succeed here" in decision.reason  # the instance does not know run_1
     _succeeded(instance, run_1, DagsterRunStatus.FAILURE)  # published, then a later step failed
     assert not run_inputs.check(instance, published).skip
-    publish(run_2, fingerprint)
+    # what the run read, not what was there when it started: a file held back (a contract the scheduler's process
+    # had cached, a file caught mid-write), or one that vanished from a share during the load, is not read
+    for audit, why in (([(rel, "loaded", size), (rel, "held", size)], "held back"), ([], "not in the audit"),
+                       ([(rel, "loaded", size + 1)], "other size")):
+        run = str(uuid.uuid4())
+        _publish(root, run, fingerprint, audit)
+        _succeeded(instance, run)
+        decision = run_inputs.check(instance, published)
+        assert not decision.skip and "has not read" in decision.reason, why
+    _publish(root, run_2, fingerprint, loaded)
     _succeeded(instance, run_2)
     decision = run_inputs.check(instance, published)
     assert decision.skip and decision.record.run_id == run_2 and decision.fingerprint == fingerprint
+    # the published file written to after its publish (a read-write session), or its BI copy gone: run
+    with duckdb.connect(str(published)) as con:
+        con.execute("CREATE TABLE main.scratch AS SELECT 1 AS x")
+    decision = run_inputs.check(instance, published)
+    assert not decision.skip and "modified after its publish" in decision.reason
+    _publish(root, run_3, fingerprint, loaded)
+    _succeeded(instance, run_3)
+    assert run_inputs.check(instance, published).skip
+    (root / "bi" / "warehouse.duckdb").unlink()
+    assert "BI copy" in run_inputs.check(instance, published).reason
+    _publish(root, run_4, fingerprint, loaded)
+    _succeeded(instance, run_4)
+    # any error while deciding means run, and check() itself never raises: a damaged store, a bad PII key
+    with environment({"SMB_PII_HASH_KEY": "not a key"}):
+        decision = run_inputs.check(instance, published)
+    assert not decision.skip and "could not tell" in decision.reason
     paths.review_decisions_store().parent.mkdir(parents=True, exist_ok=True)
     paths.review_decisions_store().write_bytes(b"not an sqlite file at all" * 100)
     decision = run_inputs.check(instance, published)
-    assert not decision.skip and decision.fingerprint is None and "could not be fingerprinted" in decision.reason
+    assert not decision.skip and decision.fingerprint is None and "could not tell" in decision.reason
 
 
 @pytest.mark.slow

@@ -24,7 +24,9 @@ from smb_warehouse.core import paths
 # The venv's dbt even when the venv is not activated (make calls .venv/bin/python directly).
 DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
 DBT_PROJECT = DbtProject(project_dir=paths.DBT_PROJECT_DIR, profiles_dir=paths.DBT_PROJECT_DIR)
-_DBT_INPUTS = ("models", "macros", "seeds", "analyses", "snapshots", "data_tests", "dbt_project.yml", "profiles.yml")
+# what dbt reads in the project (a change means a re-parse; the docs site key hashes them too)
+DBT_INPUTS = ("models", "macros", "seeds", "analyses", "snapshots", "data_tests", "dbt_project.yml", "profiles.yml",
+              "packages.yml", "package-lock.yml")
 
 
 def _parsed_for(project: DbtProject) -> Path:
@@ -40,7 +42,7 @@ def manifest_is_stale(project: DbtProject = DBT_PROJECT) -> bool:
         return True  # dbt's partial-parse state is only reusable for the same rendered profile
     built = manifest.stat().st_mtime
     root = Path(project.project_dir)
-    for name in _DBT_INPUTS:
+    for name in DBT_INPUTS:
         path = root / name
         files = [path] if path.is_file() else (path.rglob("*") if path.exists() else [])
         if any(f.stat().st_mtime > built for f in files):

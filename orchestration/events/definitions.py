@@ -22,13 +22,22 @@ from dagster import (
 
 from events.microbatch import landed_microbatches
 from events.schema import EVENT_TYPES
+from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
 from smb_warehouse.core import paths
 
 EVENT_ENTITIES = list({(t.system, t.entity): t.contract() for t in EVENT_TYPES.values()}.values())
 EVENT_ENTITY_KEYS = [AssetKey(e.asset_key_path) for e in EVENT_ENTITIES]
 
+_EVENT_RAW = AssetSelection.assets(*EVENT_ENTITY_KEYS)
+_LEDGER = AssetSelection.assets(AUDIT_KEY, QUARANTINE_KEY)
+# Every model that reads a raw table also depends on the ledger (its rows_conserved check gates staging), so the
+# ledger's downstream is every system's staging: follow the event entities' own readers, and from the ledger only
+# what reads the ledger's tables (its staging models), not the other systems' staging.
+_LEDGER_READERS = AssetSelection.assets(*(AssetKey(["staging", f"stg_ingestion__{t}"]) for t in ("load_audit", "quarantine")))
 event_microbatch_job = define_asset_job(
-    "event_microbatch_job", selection=AssetSelection.assets(*EVENT_ENTITY_KEYS).downstream().required_multi_asset_neighbors(),
+    "event_microbatch_job",
+    selection=(_EVENT_RAW | _LEDGER | (_EVENT_RAW.downstream(depth=1) - _EVENT_RAW - _LEDGER).downstream()
+               | _LEDGER_READERS.downstream()).required_multi_asset_neighbors(),
     description="Load event micro-batches (bank lines, AP invoices, tickets), rebuild what depends on them, publish.")
 
 

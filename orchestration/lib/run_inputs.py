@@ -8,10 +8,10 @@ the record travels with the published file and a rollback brings back the record
 It is a sha256 over:
 
 - the landing zone as the loader sees it: every entry of every contract entity's folder (``discover``, which
-  follows symlinked folders) with its size, modification time and the loader's decision (load / held /
-  ignored), so a held file that becomes loadable changes it;
+  follows symlinked folders, with the contracts as they are now) with its size, modification time, inode and
+  change time and the loader's decision (load / held / ignored), so a held file that becomes loadable changes it;
 - the code and configuration that turn the files into the warehouse: the content of the dbt project (models,
-  macros, seeds, snapshots, dbt_project.yml, profiles.yml), the contracts, the Python packages
+  macros, seeds, snapshots, analyses, data_tests, dbt_project.yml, profiles.yml, packages), the contracts, the Python packages
   ``smb_warehouse`` and ``orchestration`` and the dependency lock (requirements.lock, pyproject.toml);
 - the settings: environment variables ``SMB_*`` and ``DBT_*`` with their values, except those that only say where
   things are (``*_DIR``, ``*_PATH``, ``*_FILE``, the MLflow URIs are not among them at all), secrets that do not
@@ -21,10 +21,18 @@ It is a sha256 over:
   run writes itself are not inputs);
 - the PII hash key (a digest of it): a new key changes every pseudonym.
 
-A run is skipped only when the published record's fingerprint equals this one *and* the run that recorded it
-succeeded in the Dagster instance at hand (a run that published and then failed in a later step runs again). In
-doubt it runs: no published file, no record, a record of a run started without a fingerprint (UI, tests), a run
-the instance does not know, or any error while fingerprinting.
+A run is skipped only when the published record's fingerprint equals this one, the run that recorded it succeeded
+in the Dagster instance at hand (a run that published and then failed in a later step runs again), every file the
+loader would load now is recorded as read, with its size, in the published ``raw.load_audit`` (``not_loaded``: the
+fingerprint says what was there when the run started, the audit what the run read: a file held back, a share that
+dropped out mid-load), and the published file is the one the pipeline wrote (a kept publish, not modified since,
+with the BI copy built from it). In doubt it runs: no published file, no record, a record of a run started without
+a fingerprint (UI, tests), a run the instance does not know, or any error while deciding.
+
+The installed versions of the packages that compute the warehouse (``RUNTIME_PACKAGES``) and Python's are inputs
+too. Not inputs: the registry's aliases (the publish resets them from the published record), and what a run
+writes that no later run reads back (run history, workflow outcomes): a skipped night adds no row to
+``kpi_platform__pipeline_health``, and the freshness policies then report the age of the published data.
 """
 from __future__ import annotations
 
@@ -41,13 +49,20 @@ import pandas as pd
 
 from smb_warehouse.core import paths, pii, safe_mode
 from smb_warehouse.forecasting import rollout
-from smb_warehouse.ingestion.contracts import all_entities
+from smb_warehouse.ingestion.contracts import all_entities, load_contracts
 from smb_warehouse.ingestion.discovery import discover
 
 FINGERPRINT_TAG = "warehouse/input_fingerprint"
 RECORD_TABLE = "ops.run_inputs"
-CODE_DIRS = ("models", "macros", "seeds", "snapshots", "contracts", "smb_warehouse", "orchestration")
-CODE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "requirements.lock", "pyproject.toml")
+CODE_DIRS = ("models", "macros", "seeds", "snapshots", "analyses", "data_tests", "contracts", "smb_warehouse",
+             "orchestration")
+CODE_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "package-lock.yml", "requirements.lock",
+              "pyproject.toml")
+# installed versions of what computes the warehouse (the lock says what should be installed, not what is)
+RUNTIME_PACKAGES = ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "dagster-dbt", "pandas", "numpy", "scikit-learn",
+                    "splink", "rapidfuzz", "mlflow", "evidently")
+# a file the loader would load counts as read only when the published audit's latest row for it says so, with its size
+DONE_IN_AUDIT = ("loaded", "empty", "rejected", "duplicate")
 CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".csv", ".md", ".json", ".jinja"}
 SETTING_PREFIXES = ("SMB_", "DBT_")
 LOCATION_SUFFIXES = ("_DIR", "_PATH", "_FILE")
@@ -58,15 +73,17 @@ NOT_INPUTS = frozenset({"SMB_API_KEYS", "SMB_REDIS_URL", "SMB_REPORTS_URL", "SMB
                         "DBT_SEND_ANONYMOUS_USAGE_STATS", "DBT_THREADS"})
 
 
-def _code_files(project: Path) -> Iterator[Path]:
-    for name in CODE_FILES:
-        if (project / name).is_file():
-            yield project / name
-    for folder in CODE_DIRS:
-        root = project / folder
-        if root.is_dir():
-            yield from sorted(p for p in root.rglob("*")
-                              if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts)
+def content_entries(project: Path, names: tuple[str, ...], suffixes: set[str] | None = None) -> Iterator[str]:
+    """``"code\\0<relative path>\\0<sha256 of the content>"`` for each file ``names`` holds under ``project``: a name
+    is a file or a folder (every file below it, with a suffix in ``suffixes`` when given, no ``__pycache__``), in
+    sorted order; missing names are skipped. Raises ``OSError`` when a file cannot be read."""
+    for name in names:
+        root = project / name
+        files = [root] if root.is_file() else sorted(
+            f for f in root.rglob("*") if f.is_file() and (suffixes is None or f.suffix in suffixes)
+            and "__pycache__" not in f.parts) if root.is_dir() else []
+        for path in files:
+            yield f"code\0{path.relative_to(project).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
 def _landing_entries(landing: Path) -> Iterator[str]:
@@ -77,12 +94,10 @@ def _landing_entries(landing: Path) -> Iterator[str]:
             except FileNotFoundError:  # gone between listing and stat (an rsync temp file): it changed
                 yield f"landing\0{found.rel}\0vanished"
                 continue
-            yield f"landing\0{found.rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{found.action}"
-
-
-def _code_entries(project: Path) -> Iterator[str]:
-    for path in _code_files(project):
-        yield f"code\0{path.relative_to(project).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}"
+            # inode and ctime too: a same-size rewrite whose mtime was kept or restored (cp -p, tar, a restore)
+            # still changes them (a program cannot set ctime; a replace by rename changes the inode)
+            yield (f"landing\0{found.rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\0{stat.st_ctime_ns}"
+                   f"\0{found.action}")
 
 
 def setting_entries(environ: dict[str, str]) -> Iterator[str]:
@@ -121,6 +136,18 @@ def _decision_entries() -> Iterator[str]:
                                                               "WHERE decided_by_kind = 'person'")
 
 
+def _runtime_entries() -> Iterator[str]:
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    yield f"runtime\0python\0{sys.version}"
+    for name in RUNTIME_PACKAGES:
+        try:
+            yield f"runtime\0{name}\0{version(name)}"
+        except PackageNotFoundError:
+            yield f"runtime\0{name}\0none"
+
+
 def _pii_entry() -> Iterator[str]:
     # a digest of the key (generated here if the installation has none yet, as the run would): never the key
     yield "pii\0" + hashlib.sha256(b"smb-run-inputs\0" + pii.hash_key().encode()).hexdigest()
@@ -133,9 +160,12 @@ def input_fingerprint(landing: Path | None = None, project: Path | None = None,
     ``environ`` (default ``os.environ``), the people's decisions and the PII key. Raises ``OSError`` /
     ``sqlite3.Error`` when a file or store cannot be read (``unchanged_since_publish`` callers treat that as a
     reason to run)."""
+    load_contracts.cache_clear()  # a long-lived process (the daemon) must see the contracts as they are now
     digest = hashlib.sha256()
-    parts = [_landing_entries(landing or paths.landing_dir()), _code_entries(project or paths.PROJECT_ROOT),
-             setting_entries(dict(os.environ if environ is None else environ)), _decision_entries(), _pii_entry()]
+    parts = [_landing_entries(landing or paths.landing_dir()),
+             content_entries(project or paths.PROJECT_ROOT, CODE_FILES + CODE_DIRS, CODE_SUFFIXES),
+             setting_entries(dict(os.environ if environ is None else environ)), _runtime_entries(),
+             _decision_entries(), _pii_entry()]
     for part in parts:
         for entry in part:
             digest.update(entry.encode("utf-8", "surrogateescape") + b"\n")
@@ -192,16 +222,61 @@ class Check:
     record: RunInputs | None = None
 
 
+def not_loaded(published: Path, landing: Path | None = None) -> list[str]:
+    """Landing files (relative paths) the loader would load now that the published warehouse does not record as
+    read: the latest ``raw.load_audit`` row for the file is missing, is not one of ``DONE_IN_AUDIT`` (a file held
+    back when the run looked) or has another size. The fingerprint says what was there when the publishing run
+    started; this says what that run really read (a contract that held a file back, a share that dropped out during
+    the load). Raises ``duckdb.Error`` / ``OSError`` when the file cannot be read."""
+    load_contracts.cache_clear()
+    landing = landing or paths.landing_dir()
+    current = {}
+    for entity in all_entities():
+        for found in discover(entity, landing):
+            if found.action == "load":
+                current[found.rel] = found.path.stat().st_size
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        audit = {rel: (status, size) for rel, status, size in con.execute(
+            "SELECT source_file, arg_max(status, finished_at), arg_max(file_bytes, finished_at) "
+            "FROM raw.load_audit GROUP BY source_file").fetchall()}
+    finally:
+        con.close()
+    return sorted(rel for rel, size in current.items()
+                  if rel not in audit or audit[rel][0] not in DONE_IN_AUDIT or audit[rel][1] != size)
+
+
+def _published_by_hand(published: Path) -> str | None:
+    """Why the published file (or its BI copy) may not be what the recording run published, or None. The BI copy
+    is written from the published file after that file's last write (``Warehouse.publish``), so a published file
+    newer than its BI copy was written to afterwards (a read-write session that changed it). Raises ``OSError``."""
+    from smb_warehouse.core.warehouse import Warehouse
+
+    store = Warehouse(published.parent)
+    entry = store.current_publish()
+    if entry is None:
+        return "the published file is not one the pipeline published (replaced by hand?)"
+    if store.bi_publish_id() != entry.publish_id:
+        return "the BI copy is missing or not the one built from the published file"
+    if published.stat().st_mtime_ns > store.bi_path.stat().st_mtime_ns:
+        return "the published file was modified after its publish"
+    return None
+
+
 def check(instance, published: Path | None = None) -> Check:
     """Whether a run now would rebuild the published warehouse unchanged (module docstring). ``instance``: the
-    Dagster instance whose run history says whether the recording run succeeded. Never raises: an error while
-    fingerprinting means run."""
+    Dagster instance whose run history says whether the recording run succeeded. Never raises: any error while
+    deciding means run."""
+    try:
+        return _check(instance, published or paths.published_warehouse_path())
+    except Exception as exc:  # in doubt, run: a bad PII key, a locked store, an instance error ...
+        return Check(False, None, f"could not tell whether anything changed ({type(exc).__name__}: {exc}): running")
+
+
+def _check(instance, published: Path) -> Check:
     from dagster import DagsterRunStatus
 
-    try:
-        fingerprint = input_fingerprint()
-    except (OSError, sqlite3.Error, ValueError) as exc:
-        return Check(False, None, f"inputs could not be fingerprinted ({type(exc).__name__}: {exc}): running")
+    fingerprint = input_fingerprint()
     found = published_record(published)
     if found is None or found.input_fingerprint is None:
         return Check(False, fingerprint, "no record of what the published warehouse was built from: running")
@@ -210,5 +285,12 @@ def check(instance, published: Path | None = None) -> Check:
     run = instance.get_run_by_id(found.run_id)
     if run is None or run.status != DagsterRunStatus.SUCCESS:
         return Check(False, fingerprint, f"the run that published (run {found.run_id}) did not succeed here: running")
+    unread = not_loaded(published)
+    if unread:
+        return Check(False, fingerprint, f"{len(unread)} landed file(s) the published warehouse has not read "
+                                         f"(first: {unread[0]}): running")
+    by_hand = _published_by_hand(published)
+    if by_hand:
+        return Check(False, fingerprint, f"{by_hand}: running")
     return Check(True, fingerprint, f"nothing changed since the last publish (run {found.run_id}, "
                                     f"{found.recorded_at}): the published warehouse is current", found)

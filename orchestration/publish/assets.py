@@ -2,7 +2,6 @@
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -12,7 +11,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource
 
-from orchestration.dbt.assets import DBT_PROJECT, dbt_target, warehouse_dbt_models
+from orchestration.dbt.assets import DBT_INPUTS, dbt_target, warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
 from orchestration.lib import run_inputs
 from orchestration.lib.dbt_translator import published_freshness_policy
@@ -26,30 +25,23 @@ DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json
 
 
 DOCS_KEY_FILE = ".docs_key"
-_MANIFEST_RUN_METADATA = ("generated_at", "invocation_id", "invocation_started_at")
 
 
-def _without_parse_times(value):
-    if isinstance(value, dict):
-        return {k: _without_parse_times(v) for k, v in value.items() if k != "created_at"}
-    if isinstance(value, list):
-        return [_without_parse_times(v) for v in value]
-    return value
+def docs_key(candidate: Path, project_dir: Path = paths.DBT_PROJECT_DIR) -> str:
+    """What the dbt docs site is a function of, as one sha256 hex digest: the content of every file dbt reads in
+    ``project_dir`` (``DBT_INPUTS``: models, macros, seeds, snapshots, analyses, data tests, dbt_project.yml,
+    profiles.yml; by content, so a deploy that keeps modification times still counts), the installed dbt-core and
+    dbt-duckdb versions, the candidate warehouse's catalog (every table and view with its comment and every column
+    with its position, type and comment: exactly what dbt-duckdb's ``get_catalog`` reads, so row data is not part of
+    it), and the ``DBT_*``/``SMB_*`` settings that are run inputs (``run_inputs.setting_entries``: not locations,
+    secrets or serving settings), which include every setting a model reads with ``env_var``. Two publishes with
+    equal keys generate the same site. Raises ``OSError`` when a project file cannot be read and ``duckdb.Error``
+    when the candidate cannot be opened."""
+    from importlib.metadata import version
 
-
-def docs_key(candidate: Path, manifest: Path) -> str:
-    """What the dbt docs site is a function of, as one sha256 hex digest: the parsed project
-    (``manifest``: dbt's target/manifest.json, without its run metadata and per-node parse times), the
-    candidate warehouse's catalog (every table and view with its comment and every column with its
-    position, type and comment: exactly what dbt-duckdb's ``get_catalog`` reads, so row data is not part
-    of it), and the ``DBT_*``/``SMB_*`` settings that are run inputs (``run_inputs.setting_entries``: not locations,
-    secrets or serving settings), which include every setting a model reads with ``env_var``. Two publishes with equal keys would
-    generate the same site. Raises ``FileNotFoundError`` when the manifest is missing and
-    ``duckdb.Error`` when the candidate cannot be opened."""
-    project = json.loads(manifest.read_text())
-    for name in _MANIFEST_RUN_METADATA:
-        project.get("metadata", {}).pop(name, None)
-    digest = hashlib.sha256(json.dumps(_without_parse_times(project), sort_keys=True).encode())
+    digest = hashlib.sha256(f"dbt-core {version('dbt-core')}\0dbt-duckdb {version('dbt-duckdb')}\n".encode())
+    for entry in run_inputs.content_entries(project_dir, DBT_INPUTS):
+        digest.update(entry.encode("utf-8", "surrogateescape") + b"\n")
     con = duckdb.connect(str(candidate), read_only=True)
     try:
         for query in (
@@ -68,14 +60,14 @@ def docs_key(candidate: Path, manifest: Path) -> str:
     return digest.hexdigest()
 
 
-def _generate_docs(dbt: DbtCliResource, candidate: Path, into: Path, manifest: Path = DBT_PROJECT.manifest_path) -> str:
+def _generate_docs(dbt: DbtCliResource, candidate: Path, into: Path) -> str:
     """Build the dbt docs site from the candidate (the catalog reads table metadata from it) so the site
     describes exactly the warehouse about to be published. Written to a fresh folder, swapped in whole.
 
     Skipped (the site kept as it is) when the site on disk was generated for an equal :func:`docs_key`:
     same project, same catalog, same settings. That saves a dbt start-up, a compile of every node and the
     catalog queries (about 10 s) on runs that only bring new rows. Returns "generated" or "unchanged"."""
-    key = docs_key(candidate, manifest)
+    key = docs_key(candidate)
     stored = into / DOCS_KEY_FILE
     if stored.exists() and stored.read_text() == key and all((into / name).exists() for name in DOCS_FILES.values()):
         return "unchanged"

@@ -9,7 +9,8 @@
   ``SMB_KEEP_MODEL_VERSIONS`` per experiment;
 - Dagster run history: the newest ``SMB_KEEP_DAGSTER_RUNS`` (200) runs (``orchestration.publish``);
 - dbt invocation folders (``target/<step>-<run>-<id>/``, one per dbt step of every run, about 6.5 MB each: manifest,
-  compiled SQL, run results): the newest ``SMB_KEEP_DBT_TARGETS`` (10), so the last run's are there to read.
+  compiled SQL, run results): the newest ``SMB_KEEP_DBT_TARGETS`` (10), so the last run's are there to read, and
+  any written to in the last day (another data dir's run may be using one).
 
 The publish step applies all of it after every successful publish. Deleting a model version deletes its
 MLflow run and logged model and removes their files when they live in this project's local artifact store
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from smb_warehouse.core import paths, registry, tracking
 KEEP_REPORTS_ENV, DEFAULT_KEEP_REPORTS = "SMB_KEEP_REPORTS", 10
 KEEP_MODEL_VERSIONS_ENV, DEFAULT_KEEP_MODEL_VERSIONS = "SMB_KEEP_MODEL_VERSIONS", 10
 KEEP_DBT_TARGETS_ENV, DEFAULT_KEEP_DBT_TARGETS = "SMB_KEEP_DBT_TARGETS", 10
+DBT_TARGET_MIN_AGE_SECONDS = 86_400.0
 _RUN_SUFFIX = re.compile(r"_[0-9a-f]{8}$")
 # dagster-dbt's per-invocation target folder: "<op name>-<run id[:7]>-<uuid4[:7]>" (DbtCliResource._get_unique_target_path)
 _DBT_INVOCATION_DIR = re.compile(r"^[A-Za-z_]\w*-[0-9a-f]{7}-[0-9a-f]{7}$")
@@ -63,18 +66,32 @@ def prune_reports(root: Path | None = None, keep: int | None = None) -> list[Pat
     return doomed
 
 
-def prune_dbt_targets(target: Path | None = None, keep: int | None = None) -> list[Path]:
-    """Delete all but the newest ``keep`` (default ``SMB_KEEP_DBT_TARGETS``) of the folders dagster-dbt creates
-    under the dbt target folder (default ``<dbt project>/target``) for each dbt invocation. Other files and
-    folders there (manifest.json, partial_parse.msgpack) are never touched. Returns the deleted folders."""
+def _last_written(folder: Path) -> float | None:
+    """Newest modification time of ``folder`` and its direct entries (dbt writes run/, compiled/ and the
+    artifacts there as the step goes), or None when it is gone."""
+    try:
+        return max([folder.stat().st_mtime, *(entry.stat().st_mtime for entry in folder.iterdir())])
+    except FileNotFoundError:
+        return None
+
+
+def prune_dbt_targets(target: Path | None = None, keep: int | None = None,
+                      min_age_seconds: float = DBT_TARGET_MIN_AGE_SECONDS) -> list[Path]:
+    """Delete the folders dagster-dbt creates under the dbt target folder (default ``<dbt project>/target``) for
+    each dbt invocation, but the newest ``keep`` (default ``SMB_KEEP_DBT_TARGETS``) and any written to in the last
+    ``min_age_seconds`` (default one day: the target folder is the project's, shared by every data dir, so another
+    run's step may be writing into one right now). Other files and folders there (manifest.json,
+    partial_parse.msgpack) are never touched. Returns the deleted folders."""
     target = target or paths.DBT_PROJECT_DIR / "target"
-    keep = keep or _keep(KEEP_DBT_TARGETS_ENV, DEFAULT_KEEP_DBT_TARGETS)
-    folders = [d for d in target.iterdir() if d.is_dir() and _DBT_INVOCATION_DIR.match(d.name)] \
-        if target.exists() else []
-    folders.sort(key=lambda d: d.stat().st_mtime, reverse=True)
-    for folder in folders[keep:]:
+    keep = _keep(KEEP_DBT_TARGETS_ENV, DEFAULT_KEEP_DBT_TARGETS) if keep is None else keep
+    written = {d: _last_written(d) for d in target.iterdir() if d.is_dir() and _DBT_INVOCATION_DIR.match(d.name)} \
+        if target.exists() else {}
+    folders = sorted((d for d, t in written.items() if t is not None), key=lambda d: written[d], reverse=True)
+    cutoff = time.time() - min_age_seconds
+    doomed = [d for d in folders[keep:] if written[d] < cutoff]
+    for folder in doomed:
         shutil.rmtree(folder, ignore_errors=True)
-    return folders[keep:]
+    return doomed
 
 
 @dataclass

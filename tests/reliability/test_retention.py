@@ -92,20 +92,27 @@ def test_mlflow_keeps_newest_aliased_and_published_versions_and_deletes_the_rest
         assert registry.load("retention_probe", version="3").value == 3  # so does the published one
 
 
-def test_dbt_invocation_folders_keep_the_newest_n_and_nothing_else_is_touched(tmp_path):
+def test_dbt_invocation_folders_keep_the_newest_n_and_any_in_use_and_nothing_else_is_touched(tmp_path):
     now = time.time()
-    for i, step in enumerate(["warehouse_dbt_models", "warehouse_dbt_models_2", "warehouse_dbt_models_7"] * 2):
-        folder = tmp_path / f"{step}-{i:07x}-abcdef{i}"
+    two_days = 2 * 86_400
+    names = [f"{step}-{i:07x}-abcdef{i}" for i, step in
+             enumerate(["warehouse_dbt_models", "warehouse_dbt_models_2", "warehouse_dbt_models_7"] * 2)]
+    for i, name in enumerate(names):
+        folder = tmp_path / name
         (folder / "run").mkdir(parents=True)
         (folder / "manifest.json").write_text("{}")
-        os.utime(folder, (now - 100 + i, now - 100 + i))
+        for path in (folder / "run", folder / "manifest.json", folder):
+            os.utime(path, (now - two_days + i, now - two_days + i))
+    # the two oldest folders, but steps are writing into them right now (other data dirs' runs): beyond keep=1 by
+    # count, one of them is still kept because it was written to within the last day
+    for name in names[:2]:
+        (tmp_path / name / "run" / "model.sql").write_text("select 1")
+        os.utime(tmp_path / name, (now - two_days, now - two_days))
+        os.utime(tmp_path / name / "run", (now, now))
     for keep in ("manifest.json", "partial_parse.msgpack"):
         (tmp_path / keep).write_text("x")
     (tmp_path / "compiled").mkdir()  # dbt's own folders and files are not invocation folders
-    deleted = retention.prune_dbt_targets(tmp_path, keep=2)
-    assert sorted(p.name for p in deleted) == sorted(f"{s}-{i:07x}-abcdef{i}" for i, s in
-                                                     enumerate(["warehouse_dbt_models", "warehouse_dbt_models_2",
-                                                                "warehouse_dbt_models_7", "warehouse_dbt_models"]))
+    deleted = retention.prune_dbt_targets(tmp_path, keep=1)
+    assert sorted(p.name for p in deleted) == sorted(names[2:])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["compiled", "manifest.json", "partial_parse.msgpack", "warehouse_dbt_models_2-0000004-abcdef4",
-         "warehouse_dbt_models_7-0000005-abcdef5"])
+        ["compiled", "manifest.json", "partial_parse.msgpack", names[0], names[1]])
