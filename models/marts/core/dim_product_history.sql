@@ -20,7 +20,7 @@ select
     cast(states.version_number as integer) as version_number,
     cast(states.valid_from as timestamp) as valid_from,
     cast(states.valid_to as timestamp) as valid_to,
-    cast(case when states.valid_to is null then true else false end as boolean) as is_current,
+    cast(states.valid_to is null as boolean) as is_current,
     cast(states.product_name as {{ dbt.type_string() }}) as product_name,
     cast(states.category as {{ dbt.type_string() }}) as category,
     cast(states.is_active as boolean) as is_active,

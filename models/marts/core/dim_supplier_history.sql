@@ -20,7 +20,7 @@ select
     cast(states.version_number as integer) as version_number,
     cast(states.valid_from as timestamp) as valid_from,
     cast(states.valid_to as timestamp) as valid_to,
-    cast(case when states.valid_to is null then true else false end as boolean) as is_current,
+    cast(states.valid_to is null as boolean) as is_current,
     cast({{ public_party_name('states.supplier_name') }} as {{ dbt.type_string() }}) as supplier_name,
     cast(states.vat_id as {{ dbt.type_string() }}) as vat_id,
     cast({{ mask_email('states.email') }} as {{ dbt.type_string() }}) as email_masked,

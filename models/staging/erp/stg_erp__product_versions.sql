@@ -22,4 +22,4 @@ select
     ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
     {{ lineage_columns() }}
 
-from {{ source('erp', 'products') }} as source
+from {{ source('erp', 'products') }}

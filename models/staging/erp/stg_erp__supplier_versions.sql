@@ -19,4 +19,4 @@ select
     ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
     {{ lineage_columns() }}
 
-from {{ source('erp', 'suppliers') }} as source
+from {{ source('erp', 'suppliers') }}
