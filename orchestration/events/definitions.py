@@ -19,9 +19,11 @@ from dagster import (
     define_asset_job,
     sensor,
 )
+from dagster_dbt import get_asset_key_for_model
 
 from events.microbatch import landed_microbatches
 from events.schema import EVENT_TYPES
+from orchestration.dbt.assets import warehouse_dbt_models
 from orchestration.ingestion.audit import AUDIT_KEY, QUARANTINE_KEY
 from smb_warehouse.core import paths
 
@@ -33,7 +35,8 @@ _LEDGER = AssetSelection.assets(AUDIT_KEY, QUARANTINE_KEY)
 # Every model that reads a raw table also depends on the ledger (its rows_conserved check gates staging), so the
 # ledger's downstream is every system's staging: follow the event entities' own readers, and from the ledger only
 # what reads the ledger's tables (its staging models), not the other systems' staging.
-_LEDGER_READERS = AssetSelection.assets(*(AssetKey(["staging", f"stg_ingestion__{t}"]) for t in ("load_audit", "quarantine")))
+_LEDGER_READERS = AssetSelection.assets(*(get_asset_key_for_model([warehouse_dbt_models], f"stg_ingestion__{table}")
+                                          for table in ("load_audit", "quarantine")))
 event_microbatch_job = define_asset_job(
     "event_microbatch_job",
     selection=(_EVENT_RAW | _LEDGER | (_EVENT_RAW.downstream(depth=1) - _EVENT_RAW - _LEDGER).downstream()
