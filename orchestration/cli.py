@@ -37,7 +37,7 @@ def demo(instance, terminal: TextIO | None = None, force: bool = False):
     if decision.skip and not force:
         print(f"Nothing to do: {decision.reason}:\n  {paths.published_warehouse_path()}\n"
               "(`make demo FORCE=1` rebuilds it anyway.)", file=out)
-        return 0, None
+        return publish_postgres(instance, terminal), None
     tags = {run_inputs.FINGERPRINT_TAG: decision.fingerprint} if decision.fingerprint else {}
     result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal, tags=tags)
     out = terminal or sys.stdout  # restored by now (quiet_run redirects it to the log during the run)
@@ -48,7 +48,38 @@ def demo(instance, terminal: TextIO | None = None, force: bool = False):
         print(f"Full log: {log_path}", file=out)
         return 1, result
     print_locations(result.run_id, out)
-    return 0, result
+    return publish_postgres(instance, terminal), result
+
+
+def publish_postgres(instance, terminal: TextIO | None = None) -> int:
+    """When SMB_POSTGRES_PUBLISH is on and PostgreSQL does not hold the current DuckDB publish yet, run
+    postgres_publish_job (orchestration/publish/postgres.py) and say how it went. Returns 0, or 1 when it
+    failed (the DuckDB publish stands; the next `make demo` tries PostgreSQL again, even with no change)."""
+    from orchestration.definitions import defs
+    from orchestration.lib.run_console import quiet_run
+    from orchestration.publish.postgres import POSTGRES_KEY, postgres_publish_enabled, postgres_target
+    from smb_warehouse.core.warehouse import Warehouse
+
+    if not postgres_publish_enabled():
+        return 0
+    out = terminal or sys.stdout
+    current = Warehouse().current_publish()
+    latest = instance.get_latest_materialization_event(POSTGRES_KEY)
+    metadata = latest.asset_materialization.metadata if latest and latest.asset_materialization else {}
+    done = {k: getattr(v, "value", v) for k, v in metadata.items() if k in ("from_publish", "target")}
+    if current is None or done == {"from_publish": current.publish_id, "target": postgres_target()}:
+        return 0
+    result, log_path = quiet_run(defs.resolve_job_def("postgres_publish_job"), instance, terminal=terminal)
+    out = terminal or sys.stdout
+    if result.success:
+        print("PostgreSQL: published (schemas swapped; the BI role reads the public marts).", file=out)
+        return 0
+    print("\nPOSTGRESQL PUBLISH FAILED: the DuckDB warehouse above is published; PostgreSQL still serves its "
+          "previous publish.", file=out)
+    for event in (e for e in result.all_events if e.is_step_failure):
+        print(f"- step {event.step_key}: {failure_message(event)}", file=out)
+    print(f"Full log: {log_path}", file=out)
+    return 1
 
 
 def failure_message(event) -> str:

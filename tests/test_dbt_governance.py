@@ -39,6 +39,18 @@ def test_every_public_model_and_column_is_described_and_owned(manifest):
     assert all(m.get("group") for m in public), [m["name"] for m in public if not m.get("group")]
 
 
+def test_the_bi_role_is_granted_exactly_the_public_models(manifest):
+    """On PostgreSQL the BI role reads what `grants.select` names: every public model grants it, nothing
+    else grants anyone (dbt_project.yml grants the marts folder; protected marts opt out)."""
+    granted = {m["name"]: (m["config"].get("grants") or {}).get("select", []) for m in _models(manifest)}
+    public = {m["name"] for m in _models(manifest) if m.get("access") == "public"}
+    assert {n for n, roles in granted.items() if roles} == public
+    assert len({tuple(granted[n]) for n in public}) == 1 and all(len(granted[n]) == 1 for n in public), \
+        "one BI role (DBT_POSTGRES_BI_ROLE) for every public model"
+    seeds = [n for n in manifest["nodes"].values() if n["resource_type"] == "seed" and (n["config"].get("grants") or {})]
+    assert not seeds
+
+
 def _masked_in_sql(model: dict, column: str, macro: str) -> bool:
     """True when the model's SQL computes `column` through `macro` (e.g. `{{ public_party_name(...) }} ... as column`)."""
     lines = [line for line in model.get("raw_code", "").splitlines() if re.search(rf"\bas\s+{re.escape(column)}\s*,?\s*$", line)]

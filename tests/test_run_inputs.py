@@ -58,7 +58,9 @@ def test_every_input_moves_the_fingerprint_and_nothing_else_does(world, tmp_path
     base = _fp(landing, project, environ)
     assert _fp(landing, project, environ) == base  # deterministic
     unrelated = {"SMB_DATA_DIR": "/elsewhere", "SMB_REPORTS_DIR": "/x", "PATH": "/y", "SMB_API_KEYS": "k:viewer",
-                 "SMB_REPORTS_PORT": "3002", "DBT_POSTGRES_PASSWORD": "secret", "MLFLOW_TRACKING_URI": "sqlite:///x"}
+                 "SMB_REPORTS_PORT": "3002", "DBT_POSTGRES_PASSWORD": "secret", "MLFLOW_TRACKING_URI": "sqlite:///x",
+                 # PostgreSQL's copy is published by its own job, which checks server and role itself
+                 "SMB_POSTGRES_PUBLISH": "1", "DBT_POSTGRES_HOST": "db", "DBT_POSTGRES_BI_ROLE": "bi"}
     assert _fp(landing, project, {**environ, **unrelated}) == base
     (landing / "notes").mkdir()
     (landing / "notes" / "readme.txt").write_text("no contract reads this folder")

@@ -70,7 +70,10 @@ LOCATION_SUFFIXES = ("_DIR", "_PATH", "_FILE")
 # the schedule fires); SMB_PII_HASH_KEY is an input, taken as a digest with the key file (see _pii_entry)
 NOT_INPUTS = frozenset({"SMB_API_KEYS", "SMB_REDIS_URL", "SMB_REPORTS_URL", "SMB_REPORTS_PORT", "SMB_SCHEDULE_CRON",
                         "SMB_SCHEDULE_TZ", "SMB_WRITER_WAIT_SECONDS", "SMB_PII_HASH_KEY", "DBT_POSTGRES_PASSWORD",
-                        "DBT_SEND_ANONYMOUS_USAGE_STATS", "DBT_THREADS"})
+                        "DBT_SEND_ANONYMOUS_USAGE_STATS", "DBT_THREADS",
+                        # where and whether PostgreSQL gets a copy: make demo's publish_postgres checks those itself
+                        "SMB_POSTGRES_PUBLISH", "DBT_POSTGRES_HOST", "DBT_POSTGRES_PORT", "DBT_POSTGRES_USER",
+                        "DBT_POSTGRES_DBNAME", "DBT_POSTGRES_SCHEMA", "DBT_POSTGRES_BI_ROLE"})
 
 
 def content_entries(project: Path, names: tuple[str, ...], suffixes: set[str] | None = None) -> Iterator[str]:

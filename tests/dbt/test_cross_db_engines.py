@@ -10,7 +10,7 @@ and run there; the result must equal the expected value written in the case.
 Rendering: dbt is not needed (its adapters for PostgreSQL and Spark are not installed here). A small Jinja
 environment loads the macro files and emulates the three dbt features they use: `return()`,
 `adapter.dispatch` (`<engine>__` then `default__`, DuckDB also `duckdb__`) and the `smb_warehouse.`
-namespace, plus `target.schema` (public), `dbt.type_string()` / `dbt.position()` / `ref()` / `var()` as dbt renders them.
+namespace, plus `target.schema` (public), `dbt.type_string()` / `dbt.position()` / `ref()` / `var()` / `env_var()` / `modules.re` as dbt renders them.
 """
 # ruff: noqa: E501  (the SQL of a case reads best unbroken)
 from __future__ import annotations
@@ -21,11 +21,7 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
+import re
 from pathlib import Path
 
 import duckdb
@@ -61,6 +57,8 @@ class Env:
             "target": type("T", (), {"schema": "public", "type": engine})(),
             "ref": lambda name: name,
             "var": lambda name, default=None: {"base_currency": "EUR"}.get(name, default),
+            "env_var": lambda name, default=None: os.environ.get(name, default),
+            "modules": type("M", (), {"re": re})(),
         }
         self.env.globals.update(glob)
         files = sorted((ROOT / "macros" / "cross_db").glob("*.sql")) + [
@@ -235,50 +233,21 @@ def setup(engine, conn):
 
 
 
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    return str(candidates[-1]) if candidates else None
-
-
 @pytest.fixture(scope="module")
 def postgres():
+    """An autocommit psycopg2 connection (user postgres, database postgres) to a throwaway local server
+    (smb_warehouse.core.postgres_local), with fuzzystrmatch created."""
     psycopg2 = pytest.importorskip("psycopg2")
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
+    from smb_warehouse.core import postgres_local
+
+    if not postgres_local.server_binaries():
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
-    # directly under the system temp dir: the server user must reach it (pytest's tmp dirs are root-only)
-    root = Path(tempfile.mkdtemp(prefix="smb_pg_"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        as_user = ["runuser", "-u", "nobody", "--"]
-        shutil.chown(root, "nobody")
-        shutil.chown(sock, "nobody")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(as_user + [initdb, "-D", str(data), "-U", "postgres", "--encoding=UTF8", "--locale=C.UTF-8"],
-                   check=True, capture_output=True)
-    subprocess.run(as_user + [pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-                              f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
-    try:
-        for _ in range(50):
-            try:
-                conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-                break
-            except psycopg2.OperationalError:
-                time.sleep(0.2)
+    with postgres_local.throwaway_server() as server:
+        conn = psycopg2.connect(server.dsn())
         conn.autocommit = True
         conn.cursor().execute("create extension if not exists fuzzystrmatch")
         yield conn
         conn.close()
-    finally:
-        subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

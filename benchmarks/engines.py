@@ -1,0 +1,126 @@
+"""Build the same inputs on every engine and compare every public mart: ``make compare-engines``.
+
+Inputs: a published DuckDB warehouse (default: ``$SMB_DATA_DIR/warehouse/warehouse.duckdb``, what
+``make demo`` publishes): its loaded raw tables and the tables the Python assets wrote are what every
+engine's dbt build reads.
+
+- **DuckDB**: ``dbt build`` of the whole project on a copy of that file (the Dagster run built some marts
+  before its own last step's node results existed, so the reference is a build by dbt alone).
+- **PostgreSQL**: the server of ``DBT_POSTGRES_*`` when ``DBT_POSTGRES_HOST`` is set (the database must
+  exist and be the comparison's own: its input tables are replaced), else a throwaway local server
+  (``smb_warehouse.core.postgres_local``); inputs copied, then write-audit-publish
+  (``smb_warehouse.core.postgres_publish``).
+- **Spark**: when its module and pyspark are installed (``make test-spark`` installs them); otherwise the
+  line says skipped and why.
+
+Prints each engine's time (copy of inputs, dbt build) and, per public mart, row counts and an
+order-independent checksum per engine with the verdict (``smb_warehouse.core.engine_compare``: doubles
+rounded to 9 decimal places). Exits 1 when any mart differs or an engine fails.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from smb_warehouse.core import dbt_manifest, engine_compare, paths, postgres_copy, postgres_local, postgres_publish
+from smb_warehouse.core.config import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_duckdb(source: Path, work: Path) -> tuple[Path, float]:
+    """dbt build of the whole project on a copy of ``source``; returns (the built file, seconds)."""
+    db = work / "duckdb" / "warehouse.duckdb"
+    db.parent.mkdir(parents=True)
+    shutil.copyfile(source, db)
+    started = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(ROOT),
+                           "--profiles-dir", str(ROOT), "--target-path", str(work / "duckdb" / "target"),
+                           "--log-path", str(work / "duckdb" / "logs"), "--no-use-colors"],
+                          env={**os.environ, "DBT_DUCKDB_PATH": str(db), "DBT_TARGET": "duckdb"},
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError("dbt build on DuckDB failed:\n" + proc.stdout[-3000:])
+    return db, time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def postgres_target():
+    """The DBT_POSTGRES_* environment to build in: the configured server, or a throwaway one."""
+    if os.environ.get("DBT_POSTGRES_HOST"):
+        yield {}
+        return
+    import psycopg2
+
+    with postgres_local.throwaway_server() as server:
+        conn = psycopg2.connect(server.dsn())
+        conn.autocommit = True
+        conn.cursor().execute("CREATE DATABASE smb_compare")
+        conn.close()
+        yield server.dbt_env("smb_compare")
+
+
+def build_postgres(source: Path, work: Path) -> tuple[float, float]:
+    """Copy the inputs and write-audit-publish on the PostgreSQL of the environment; (copy s, build s)."""
+    started = time.perf_counter()
+    postgres_copy.copy_to_postgres(source, replace=True)
+    copied = time.perf_counter() - started
+    postgres_publish.build_and_publish(target_path=work / "postgres" / "target")
+    return copied, time.perf_counter() - started - copied
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.engines", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warehouse", type=Path, default=None,
+                        help="published DuckDB warehouse whose inputs every engine builds from "
+                             "(default: $SMB_DATA_DIR/warehouse/warehouse.duckdb)")
+    args = parser.parse_args(argv)
+    source = args.warehouse or paths.warehouse_dir() / "warehouse.duckdb"
+    if not source.exists():
+        parser.error(f"{source} does not exist: run `make demo` first (or pass --warehouse)")
+    relations = dbt_manifest.public_relations()
+    failed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="smb_engines_") as tmp:
+        work = Path(tmp)
+        duck, duck_s = build_duckdb(source, work)
+        print(f"duckdb      dbt build {duck_s:7.1f} s")
+        con = duckdb.connect()
+        con.execute(f"ATTACH '{duck}' AS duckdb_side (READ_ONLY)")
+        sides: dict[str, str] = {}
+        try:
+            with postgres_target() as env, environment(env):
+                copy_s, build_s = build_postgres(source, work)
+                print(f"postgres    copy inputs {copy_s:5.1f} s, dbt build + publish {build_s:7.1f} s")
+                postgres_copy.load_postgres_extension(con)
+                con.execute(f"ATTACH '{postgres_copy.postgres_dsn()}' AS postgres_side (TYPE postgres, READ_ONLY)")
+                sides["postgres"] = "postgres_side"
+                results = engine_compare.compare_relations(con, relations, lambda r: f"duckdb_side.{r}",
+                                                           lambda r: f"postgres_side.{r}")
+                print(engine_compare.format_report(results, "duckdb", "postgres"))
+                failed += [f"postgres:{r.relation}" for r in results if not r.equal]
+                con.execute("DETACH postgres_side")
+        except (RuntimeError, postgres_publish.PublishRefused, duckdb.Error) as exc:
+            print(f"postgres    FAILED: {exc}")
+            failed.append("postgres")
+        try:
+            import pyspark  # noqa: F401
+
+            from smb_warehouse.core import spark_inputs  # noqa: F401  (installed with make test-spark)
+        except ImportError as exc:
+            print(f"spark       skipped: {exc.name} is not installed (make test-spark installs pyspark and dbt-spark)")
+        con.close()
+    print("engines agree on every public mart" if not failed else f"DIFFER: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Compare the public marts of the same project built on two engines, row for row, inside DuckDB.
+
+Both sides are read by one DuckDB connection (the DuckDB warehouse file attached read-only, PostgreSQL
+through DuckDB's ``postgres`` extension, Spark's output as Parquet), so every value is turned into text by
+the same code. Each row becomes one normalised text: every column in the relation's column order, cast to
+VARCHAR, with DOUBLE/FLOAT values first rounded to ``DOUBLE_DECIMALS`` (9) decimal places and -0 made 0
+(the tolerance macros/cross_db/README.md states: engines compute ``ln``, ``stddev_samp``, averages and
+medians of doubles differently in the last bits). Per relation that gives
+
+- ``rows``: row count per side;
+- ``checksum``: sum over rows of DuckDB's 64-bit ``hash()`` of the normalised text, modulo 2**64: the
+  same for the same multiset of rows whatever their order (a checksum of the sorted rows without sorting);
+- ``only_left`` / ``only_right``: rows in one side and not the other (EXCEPT ALL, so duplicates count).
+
+Two relations are equal when their column names match in order and both differences are empty.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from smb_warehouse.core.sql import ident
+
+DOUBLE_DECIMALS = 9
+_FLOATS = ("DOUBLE", "FLOAT", "REAL")
+
+
+@dataclass(frozen=True)
+class RelationComparison:
+    """One relation on two sides: row counts, order-independent checksums, rows only on either side."""
+    relation: str
+    rows_left: int
+    rows_right: int
+    checksum_left: int
+    checksum_right: int
+    only_left: int
+    only_right: int
+    columns_match: bool = True
+    error: str | None = None
+
+    @property
+    def equal(self) -> bool:
+        return self.error is None and self.columns_match and self.only_left == 0 and self.only_right == 0
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
+    return [(row[0], row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation_sql}").fetchall()]
+
+
+def normalised_rows_sql(con: duckdb.DuckDBPyConnection, relation_sql: str) -> tuple[str, list[str]]:
+    """SQL selecting one VARCHAR column ``r`` per row of ``relation_sql`` (normalised as the module says),
+    and the relation's column names."""
+    parts, names = [], []
+    for name, kind in _columns(con, relation_sql):
+        column = ident(name)
+        if kind.upper() in _FLOATS:
+            rounded = f"round(CAST({column} AS DOUBLE), {DOUBLE_DECIMALS})"
+            parts.append(f"CAST(CASE WHEN {rounded} = 0 THEN 0.0 ELSE {rounded} END AS VARCHAR)")
+        else:
+            parts.append(f"CAST({column} AS VARCHAR)")
+        names.append(name)
+    return f"SELECT CAST(list_value({', '.join(parts)}) AS VARCHAR) AS r FROM {relation_sql}", names
+
+
+def compare_relation(con: duckdb.DuckDBPyConnection, relation: str, left_sql: str, right_sql: str) -> RelationComparison:
+    """Compare ``left_sql`` and ``right_sql`` (relation expressions DuckDB can read, e.g. ``pg.marts.x``)."""
+    try:
+        left, left_names = normalised_rows_sql(con, left_sql)
+        right, right_names = normalised_rows_sql(con, right_sql)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _cmp_left AS {left}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _cmp_right AS {right}")
+        stats = "SELECT count(*), CAST(coalesce(sum(CAST(hash(r) AS HUGEINT)), 0) % 18446744073709551616 AS UBIGINT) FROM "
+        rows_l, sum_l = con.execute(stats + "_cmp_left").fetchone()
+        rows_r, sum_r = con.execute(stats + "_cmp_right").fetchone()
+        (only_l,) = con.execute("SELECT count(*) FROM (SELECT r FROM _cmp_left EXCEPT ALL SELECT r FROM _cmp_right)").fetchone()
+        (only_r,) = con.execute("SELECT count(*) FROM (SELECT r FROM _cmp_right EXCEPT ALL SELECT r FROM _cmp_left)").fetchone()
+        return RelationComparison(relation, rows_l, rows_r, int(sum_l), int(sum_r), only_l, only_r,
+                                  columns_match=left_names == right_names)
+    except duckdb.Error as exc:
+        return RelationComparison(relation, -1, -1, 0, 0, -1, -1, error=str(exc).splitlines()[0])
+    finally:
+        con.execute("DROP TABLE IF EXISTS _cmp_left; DROP TABLE IF EXISTS _cmp_right")
+
+
+def compare_relations(con: duckdb.DuckDBPyConnection, relations: list[str], left: Callable[[str], str],
+                      right: Callable[[str], str]) -> list[RelationComparison]:
+    """Compare every ``"<schema>.<name>"`` in ``relations``; ``left``/``right`` map it to SQL on each side."""
+    return [compare_relation(con, rel, left(rel), right(rel)) for rel in relations]
+
+
+def format_report(results: list[RelationComparison], left_name: str, right_name: str) -> str:
+    """A fixed-width table: relation, rows per side, checksums, differing rows; a last line with the verdict."""
+    lines = [f"{'relation':48} {left_name + ' rows':>14} {right_name + ' rows':>14} {'checksum ' + left_name:>22} "
+             f"{'checksum ' + right_name:>22}  diff"]
+    for r in results:
+        if r.error:
+            lines.append(f"{r.relation:48} ERROR {r.error}")
+            continue
+        diff = "equal" if r.equal else (f"{r.only_left} only {left_name}, {r.only_right} only {right_name}"
+                                         + ("" if r.columns_match else ", columns differ"))
+        lines.append(f"{r.relation:48} {r.rows_left:>14} {r.rows_right:>14} {r.checksum_left:>22} {r.checksum_right:>22}  {diff}")
+    bad = [r.relation for r in results if not r.equal]
+    lines.append(f"{len(results) - len(bad)} of {len(results)} relations equal (doubles rounded to {DOUBLE_DECIMALS} decimals)"
+                 + (f"; differ: {', '.join(bad)}" if bad else ""))
+    return "\n".join(lines)
