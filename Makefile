@@ -97,7 +97,7 @@ bench-runs: $(STAMP)
 # The same inputs (the published warehouse of `make demo`) built on DuckDB and PostgreSQL (and Spark when
 # installed): each engine's time and every public mart compared (row counts, checksums; benchmarks/engines.py).
 compare-engines: $(STAMP)
-	$(BIN)/python -m benchmarks.engines
+	$(BIN)/python -m benchmarks.engines $(ARGS)
 
 bench-er: $(STAMP)
 	$(BIN)/python -m benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)

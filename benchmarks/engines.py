@@ -6,10 +6,10 @@ engine's dbt build reads.
 
 - **DuckDB**: ``dbt build`` of the whole project on a copy of that file (the Dagster run built some marts
   before its own last step's node results existed, so the reference is a build by dbt alone).
-- **PostgreSQL**: the server of ``DBT_POSTGRES_*`` when ``DBT_POSTGRES_HOST`` is set (the database must
-  exist and be the comparison's own: its input tables are replaced), else a throwaway local server
-  (``smb_warehouse.core.postgres_local``); inputs copied, then write-audit-publish
-  (``smb_warehouse.core.postgres_publish``).
+- **PostgreSQL**: a throwaway local server (``smb_warehouse.core.postgres_local``); with
+  ``--postgres-from-env`` the server of ``DBT_POSTGRES_*`` instead, refused when its database already
+  holds a published ``marts`` schema (the comparison replaces input tables and publishes: never on a
+  warehouse people read). Inputs copied, then write-audit-publish (``smb_warehouse.core.postgres_publish``).
 - **Spark**: when its module and pyspark are installed (``make test-spark`` installs them); otherwise the
   line says skipped and why.
 
@@ -30,9 +30,11 @@ import time
 from pathlib import Path
 
 import duckdb
+import psycopg2
 
 from smb_warehouse.core import dbt_manifest, engine_compare, paths, postgres_copy, postgres_local, postgres_publish
 from smb_warehouse.core.config import environment
+from smb_warehouse.core.sql import lit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,13 +56,17 @@ def build_duckdb(source: Path, work: Path) -> tuple[Path, float]:
 
 
 @contextlib.contextmanager
-def postgres_target():
-    """The DBT_POSTGRES_* environment to build in: the configured server, or a throwaway one."""
-    if os.environ.get("DBT_POSTGRES_HOST"):
+def postgres_target(from_env: bool):
+    """The DBT_POSTGRES_* environment to build in: a throwaway server, or (``from_env``) the configured
+    one when its database has no published ``marts`` schema (else ``RuntimeError``)."""
+    if from_env:
+        with contextlib.closing(postgres_publish.connect()) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'marts'")
+            if cur.fetchone()[0]:
+                raise RuntimeError(f"{postgres_copy.postgres_dsn()} already holds a published marts schema: "
+                                   "compare on a database of its own")
         yield {}
         return
-    import psycopg2
-
     with postgres_local.throwaway_server() as server:
         conn = psycopg2.connect(server.dsn())
         conn.autocommit = True
@@ -72,9 +78,10 @@ def postgres_target():
 def build_postgres(source: Path, work: Path) -> tuple[float, float]:
     """Copy the inputs and write-audit-publish on the PostgreSQL of the environment; (copy s, build s)."""
     started = time.perf_counter()
-    postgres_copy.copy_to_postgres(source, replace=True)
-    copied = time.perf_counter() - started
-    postgres_publish.build_and_publish(target_path=work / "postgres" / "target")
+    with postgres_publish.publish_lock(wait_seconds=0):
+        postgres_copy.copy_to_postgres(source, replace=True)
+        copied = time.perf_counter() - started
+        postgres_publish.build_and_publish(target_path=work / "postgres" / "target")
     return copied, time.perf_counter() - started - copied
 
 
@@ -83,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", type=Path, default=None,
                         help="published DuckDB warehouse whose inputs every engine builds from "
                              "(default: $SMB_DATA_DIR/warehouse/warehouse.duckdb)")
+    parser.add_argument("--postgres-from-env", action="store_true",
+                        help="build on the server of DBT_POSTGRES_* (a database without published marts) "
+                             "instead of a throwaway local one")
     args = parser.parse_args(argv)
     source = args.warehouse or paths.warehouse_dir() / "warehouse.duckdb"
     if not source.exists():
@@ -94,29 +104,28 @@ def main(argv: list[str] | None = None) -> int:
         duck, duck_s = build_duckdb(source, work)
         print(f"duckdb      dbt build {duck_s:7.1f} s")
         con = duckdb.connect()
-        con.execute(f"ATTACH '{duck}' AS duckdb_side (READ_ONLY)")
+        con.execute(f"ATTACH {lit(str(duck))} AS duckdb_side (READ_ONLY)")
         sides: dict[str, str] = {}
         try:
-            with postgres_target() as env, environment(env):
+            with postgres_target(args.postgres_from_env) as env, environment(env):
                 copy_s, build_s = build_postgres(source, work)
                 print(f"postgres    copy inputs {copy_s:5.1f} s, dbt build + publish {build_s:7.1f} s")
                 postgres_copy.load_postgres_extension(con)
-                con.execute(f"ATTACH '{postgres_copy.postgres_dsn()}' AS postgres_side (TYPE postgres, READ_ONLY)")
+                con.execute(f"ATTACH {lit(postgres_copy.postgres_dsn())} AS postgres_side (TYPE postgres, READ_ONLY)")
                 sides["postgres"] = "postgres_side"
                 results = engine_compare.compare_relations(con, relations, lambda r: f"duckdb_side.{r}",
                                                            lambda r: f"postgres_side.{r}")
                 print(engine_compare.format_report(results, "duckdb", "postgres"))
                 failed += [f"postgres:{r.relation}" for r in results if not r.equal]
                 con.execute("DETACH postgres_side")
-        except (RuntimeError, postgres_publish.PublishRefused, duckdb.Error) as exc:
+        except (RuntimeError, ValueError, OSError, TimeoutError, subprocess.CalledProcessError, duckdb.Error,
+                postgres_publish.PublishRefused, psycopg2.Error) as exc:
             print(f"postgres    FAILED: {exc}")
             failed.append("postgres")
         try:
             import pyspark  # noqa: F401
-
-            from smb_warehouse.core import spark_inputs  # noqa: F401  (installed with make test-spark)
-        except ImportError as exc:
-            print(f"spark       skipped: {exc.name} is not installed (make test-spark installs pyspark and dbt-spark)")
+        except ImportError:
+            print("spark       skipped: pyspark is not installed (make test-spark installs pyspark and dbt-spark)")
         con.close()
     print("engines agree on every public mart" if not failed else f"DIFFER: {', '.join(failed)}")
     return 1 if failed else 0

@@ -57,17 +57,11 @@ def publish_postgres(instance, terminal: TextIO | None = None) -> int:
     failed (the DuckDB publish stands; the next `make demo` tries PostgreSQL again, even with no change)."""
     from orchestration.definitions import defs
     from orchestration.lib.run_console import quiet_run
-    from orchestration.publish.postgres import POSTGRES_KEY, postgres_publish_enabled, postgres_target
+    from orchestration.publish.postgres import postgres_behind
     from smb_warehouse.core.warehouse import Warehouse
 
-    if not postgres_publish_enabled():
-        return 0
-    out = terminal or sys.stdout
     current = Warehouse().current_publish()
-    latest = instance.get_latest_materialization_event(POSTGRES_KEY)
-    metadata = latest.asset_materialization.metadata if latest and latest.asset_materialization else {}
-    done = {k: getattr(v, "value", v) for k, v in metadata.items() if k in ("from_publish", "target")}
-    if current is None or done == {"from_publish": current.publish_id, "target": postgres_target()}:
+    if not postgres_behind(instance, current.publish_id if current else None):
         return 0
     result, log_path = quiet_run(defs.resolve_job_def("postgres_publish_job"), instance, terminal=terminal)
     out = terminal or sys.stdout

@@ -39,7 +39,7 @@ create schema if not exists {{ schema }};
 {#- The BI role of the public marts' `grants` (dbt_project.yml), created NOLOGIN when it does not exist. -#}
 {% macro postgres_bi_role() -%}
     {%- set role = env_var('DBT_POSTGRES_BI_ROLE', 'smb_bi') -%}
-    {%- if not modules.re.match('^[a-z_][a-z0-9_]{0,62}$', role) -%}
+    {%- if not modules.re.match('^[a-z_][a-z0-9_]{0,62}\\Z', role) -%}
         {{ exceptions.raise_compiler_error("DBT_POSTGRES_BI_ROLE must be a lower-case PostgreSQL identifier (letters, digits, _), not " ~ role) }}
     {%- endif -%}
 do $smb_bi_role$

@@ -3,8 +3,10 @@
   table; a role also needs USAGE on its schema to reach it. For every public model (`access: public`) this
   run built successfully, USAGE on its schema for every role its `grants.select` names. Idempotent.
     DuckDB      nothing: grants do not exist; BI tools read the BI copy, which holds only the public marts
-    PostgreSQL  grant usage on schema <schema> to <role>; (the schema is the run's: with write-audit-publish
-                that is the candidate schema, whose grants travel with it when it is renamed into place)
+    PostgreSQL  grant usage on schema <schema> to <role>, for a direct build only (var postgres_direct_build).
+                A write-audit-publish build (var schema_suffix) grants nothing here: the BI role must not
+                reach a candidate, even a refused one left for inspection; the publish grants USAGE on
+                the schemas it renames into place (smb_warehouse/core/postgres_publish.py).
     Spark       nothing: table ACLs are the platform's (Databricks Unity Catalog), not this project's
 -#}
 {% macro grant_bi_schema_usage() -%}
@@ -16,7 +18,7 @@
 {%- endmacro %}
 
 {% macro postgres__grant_bi_schema_usage() -%}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if not execute or var('schema_suffix', '') -%}{{ return('') }}{%- endif -%}
     {%- set pairs = [] -%}
     {%- for result in results if result.status == 'success' and result.node.resource_type == 'model'
             and result.node.access == 'public' -%}

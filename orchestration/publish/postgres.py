@@ -2,15 +2,22 @@
 
 The loader and the Python assets compute on DuckDB (set-based SQL on the run's candidate file); once a run
 has published, ``postgres_warehouse`` builds the same dbt project on PostgreSQL from that publish's inputs
-and publishes it there by schema swap (``smb_warehouse.core.postgres_publish``: copy the raw and
-Python-written tables, ``dbt build`` into ``*__candidate`` schemas, rename them into place in one
-transaction; the BI role reads only the public marts). It is its own job, not a step of ``warehouse_job``:
-a PostgreSQL outage or a failing candidate fails this job and leaves the DuckDB publish (already done)
-and PostgreSQL's last publish as they were; the next publish tries again.
+and publishes it there by schema swap (``smb_warehouse.core.postgres_publish.copy_build_publish``: under
+the database's publish lock, copy the raw and Python-written tables, ``dbt build`` into ``*__candidate``
+schemas, rename them into place in one transaction; the BI role reads only the public marts). It is its
+own job, not a step of the pipeline's jobs: a PostgreSQL outage or a refused candidate fails this job and
+leaves the DuckDB publish (already done) standing and PostgreSQL's published marts as they were (its
+input tables, already replaced, are read live only by the unpublished-layer views); the next publish, or
+the next ``make demo``, tries again.
 
-Opt-in: ``SMB_POSTGRES_PUBLISH=1`` with the ``DBT_POSTGRES_*`` variables of profiles.yml. Then the
-``postgres_publish_sensor`` requests ``postgres_publish_job`` after every successful ``warehouse_job`` run
-(daemon: schedule, landing sensor, UI), and ``make demo`` runs it right after its own run.
+Not a Dagster dependency of ``published_warehouse`` on purpose: the pipeline's jobs select
+``.downstream()`` of their assets, which would pull this asset (and a PostgreSQL build) into every event
+micro-batch, forecast rollback and review job. ``postgres_publish_sensor`` is the link: it watches
+``published_warehouse`` materializations, whichever job made them.
+
+Opt-in: ``SMB_POSTGRES_PUBLISH=1`` with the ``DBT_POSTGRES_*`` variables of profiles.yml. Then the sensor
+requests ``postgres_publish_job`` when PostgreSQL does not hold the current publish (daemon: schedule,
+landing sensor, UI), and ``make demo`` runs it right after its own run.
 """
 
 import os
@@ -19,22 +26,22 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
-    DagsterRunStatus,
     DefaultSensorStatus,
+    EventLogEntry,
     Failure,
     MaterializeResult,
     MetadataValue,
     RunRequest,
-    RunStatusSensorContext,
+    SensorEvaluationContext,
     SkipReason,
     asset,
+    asset_sensor,
     define_asset_job,
-    run_status_sensor,
 )
 
-from orchestration.lib.resources import WarehouseResource
-from orchestration.publish.assets import published_warehouse
+from orchestration.lib.resources import PUBLISH_KEY, WarehouseResource
 from smb_warehouse.core import paths, postgres_copy, postgres_publish
+from smb_warehouse.core.warehouse import Warehouse
 
 POSTGRES_KEY = AssetKey(["postgres_warehouse"])
 ENABLE_ENV = "SMB_POSTGRES_PUBLISH"
@@ -51,11 +58,21 @@ def postgres_publish_enabled(environ: dict[str, str] | None = None) -> bool:
     return value.strip().lower() in {"1", "true", "yes"}
 
 
+def postgres_behind(instance, current_publish_id: str | None) -> bool:
+    """True when PostgreSQL publishing is on and the latest ``postgres_warehouse`` materialization is not
+    of ``current_publish_id`` for the current server and BI role (``postgres_target()``)."""
+    if not postgres_publish_enabled() or current_publish_id is None:
+        return False
+    latest = instance.get_latest_materialization_event(POSTGRES_KEY)
+    metadata = latest.asset_materialization.metadata if latest and latest.asset_materialization else {}
+    done = {k: getattr(v, "value", v) for k, v in metadata.items() if k in ("from_publish", "target")}
+    return done != {"from_publish": current_publish_id, "target": postgres_target()}
+
+
 @asset(
     key=POSTGRES_KEY,
     group_name="publish",
     kinds={"postgres"},
-    deps=[published_warehouse],
     description="The warehouse on PostgreSQL (DBT_POSTGRES_*): the published DuckDB warehouse's raw and "
     "Python-written tables copied in, the dbt project built and tested in *__candidate schemas, published by "
     "renaming them in one transaction; the BI role (DBT_POSTGRES_BI_ROLE) reads the public marts only. "
@@ -68,15 +85,14 @@ def postgres_warehouse(context: AssetExecutionContext, warehouse: WarehouseResou
     current = store.current_publish()
     if current is None or not store.published_path.exists():
         raise Failure("no published DuckDB warehouse to build PostgreSQL from: run warehouse_job first")
-    copied = postgres_copy.copy_to_postgres(store.published_path, replace=True)
-    context.log.info(f"copied {len(copied)} input tables ({sum(c.rows for c in copied)} rows) into PostgreSQL")
     try:
-        result = postgres_publish.build_and_publish(
-            target_path=paths.DBT_PROJECT_DIR / "target" / "postgres_publish")
+        copied, result = postgres_publish.copy_build_publish(
+            store.published_path, target_path=paths.DBT_PROJECT_DIR / "target" / "postgres_publish")
     except postgres_publish.PublishRefused as exc:
         raise Failure(str(exc), metadata={"failed_nodes": MetadataValue.json(
             [{"node": uid, "status": status, "message": message[:500]} for uid, status, message in exc.failures])}) from exc
-    context.log.info(f"published {', '.join(result.published)} on PostgreSQL ({result.statuses})")
+    context.log.info(f"copied {len(copied)} input tables ({sum(c.rows for c in copied)} rows); published "
+                     f"{', '.join(result.published)} on PostgreSQL ({result.statuses})")
     return MaterializeResult(metadata={
         "server": postgres_copy.postgres_dsn(),
         "target": postgres_target(),
@@ -95,12 +111,13 @@ postgres_publish_job = define_asset_job(
     f"{ENABLE_ENV}=1).")
 
 
-@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, request_job=postgres_publish_job,
-                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
-                   description=f"After every successful warehouse_job run, publish on PostgreSQL too ({ENABLE_ENV}=1).")
-def postgres_publish_sensor(context: RunStatusSensorContext):
-    if context.dagster_run.job_name != "warehouse_job":
-        return SkipReason(f"{context.dagster_run.job_name} does not publish")
+@asset_sensor(asset_key=PUBLISH_KEY, job=postgres_publish_job, default_status=DefaultSensorStatus.RUNNING,
+              minimum_interval_seconds=60,
+              description=f"After a publish of the DuckDB warehouse (any job), publish on PostgreSQL too ({ENABLE_ENV}=1).")
+def postgres_publish_sensor(context: SensorEvaluationContext, asset_event: EventLogEntry):
     if not postgres_publish_enabled():
         return SkipReason(f"{ENABLE_ENV} is not set")
-    return RunRequest(run_key=f"postgres-after-{context.dagster_run.run_id}")
+    current = Warehouse().current_publish()
+    if not postgres_behind(context.instance, current.publish_id if current else None):
+        return SkipReason("PostgreSQL already holds the current publish" if current else "nothing published yet")
+    return RunRequest(run_key=f"postgres-{current.publish_id}-{postgres_target()}")

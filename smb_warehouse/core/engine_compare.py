@@ -3,9 +3,12 @@
 Both sides are read by one DuckDB connection (the DuckDB warehouse file attached read-only, PostgreSQL
 through DuckDB's ``postgres`` extension, Spark's output as Parquet), so every value is turned into text by
 the same code. Each row becomes one normalised text: every column in the relation's column order, cast to
-VARCHAR, with DOUBLE/FLOAT values first rounded to ``DOUBLE_DECIMALS`` (9) decimal places and -0 made 0
-(the tolerance macros/cross_db/README.md states: engines compute ``ln``, ``stddev_samp``, averages and
-medians of doubles differently in the last bits). Per relation that gives
+VARCHAR, with DOUBLE/FLOAT values first rounded to ``SIGNIFICANT_DIGITS`` (12) significant digits, and
+magnitudes below ``ZERO_BELOW`` (1e-9) and -0 made 0 (the tolerance macros/cross_db/README.md states:
+engines compute ``ln``, ``stddev_samp``, averages and medians of doubles differently in the last bits,
+and a difference of sums that should be 0 comes out as a few 1e-13 on one engine and 0 on another).
+Column names and type families (integer, decimal(scale), float, text, boolean, date, timestamp, other)
+must match. Per relation that gives
 
 - ``rows``: row count per side;
 - ``checksum``: sum over rows of DuckDB's 64-bit ``hash()`` of the normalised text, modulo 2**64: the
@@ -23,8 +26,11 @@ import duckdb
 
 from smb_warehouse.core.sql import ident
 
-DOUBLE_DECIMALS = 9
+SIGNIFICANT_DIGITS = 12
+ZERO_BELOW = 1e-9
 _FLOATS = ("DOUBLE", "FLOAT", "REAL")
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+             "UBIGINT", "UHUGEINT")
 
 
 @dataclass(frozen=True)
@@ -49,19 +55,38 @@ def _columns(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[st
     return [(row[0], row[1]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation_sql}").fetchall()]
 
 
-def normalised_rows_sql(con: duckdb.DuckDBPyConnection, relation_sql: str) -> tuple[str, list[str]]:
+def type_family(duckdb_type: str) -> str:
+    """The family a column type is compared by across engines: integer, decimal(<scale>), float, text,
+    boolean, date, timestamp, or the type itself (PostgreSQL's json reads as VARCHAR through DuckDB)."""
+    kind = duckdb_type.upper()
+    if kind in _INTEGERS:
+        return "integer"
+    if kind.startswith("DECIMAL"):
+        return f"decimal({kind.rstrip(')').split(',')[-1].strip()})"
+    if kind in _FLOATS:
+        return "float"
+    if kind in ("VARCHAR", "JSON"):
+        return "text"
+    if kind.startswith("TIMESTAMP"):
+        return "timestamp"
+    return kind.lower()
+
+
+def normalised_rows_sql(con: duckdb.DuckDBPyConnection, relation_sql: str) -> tuple[str, list[tuple[str, str]]]:
     """SQL selecting one VARCHAR column ``r`` per row of ``relation_sql`` (normalised as the module says),
-    and the relation's column names."""
-    parts, names = [], []
+    and the relation's (column name, type family) in order."""
+    parts, columns = [], []
     for name, kind in _columns(con, relation_sql):
         column = ident(name)
         if kind.upper() in _FLOATS:
-            rounded = f"round(CAST({column} AS DOUBLE), {DOUBLE_DECIMALS})"
-            parts.append(f"CAST(CASE WHEN {rounded} = 0 THEN 0.0 ELSE {rounded} END AS VARCHAR)")
+            x = f"CAST({column} AS DOUBLE)"
+            digits = f"CAST({SIGNIFICANT_DIGITS - 1} - floor(log10(abs({x}))) AS INTEGER)"
+            parts.append(f"CAST(CASE WHEN NOT isfinite({x}) THEN {x} WHEN abs({x}) < {ZERO_BELOW!r} THEN 0.0 "
+                         f"ELSE round({x}, {digits}) END AS VARCHAR)")
         else:
             parts.append(f"CAST({column} AS VARCHAR)")
-        names.append(name)
-    return f"SELECT CAST(list_value({', '.join(parts)}) AS VARCHAR) AS r FROM {relation_sql}", names
+        columns.append((name, type_family(kind)))
+    return f"SELECT CAST(list_value({', '.join(parts)}) AS VARCHAR) AS r FROM {relation_sql}", columns
 
 
 def compare_relation(con: duckdb.DuckDBPyConnection, relation: str, left_sql: str, right_sql: str) -> RelationComparison:
@@ -99,9 +124,10 @@ def format_report(results: list[RelationComparison], left_name: str, right_name:
             lines.append(f"{r.relation:48} ERROR {r.error}")
             continue
         diff = "equal" if r.equal else (f"{r.only_left} only {left_name}, {r.only_right} only {right_name}"
-                                         + ("" if r.columns_match else ", columns differ"))
+                                         + ("" if r.columns_match else ", column names or types differ"))
         lines.append(f"{r.relation:48} {r.rows_left:>14} {r.rows_right:>14} {r.checksum_left:>22} {r.checksum_right:>22}  {diff}")
     bad = [r.relation for r in results if not r.equal]
-    lines.append(f"{len(results) - len(bad)} of {len(results)} relations equal (doubles rounded to {DOUBLE_DECIMALS} decimals)"
+    lines.append(f"{len(results) - len(bad)} of {len(results)} relations equal (doubles to {SIGNIFICANT_DIGITS} "
+                 f"significant digits, below {ZERO_BELOW:g} as 0)"
                  + (f"; differ: {', '.join(bad)}" if bad else ""))
     return "\n".join(lines)

@@ -13,31 +13,42 @@ On DuckDB the project publishes by file (a candidate file renamed over the publi
    and ``<schema>__candidate`` to ``<schema>`` for every candidate schema, after dropping the publish before
    the previous one. Readers see the old marts or the new ones, never a mix: PostgreSQL renames are
    transactional, views bind to the tables they were built on (not to names), so a candidate's views keep
-   reading the candidate's tables once renamed, and dbt's ``grants`` (SELECT for the BI role) and the
-   on-run-end schema ``USAGE`` grant travel with the renamed objects. USAGE on the demoted
-   ``<schema>__previous`` is revoked from every role but its owner, so the BI role reads the published
-   marts and nothing else. ``rollback()`` swaps ``<schema>`` and ``<schema>__previous`` back (schema USAGE
-   grants move with the name).
+   reading the candidate's tables once renamed, and dbt's ``grants`` (SELECT for the BI role) travel with
+   the renamed tables. Schema USAGE is granted here, inside the swap, to every role holding SELECT on a
+   relation of the schema (never during the build: a candidate, even one refused and left for
+   inspection, is unreachable to the BI role), and revoked on the demoted ``<schema>__previous`` from
+   every role but its owner, so the BI role reads the published marts and nothing else. ``rollback()``
+   swaps ``<schema>`` and ``<schema>__previous`` back (schema USAGE moves with the name; a schema new in
+   the undone publish, with no ``__previous``, stays).
+
+One publish at a time per database: ``copy_build_publish()`` holds a PostgreSQL advisory lock over the copy
+of the inputs, the build and the swap (another one waiting for it gives up with ``PublishRefused``), so no
+build reads inputs another is replacing and no publish renames another run's half-audited candidate.
 
 What is not swapped: the tables dbt reads but does not build (``raw.*`` from the loader, the Python assets'
 tables): they are the ledger the builds read, copied or appended before the build
-(``smb_warehouse.core.postgres_copy``), so the published staging *views* read them live; the published
-*marts* (tables, what the BI role reads) change only at a publish. A user's own view on a published mart
-follows the old table into ``<schema>__previous`` and is dropped (CASCADE) at the publish after next.
+(``smb_warehouse.core.postgres_copy``), so the published staging *views* read them live, also when the
+build that follows is refused; the published *marts* (tables, what the BI role reads) change only at a
+publish. A user's own view on a published mart follows the old table into ``<schema>__previous`` and is
+dropped (CASCADE) at the publish after next.
 
 Connection: the dbt profile's variables (``DBT_POSTGRES_HOST`` / ``_PORT`` / ``_USER`` / ``_DBNAME``,
-``DBT_POSTGRES_PASSWORD`` handed to libpq as ``PGPASSWORD``); the PII hash key reaches dbt's sessions as
-``PGOPTIONS='-c smb.pii_hash_key=...'`` (``smb_warehouse.core.pii.hash_key()``), never in SQL text.
+``DBT_POSTGRES_PASSWORD``, passed to psycopg2 and read by dbt's profile, never put in SQL text); the PII
+hash key reaches dbt's sessions as ``PGOPTIONS='-c smb.pii_hash_key=...'``
+(``smb_warehouse.core.pii.hash_key()``), never in SQL text.
 
     python -m smb_warehouse.core.postgres_publish [--copy-from data/warehouse/warehouse.duckdb] [--rollback]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +60,9 @@ PREVIOUS = "__previous"
 _SWAP = "__swap"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+# pg_advisory_lock key of "one publish at a time" (any bigint the project owns; hashtext() is not stable
+# across PostgreSQL versions, a constant is)
+PUBLISH_LOCK_KEY = 0x534D425F57415021
 
 
 class PublishRefused(RuntimeError):
@@ -69,11 +83,33 @@ class PublishResult:
 
 
 def connect(dsn: str | None = None):
-    """psycopg2 connection (autocommit off) from the profile's variables; password from DBT_POSTGRES_PASSWORD."""
+    """psycopg2 connection (autocommit off) from the profile's variables; password from DBT_POSTGRES_PASSWORD.
+    Close it (``contextlib.closing``): psycopg2's own ``with conn`` only ends the transaction."""
     import psycopg2
 
     password = os.environ.get("DBT_POSTGRES_PASSWORD") or None
     return psycopg2.connect(dsn or postgres_dsn(), **({"password": password} if password else {}))
+
+
+@contextlib.contextmanager
+def publish_lock(wait_seconds: float = 600.0) -> Iterator[None]:
+    """Hold the database's publish lock (a session advisory lock on its own connection) for the block.
+    Waits up to ``wait_seconds`` for another holder, then raises ``PublishRefused``."""
+    with contextlib.closing(connect()) as conn:
+        conn.autocommit = True
+        deadline = time.monotonic() + wait_seconds
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", [PUBLISH_LOCK_KEY])
+                if cur.fetchone()[0]:
+                    break
+                if time.monotonic() >= deadline:
+                    raise PublishRefused(f"another publish holds this database's publish lock (waited {wait_seconds:.0f} s)")
+                time.sleep(1.0)
+            try:
+                yield
+            finally:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [PUBLISH_LOCK_KEY])
 
 
 def _schemas(cur) -> set[str]:
@@ -91,13 +127,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def drop_candidates(conn) -> list[str]:
-    """Drop every ``*__candidate`` schema (CASCADE) in one transaction; returns the base names dropped."""
+def drop_candidates(conn, lock_timeout: str = "30s") -> list[str]:
+    """Drop every ``*__candidate`` schema (CASCADE) in one transaction; returns the base names dropped.
+    Call it holding ``publish_lock()``: a candidate being built by another holder would be dropped too."""
     names = candidate_schemas(conn)
-    with conn.cursor() as cur:
-        for name in names:
-            cur.execute(f"DROP SCHEMA {_quote(name + CANDIDATE)} CASCADE")
-    conn.commit()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+            for name in names:
+                cur.execute(f"DROP SCHEMA {_quote(name + CANDIDATE)} CASCADE")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
     return names
 
 
@@ -107,6 +149,15 @@ def _revoke_all_but_owner(cur, schema: str) -> None:
                 "aclexplode(n.nspacl) a WHERE n.nspname = %s AND a.grantee <> n.nspowner", [schema])
     for grantee, is_public in cur.fetchall():
         cur.execute(f"REVOKE ALL ON SCHEMA {_quote(schema)} FROM {'PUBLIC' if is_public else grantee}")
+
+
+def _grant_usage_to_readers(cur, schema: str) -> None:
+    """Grant USAGE on ``schema`` to every role (PUBLIC included) holding SELECT on one of its relations."""
+    cur.execute("SELECT DISTINCT a.grantee::regrole::text, a.grantee = 0 FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a "
+                "WHERE n.nspname = %s AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner", [schema])
+    for grantee, is_public in cur.fetchall():
+        cur.execute(f"GRANT USAGE ON SCHEMA {_quote(schema)} TO {'PUBLIC' if is_public else grantee}")
 
 
 def _copy_usage(cur, source: str, target: str) -> None:
@@ -143,19 +194,23 @@ def missing_from_candidate(conn, expected: list[str]) -> list[str]:
     return [rel for rel in expected if rel not in present]
 
 
-def publish(conn, lock_timeout: str = "30s", expected: list[str] | None = None) -> list[str]:
-    """Rename every ``X__candidate`` to ``X`` (the old ``X`` to ``X__previous``) in one transaction.
+def publish(conn, expected: list[str], lock_timeout: str = "30s") -> list[str]:
+    """Rename every ``X__candidate`` to ``X`` (the old ``X`` to ``X__previous``) in one transaction, grant
+    USAGE on each published schema to the roles that may SELECT in it, revoke it on ``X__previous``.
 
     ``expected``: relations (``"<schema>.<name>"``, base schema names) the candidate must hold, else
     ``PublishRefused`` names the missing ones (a build of a selection is not a warehouse to publish).
-    Returns the base names published. Raises ``PublishRefused`` when there is no candidate; a lock that
-    cannot be had within ``lock_timeout`` (a long query on the publish before the previous one) rolls the
-    whole swap back and raises psycopg2's ``LockNotAvailable``.
+    Call it holding ``publish_lock()``, after a passing build. Returns the base names published. Raises
+    ``PublishRefused`` when there is no candidate; a lock that cannot be had within ``lock_timeout`` (a
+    long query on the publish before the previous one) rolls the whole swap back and raises psycopg2's
+    ``LockNotAvailable``.
     """
     names = candidate_schemas(conn)
     if not names:
         raise PublishRefused(f"no *{CANDIDATE} schema to publish (build one first)")
-    missing = missing_from_candidate(conn, expected or [])
+    if not expected:
+        raise PublishRefused("no expected relations given: cannot tell a whole candidate from a partial one")
+    missing = missing_from_candidate(conn, expected)
     if missing:
         raise PublishRefused(f"the candidate lacks {len(missing)} relation(s) of the project, nothing published: "
                              + ", ".join(missing[:10]))
@@ -170,6 +225,7 @@ def publish(conn, lock_timeout: str = "30s", expected: list[str] | None = None) 
                     cur.execute(f"ALTER SCHEMA {_quote(name)} RENAME TO {_quote(name + PREVIOUS)}")
                     _revoke_all_but_owner(cur, name + PREVIOUS)
                 cur.execute(f"ALTER SCHEMA {_quote(name + CANDIDATE)} RENAME TO {_quote(name)}")
+                _grant_usage_to_readers(cur, name)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -203,8 +259,9 @@ def rollback(conn, lock_timeout: str = "30s") -> list[str]:
 
 
 def dbt_environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for ``dbt --target postgres``: the PII key as a session setting in PGOPTIONS,
-    the password in PGPASSWORD-free form (the profile reads DBT_POSTGRES_PASSWORD), telemetry off."""
+    """The environment for ``dbt --target postgres``: ``env`` (default: this process's) plus the PII key as
+    a session setting in PGOPTIONS (unless already there), DBT_TARGET=postgres and telemetry off. The
+    password stays in DBT_POSTGRES_PASSWORD, which profiles.yml reads."""
     env = dict(os.environ if env is None else env)
     options = env.get("PGOPTIONS", "")
     if "smb.pii_hash_key" not in options:
@@ -238,9 +295,9 @@ def build_candidate(*, target_path: Path | None = None, log_path: Path | None = 
     """
     target_path = target_path or project_dir / "target" / "postgres_publish"
     log_path = log_path or target_path / "logs"
-    with connect() as conn:
+    with contextlib.closing(connect()) as conn:
         drop_candidates(conn)
-    conn.close()
+    (target_path / "run_results.json").unlink(missing_ok=True)  # never report an earlier build's failures
     command = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(project_dir),
                "--profiles-dir", str(project_dir), "--target", "postgres", "--target-path", str(target_path),
                "--log-path", str(log_path), "--vars", json.dumps({"schema_suffix": CANDIDATE}), "--no-use-colors",
@@ -259,14 +316,26 @@ def build_candidate(*, target_path: Path | None = None, log_path: Path | None = 
 def build_and_publish(*, target_path: Path | None = None, log_path: Path | None = None,
                       project_dir: Path = PROJECT_DIR) -> PublishResult:
     """``build_candidate`` of the whole project, then ``publish()`` once the candidate holds every model
-    and seed of its manifest: the PostgreSQL warehouse's write-audit-publish. Raises ``PublishRefused``."""
+    and seed of its manifest: the PostgreSQL warehouse's write-audit-publish. Call it holding
+    ``publish_lock()`` (``copy_build_publish`` does). Raises ``PublishRefused``."""
     target_path = target_path or project_dir / "target" / "postgres_publish"
     statuses, seconds = build_candidate(target_path=target_path, log_path=log_path, project_dir=project_dir)
     expected = expected_relations(target_path / "manifest.json")
-    with connect() as conn:
+    with contextlib.closing(connect()) as conn:
         published = publish(conn, expected=expected)
-    conn.close()
     return PublishResult(published, seconds, statuses)
+
+
+def copy_build_publish(source: Path | None, *, target_path: Path | None = None,
+                       wait_seconds: float = 600.0) -> tuple[list, PublishResult]:
+    """Under ``publish_lock()``: copy the inputs from the DuckDB file ``source`` (skipped when None;
+    ``postgres_copy.copy_to_postgres(replace=True)``), then ``build_and_publish``. Returns (the tables
+    copied, the publish). Raises ``PublishRefused``, and what the copy raises (``ValueError``, ...)."""
+    from smb_warehouse.core import postgres_copy
+
+    with publish_lock(wait_seconds):
+        copied = postgres_copy.copy_to_postgres(source, replace=True) if source is not None else []
+        return copied, build_and_publish(target_path=target_path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,17 +350,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.rollback:
-            with connect() as conn:
+            with publish_lock(), contextlib.closing(connect()) as conn:
                 names = rollback(conn)
-            conn.close()
             print(f"rolled back: {', '.join(names)} (the publish before is now read; the undone one is *{PREVIOUS})")
             return 0
-        if args.copy_from:
-            from smb_warehouse.core import postgres_copy
-
-            copied = postgres_copy.copy_to_postgres(args.copy_from, replace=True)
+        copied, result = copy_build_publish(args.copy_from)
+        if copied:
             print(f"copied {len(copied)} tables, {sum(c.rows for c in copied)} rows into PostgreSQL")
-        result = build_and_publish()
     except (PublishRefused, ValueError, RuntimeError, psycopg2.Error) as exc:
         print(f"postgres_publish: {exc}", file=sys.stderr)
         return 1

@@ -163,12 +163,19 @@ def _readable_by(user: str) -> tuple[set[str], set[str]]:
     return readable, refused
 
 
-def test_bi_role_reads_every_public_mart_and_nothing_else(published):
+@pytest.fixture(scope="module")
+def bi_alice(published):
+    """A login role, member of the BI role the build created."""
     with _connect() as admin, admin.cursor() as cur:
         cur.execute(f"create role bi_alice login; grant {BI_ROLE} to bi_alice")
+    return "bi_alice"
+
+
+def test_bi_role_reads_every_public_mart_and_nothing_else(published, bi_alice):
+    with _connect() as admin, admin.cursor() as cur:
         cur.execute("select rolcanlogin from pg_roles where rolname = %s", [BI_ROLE])
         assert cur.fetchone() == (False,), "the project creates the BI role as a group (NOLOGIN)"
-    readable, refused = _readable_by("bi_alice")
+    readable, refused = _readable_by(bi_alice)
     public = set(dbt_manifest.public_relations())
     assert readable == public
     schemas = {r.split(".")[0] for r in refused}
@@ -177,7 +184,7 @@ def test_bi_role_reads_every_public_mart_and_nothing_else(published):
     assert any(r.startswith("staging.stg_crm__") for r in refused)
 
 
-def test_a_failing_candidate_publishes_nothing_and_rollback_swaps_back(published, tmp_path):
+def test_a_failing_candidate_publishes_nothing_and_rollback_swaps_back(published, bi_alice, tmp_path):
     with _connect() as conn, conn.cursor() as cur:
         cur.execute("select count(*) from marts.dim_customer")
         (customers,) = cur.fetchone()
@@ -191,11 +198,19 @@ def test_a_failing_candidate_publishes_nothing_and_rollback_swaps_back(published
     try:
         with pytest.raises(postgres_publish.PublishRefused) as refused:
             postgres_publish.build_candidate(target_path=tmp_path / "target",
-                                             dbt_args=["--select", "+stg_erp__customers",
+                                             dbt_args=["--select", "+stg_erp__customers", "+dim_date",
                                                        "--exclude-resource-type", "unit_test"])
         assert any(uid.startswith("test.") and "stg_erp__customers" in uid for uid, _, _ in refused.value.failures), \
             refused.value.failures
         assert "nothing published" in str(refused.value)
+        # the refused candidate is left for inspection; its public mart (granted to the BI role) is built but
+        # unreachable: no USAGE on a candidate schema
+        with _connect() as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from marts__candidate.dim_date")
+            assert cur.fetchone()[0] > 0
+        readable, refused_relations = _readable_by(bi_alice)
+        assert readable == set(dbt_manifest.public_relations())
+        assert "marts__candidate.dim_date" in refused_relations
         # the leftover candidate is incomplete: publishing it is refused too
         with _connect() as conn:
             with pytest.raises(postgres_publish.PublishRefused, match="lacks .* relation"):
@@ -224,7 +239,7 @@ def test_a_failing_candidate_publishes_nothing_and_rollback_swaps_back(published
         cur.execute("select count(*) from marts__previous.dim_customer")
         assert cur.fetchone() == (customers,)
         conn.commit()
-    readable, _ = _readable_by("bi_alice")
+    readable, _ = _readable_by(bi_alice)
     assert {r for r in readable if r.startswith("marts")} == {"marts.old_mart"}, "USAGE moves with the name"
     with _connect() as conn:
         conn.autocommit = False
@@ -234,32 +249,102 @@ def test_a_failing_candidate_publishes_nothing_and_rollback_swaps_back(published
             assert cur.fetchone() == (marts_oid,)
             cur.execute("drop schema marts__previous cascade")
         conn.commit()
-    readable, _ = _readable_by("bi_alice")
+    readable, _ = _readable_by(bi_alice)
     assert readable == set(dbt_manifest.public_relations())
 
 
 def test_the_sensor_and_make_demo_publish_postgres_only_when_asked_and_behind(published, tiny_run):
     import io
 
-    from dagster import RunRequest, SkipReason, build_run_status_sensor_context
+    from dagster import AssetMaterialization, build_sensor_context
 
     from orchestration import cli
-    from orchestration.publish.postgres import postgres_publish_sensor
+    from orchestration.definitions import defs
+    from orchestration.lib.resources import PUBLISH_KEY
+    from orchestration.publish.postgres import postgres_behind, postgres_publish_sensor
+    from smb_warehouse.core.warehouse import Warehouse
 
-    instance, run = published["instance"], published["run"]
+    instance = published["instance"]
+    current = Warehouse().current_publish()
+    assert current is not None and current.publish_id == published["metadata"]["from_publish"]
 
-    def tick(job_name: str):
-        context = build_run_status_sensor_context(
-            sensor_name="postgres_publish_sensor", dagster_instance=instance,
-            dagster_run=run.dagster_run._replace(job_name=job_name), dagster_event=run.get_run_success_event())
-        return postgres_publish_sensor(context)
+    def tick():
+        # a publish of the DuckDB warehouse (any job) is what the sensor watches
+        instance.report_runless_asset_event(AssetMaterialization(PUBLISH_KEY))
+        return postgres_publish_sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs))
 
-    assert isinstance(tick("warehouse_job"), SkipReason)  # SMB_POSTGRES_PUBLISH unset
+    assert tick().skip_message == "SMB_POSTGRES_PUBLISH is not set"
+    assert not postgres_behind(instance, current.publish_id)
     with environment({"SMB_POSTGRES_PUBLISH": "1"}):
-        request = tick("warehouse_job")
-        assert isinstance(request, RunRequest) and request.job_name in (None, "postgres_publish_job")
-        assert isinstance(tick("postgres_publish_job"), SkipReason)
+        assert tick().skip_message == "PostgreSQL already holds the current publish"
+        assert not postgres_behind(instance, current.publish_id)
         # make demo's follow-up: PostgreSQL already holds the current publish, so no run
         before = len(instance.get_run_records())
         assert cli.publish_postgres(instance, io.StringIO()) == 0
         assert len(instance.get_run_records()) == before
+        # behind: another publish, or another server or BI role, than the one PostgreSQL holds
+        assert postgres_behind(instance, "another-publish")
+        with environment({"DBT_POSTGRES_BI_ROLE": "other_bi"}):
+            assert postgres_behind(instance, current.publish_id)
+            (request,) = tick().run_requests
+            assert current.publish_id in request.run_key and "bi_role=other_bi" in request.run_key
+
+
+def test_a_second_publish_swaps_demotes_and_moves_usage(published, postgres, bi_alice):  # noqa: F811
+    """publish() on a database of its own, with a published schema, a previous one and a candidate: the
+    candidate becomes the published schema with USAGE for the roles that may SELECT in it, the published
+    one becomes __previous without USAGE, the older __previous is dropped; a partial candidate is refused."""
+    cur = postgres.cursor()
+    cur.execute("drop database if exists smb_swap")
+    cur.execute("create database smb_swap")
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", port=postgres.info.port, user="postgres", dbname="smb_swap")
+    try:
+        with conn.cursor() as c:
+            c.execute(f"""
+                create schema marts; create table marts.kpi as select 'old' as v;
+                grant select on marts.kpi to {BI_ROLE}; grant usage on schema marts to {BI_ROLE};
+                create schema marts__previous; create table marts__previous.kpi as select 'older' as v;
+                create schema marts__candidate; create table marts__candidate.kpi as select 'new' as v;
+                create table marts__candidate.internal as select 1 as x;
+                grant select on marts__candidate.kpi to {BI_ROLE};
+                create schema reference__candidate; create table reference__candidate.seed as select 1 as x""")
+        conn.commit()
+        with pytest.raises(postgres_publish.PublishRefused, match="lacks 1 relation.*marts.missing"):
+            postgres_publish.publish(conn, expected=["marts.kpi", "marts.missing"])
+        with pytest.raises(postgres_publish.PublishRefused, match="no expected relations"):
+            postgres_publish.publish(conn, expected=[])
+        assert postgres_publish.publish(conn, expected=["marts.kpi", "marts.internal", "reference.seed"]) == [
+            "marts", "reference"]
+        with conn.cursor() as c:
+            c.execute("select nspname from pg_namespace where nspname like 'marts%' or nspname like 'reference%' order by 1")
+            assert [r[0] for r in c.fetchall()] == ["marts", "marts__previous", "reference"]
+            c.execute("select (select v from marts.kpi), (select v from marts__previous.kpi)")
+            assert c.fetchone() == ("new", "old")
+        conn.commit()
+    finally:
+        conn.close()
+    alice = psycopg2.connect(host="127.0.0.1", port=postgres.info.port, user=bi_alice, dbname="smb_swap")
+    alice.autocommit = True
+    try:
+        with alice.cursor() as c:
+            c.execute("select v from marts.kpi")
+            assert c.fetchall() == [("new",)]
+            for relation in ("marts.internal", "marts__previous.kpi", "reference.seed"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    c.execute(f"select * from {relation}")
+    finally:
+        alice.close()
+
+
+def test_only_its_own_job_builds_postgres():
+    """No pipeline job pulls the PostgreSQL publish in (event micro-batches, forecast and review jobs select
+    `.downstream()` of their assets): only postgres_publish_job, which the sensor and make demo start."""
+    from orchestration.definitions import defs
+    from orchestration.publish.postgres import POSTGRES_KEY
+
+    selecting = {job.name for job in defs.resolve_all_job_defs()
+                 if job.asset_layer and POSTGRES_KEY in job.asset_layer.selected_asset_keys
+                 and not job.name.startswith("__")}
+    assert selecting == {"postgres_publish_job"}
