@@ -1,0 +1,134 @@
+"""The whole dbt project on Spark (dbt-spark's `session` method, local mode) from the tiny run's inputs.
+
+The shared tiny run's published warehouse gives the inputs: its raw and Python-written tables land as Parquet
+tables in a private Spark metastore (smb_warehouse.core.spark_inputs), `dbt build --target spark` builds and
+tests every model, seed, data test and unit test there, and every public mart is read back from Spark and
+compared with the same mart in the published DuckDB warehouse: the same row count, and the same rows after
+rounding doubles to 9 decimal places (EXCEPT ALL both ways; the tolerance macros/cross_db/README.md states).
+
+Marked `spark`: `make test` leaves it out; `make test-spark` installs pyspark and dbt-spark
+(requirements-spark.txt) and runs it (needs Java 17). Skipped when pyspark or dbt-spark is not installed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.spark
+
+pytest.importorskip("pyspark", reason="pyspark is not installed (make test-spark installs requirements-spark.txt)")
+pytest.importorskip("dbt.adapters.spark", reason="dbt-spark is not installed (make test-spark installs requirements-spark.txt)")
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ROUND_DOUBLES = 9
+
+
+def _dbt() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    found = str(candidate) if candidate.exists() else shutil.which("dbt")
+    if not found:
+        pytest.skip("dbt executable not found")
+    return found
+
+
+def _run(cmd: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def spark_build(tiny_run, tmp_path_factory):
+    """(published DuckDB file, folder of the public marts as Spark wrote them, manifest, seconds per phase)."""
+    from smb_warehouse.core import pii
+    from smb_warehouse.core.config import environment
+    from tests.support import run_env
+
+    work = tmp_path_factory.mktemp("spark_build")
+    with environment(run_env(tiny_run["root"], tiny_run["landing"])):
+        key = pii.hash_key()   # the tiny run's own key: the pseudonyms must match its marts
+    env = {**os.environ, "DBT_TARGET": "spark", "DBT_SPARK_DIR": str(work / "spark"), "DBT_SPARK_SCHEMA": "smb",
+           "DBT_SPARK_MASTER": os.environ.get("DBT_SPARK_MASTER", "local[2]"), "SMB_PII_HASH_KEY": key,
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}
+    paths = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
+             "--log-path", str(work / "logs"), "--no-use-colors"]
+    seconds = {}
+    started = time.monotonic()
+    proc = _run([_dbt(), "parse", *paths], env, 600)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    manifest = work / "target" / "manifest.json"
+    proc = _run([sys.executable, "-m", "smb_warehouse.core.spark_inputs", str(tiny_run["published"]),
+                 "--manifest", str(manifest)], env, 900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seconds["inputs"] = time.monotonic() - started
+    started = time.monotonic()
+    proc = _run([_dbt(), "build", *paths], env, 3600)
+    seconds["dbt build"] = time.monotonic() - started
+    (work / "dbt_build.out").write_text(proc.stdout)
+    assert proc.returncode == 0, proc.stdout[-12000:]
+    started = time.monotonic()
+    out = work / "marts"
+    proc = _run([sys.executable, "-c", _EXPORT, str(manifest), str(out)], env, 900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seconds["read back"] = time.monotonic() - started
+    print(f"Spark build on the tiny run: {', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}")
+    return tiny_run["published"], out, manifest, proc.stdout
+
+
+# Writes every public mart Spark built to <out>/<schema>.<table>/ as Parquet (timestamps as UTC-adjusted
+# micros, which DuckDB reads), in a process of its own: Derby lets one process at a time open the metastore.
+_EXPORT = """
+import json, sys
+from smb_warehouse.core.spark_inputs import spark_session
+manifest, out = sys.argv[1], sys.argv[2]
+nodes = json.load(open(manifest))["nodes"].values()
+public = sorted((n["schema"], n.get("alias") or n["name"]) for n in nodes
+                if n["resource_type"] == "model" and n.get("access") == "public" and n["package_name"] == "smb_warehouse")
+spark = spark_session()
+spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+for schema, table in public:
+    df = spark.table(f"`{schema}`.`{table}`")
+    df.coalesce(1).write.mode("overwrite").parquet(f"{out}/{schema}.{table}")
+    print(schema, table, df.count())
+spark.stop()
+"""
+
+
+def test_every_model_and_test_builds_on_spark_and_public_marts_match_duckdb(spark_build):
+    published, out, manifest, exported = spark_build
+    counts = dict(((s, t), int(n)) for s, t, n in (line.split() for line in exported.splitlines() if line.count(" ") == 2))
+    assert len(counts) >= 40, exported
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{published}' AS pub (READ_ONLY)")
+        differing = []
+        for (schema, table), spark_rows in sorted(counts.items()):
+            columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'pub' "
+                                  "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
+            assert columns, f"{schema}.{table} is not in the published warehouse"
+            spark_columns = [r[0] for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet('{out}/{schema}.{table}/*.parquet')").fetchall()]
+            assert spark_columns == [c for c, _ in columns], f"{schema}.{table}: columns {spark_columns}"
+
+            def cast(name: str, kind: str, source: str) -> str:
+                value = f'CAST({source}."{name}" AS {kind})'
+                return f"round({value}, {ROUND_DOUBLES})" if kind in ("DOUBLE", "FLOAT") else value
+
+            duck = f"SELECT {', '.join(cast(c, k, 't') for c, k in columns)} FROM pub.\"{schema}\".\"{table}\" AS t"
+            spark = (f"SELECT {', '.join(cast(c, k, 't') for c, k in columns)} "
+                     f"FROM read_parquet('{out}/{schema}.{table}/*.parquet') AS t")
+            duck_rows = con.execute(f"SELECT count(*) FROM ({duck})").fetchone()[0]
+            only_duck = con.execute(f"SELECT count(*) FROM ({duck} EXCEPT ALL {spark})").fetchone()[0]
+            only_spark = con.execute(f"SELECT count(*) FROM ({spark} EXCEPT ALL {duck})").fetchone()[0]
+            if duck_rows != spark_rows or only_duck or only_spark:
+                differing.append(f"{schema}.{table}: {duck_rows} rows on DuckDB, {spark_rows} on Spark; "
+                                 f"{only_duck} only on DuckDB, {only_spark} only on Spark")
+        assert not differing, "public marts differ between Spark and DuckDB:\n" + "\n".join(differing)
+    finally:
+        con.close()
