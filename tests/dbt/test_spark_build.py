@@ -101,7 +101,7 @@ spark.stop()
 
 def test_every_model_and_test_builds_on_spark_and_public_marts_match_duckdb(spark_build):
     published, out, manifest, exported = spark_build
-    counts = dict(((s, t), int(n)) for s, t, n in (line.split() for line in exported.splitlines() if line.count(" ") == 2))
+    counts = {(s, t): int(n) for s, t, n in (line.split() for line in exported.splitlines() if line.count(" ") == 2)}
     assert len(counts) >= 40, exported
     con = duckdb.connect()
     try:
