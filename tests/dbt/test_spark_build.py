@@ -149,3 +149,56 @@ def test_every_model_and_test_builds_on_spark_and_public_marts_match_duckdb(spar
         assert not differing, "public marts differ between Spark and DuckDB:\n" + "\n".join(differing)
     finally:
         con.close()
+
+
+def test_spark_inputs_land_every_non_dbt_table_with_its_types(tmp_path):
+    """spark_inputs on a hand-made DuckDB file: dbt's schemas stay behind, decimals, timestamps (same wall time),
+    JSON (as text), booleans, NULLs arrive as DuckDB has them; an existing table is refused unless replaced; a type
+    without a mapping is refused naming the column."""
+    import json
+
+    from smb_warehouse.core import spark_inputs
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw; create schema ml; create schema staging")
+        con.execute("create table raw.erp__things (id varchar not null, amount decimal(18, 4), loaded_at timestamp, "
+                    "day date, _extra_columns json, ok boolean, n bigint, k integer)")
+        con.execute("insert into raw.erp__things values ('a', 1.5, '2024-01-02 03:04:05.123456', '2024-01-02', "
+                    "'{\"x\": 1}', true, 7, 3), ('b', null, null, null, null, null, null, null)")
+        con.execute("create table ml.scores (k integer, score double)")
+        con.execute("insert into ml.scores values (1, 0.1), (2, 1e-300)")
+        con.execute("create table staging.built_by_dbt (k integer)")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {"model.p.x": {"resource_type": "model", "schema": "staging"}}}))
+    env = {"DBT_SPARK_DIR": str(tmp_path / "spark"), "DBT_SPARK_MASTER": "local[1]"}
+    spark = spark_inputs.spark_session(env)
+    try:
+        landed = spark_inputs.land_for_spark(path, spark=spark, root=tmp_path / "spark", manifest=manifest)
+        assert [(x.schema, x.table, x.rows) for x in landed] == [("ml", "scores", 2), ("raw", "erp__things", 2)]
+        described = [(r.col_name, r.data_type) for r in spark.sql("describe raw.erp__things").collect()]
+        assert described[:8] == [("id", "string"), ("amount", "decimal(18,4)"), ("loaded_at", "timestamp"),
+                                 ("day", "date"), ("_extra_columns", "string"), ("ok", "boolean"), ("n", "bigint"),
+                                 ("k", "int")]
+        rows = spark.sql("select id, cast(amount as string), cast(loaded_at as string), cast(day as string), "
+                         "_extra_columns, ok, n, k from raw.erp__things order by id").collect()
+        assert [tuple(r) for r in rows] == [("a", "1.5000", "2024-01-02 03:04:05.123456", "2024-01-02", '{"x": 1}', True, 7, 3),
+                                            ("b", None, None, None, None, None, None, None)]
+        assert [r[0] for r in spark.sql("select score from ml.scores order by k").collect()] == [0.1, 1e-300]
+        assert not spark.catalog.tableExists("staging.built_by_dbt")
+        with pytest.raises(ValueError, match="already in Spark.*raw.erp__things"):
+            spark_inputs.land_for_spark(path, spark=spark, root=tmp_path / "spark", manifest=manifest)
+        with duckdb.connect(str(path)) as con:
+            con.execute("insert into ml.scores values (3, 0.3)")
+        again = spark_inputs.land_for_spark(path, spark=spark, root=tmp_path / "spark", manifest=manifest,
+                                            schemas={"ml"}, replace=True)
+        assert [(x.schema, x.table, x.rows) for x in again] == [("ml", "scores", 3)]
+        assert spark.sql("select count(*) from ml.scores").collect()[0][0] == 3
+        with duckdb.connect(str(path)) as con:
+            con.execute("alter table ml.scores add column tags varchar[]")
+        with pytest.raises(ValueError, match=r"ml.scores.tags: DuckDB type VARCHAR\[\]"):
+            spark_inputs.land_for_spark(path, spark=spark, root=tmp_path / "spark", manifest=manifest, replace=True)
+        with pytest.raises(ValueError, match="built by dbt"):
+            spark_inputs.land_for_spark(path, spark=spark, root=tmp_path / "spark", manifest=manifest, schemas={"staging"})
+    finally:
+        spark.stop()
