@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast test-scenarios test-api test-ui lint ui docs analysis api events compare-engines bench-api bench-runs bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage bi-superset forecast-rollback forecast-approve safe-mode review clean
+.PHONY: install demo data test test-fast test-scenarios test-api test-ui test-spark lint ui docs analysis api events compare-engines bench-api bench-runs bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage bi-superset forecast-rollback forecast-approve safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -33,10 +33,10 @@ data: $(STAMP)
 demo: data
 	$(BIN)/python -m orchestration.cli demo $(if $(FORCE),--force)
 
-# Everything but the multi-run workflow scenarios (`make test-scenarios`) and the API/event end-to-end tests
-# (those need redis-server and Chromium: `make test-api`). CI runs all three.
+# Everything but the multi-run workflow scenarios (`make test-scenarios`), the API/event end-to-end tests
+# (those need redis-server and Chromium: `make test-api`) and the Spark build (`make test-spark`). CI runs the first three.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario and not ui"
+	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario and not ui and not spark"
 
 # The multi-run workflow scenarios (each runs further warehouse, forecasting or review jobs on its own
 # warehouse): staged forecast rollout with a regime change, 2016/2031 calendars, AP/triage fallbacks and
@@ -49,6 +49,22 @@ test-scenarios: $(STAMP)
 # broker into the warehouse (each runs pipeline jobs on a copy of the tiny run). CI runs them too.
 test-api: $(STAMP)
 	$(BIN)/python -m pytest -q -m api_e2e tests/api
+
+# The whole dbt project on Spark (dbt-spark `session` method, local mode; needs Java 17): the tiny run's inputs as
+# Parquet tables, `dbt build --target spark`, every public mart compared with DuckDB; plus the cross_db macros on
+# Spark. Its own venv: the lock plus requirements-spark.txt (pyspark stays out of the default install and of make test).
+# SPARK_MASTER=local[1] on a busy machine.
+.venv-spark/.installed: requirements.lock requirements-spark.txt pyproject.toml
+	test -x .venv-spark/bin/python || $(PYTHON) -m venv .venv-spark
+	.venv-spark/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.venv-spark/bin/python -m pip install --quiet -r requirements.lock -r requirements-spark.txt
+	.venv-spark/bin/python -m pip install --quiet --no-deps -e .
+	.venv-spark/bin/python -m pip check
+	touch $@
+
+test-spark: .venv-spark/.installed
+	DBT_SPARK_MASTER=$(or $(SPARK_MASTER),local[2]) .venv-spark/bin/python -m pytest -q \
+		tests/dbt/test_spark_build.py tests/dbt/test_cross_db_engines.py -k "spark"
 
 # The Dagster UI and the dbt docs site rendered in headless Chromium (tests/ui; needs /usr/bin/chromium).
 test-ui: $(STAMP)

@@ -18,6 +18,7 @@
 {%- endmacro %}
 
 {% macro spark__hours_between(start, end) -%}
-    {#- unix_timestamp(ts) is floor(seconds since the epoch) -#}
-    cast((unix_timestamp({{ end }}) - unix_timestamp({{ start }})) / 3600.0 as double)
+    {#- unix_timestamp(ts) is floor(seconds since the epoch). Divided as a double: bigint / 3600.0 would be a
+        decimal division, which Spark rounds to 6 decimal places (DuckDB divides decimals as doubles) -#}
+    cast(unix_timestamp({{ end }}) - unix_timestamp({{ start }}) as double) / 3600.0
 {%- endmacro %}

@@ -26,7 +26,7 @@
             {%- do statements.append(smb_warehouse.python_table_ddl(node)) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(statements | join(';\n') ~ (';' if statements else '')) }}
+    {{ return(smb_warehouse.run_statements(statements)) }}
 {%- endmacro %}
 
 
@@ -44,11 +44,11 @@
     {%- endfor -%}
     {%- set primary_key = node.meta.get('primary_key') or [] -%}
     {%- if primary_key is string -%}{%- set primary_key = [primary_key] -%}{%- endif -%}
-    {%- if primary_key -%}
-        {%- set quoted = [] -%}
-        {%- for name in primary_key -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
-        {%- do parts.append('primary key (' ~ quoted | join(', ') ~ ')') -%}
-    {%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for name in primary_key -%}{%- do quoted.append(adapter.quote(name)) -%}{%- endfor -%}
+    {%- set key = smb_warehouse.primary_key_clause(quoted) -%}
+    {%- if key -%}{%- do parts.append(key) -%}{%- endif -%}
+    {%- set storage = smb_warehouse.table_storage_clause() -%}
     {{ return('create table if not exists ' ~ adapter.quote(node.schema) ~ '.' ~ adapter.quote(node.identifier)
-              ~ ' (' ~ parts | join(', ') ~ ')') }}
+              ~ ' (' ~ parts | join(', ') ~ ')' ~ (' ' ~ storage if storage else '')) }}
 {%- endmacro %}

@@ -78,7 +78,9 @@ def normalised_rows_sql(con: duckdb.DuckDBPyConnection, relation_sql: str) -> tu
     parts, columns = [], []
     for name, kind in _columns(con, relation_sql):
         column = ident(name)
-        if kind.upper() in _FLOATS:
+        if kind.upper() == "TIMESTAMP WITH TIME ZONE":  # Parquet written UTC-adjusted (Spark) reads as this
+            parts.append(f"CAST(timezone('UTC', {column}) AS VARCHAR)")
+        elif kind.upper() in _FLOATS:
             x = f"CAST({column} AS DOUBLE)"
             digits = f"CAST({SIGNIFICANT_DIGITS - 1} - floor(log10(abs({x}))) AS INTEGER)"
             parts.append(f"CAST(CASE WHEN NOT isfinite({x}) THEN {x} WHEN abs({x}) < {ZERO_BELOW!r} THEN 0.0 "
