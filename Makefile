@@ -110,10 +110,11 @@ bench-loader: $(STAMP)
 bench-runs: $(STAMP)
 	$(BIN)/python -m benchmarks.runs --scales $(or $(BENCH_SCALES),1 5)
 
-# The same inputs (the published warehouse of `make demo`) built on DuckDB and PostgreSQL (and Spark when
-# installed): each engine's time and every public mart compared (row counts, checksums; benchmarks/engines.py).
-compare-engines: $(STAMP)
-	$(BIN)/python -m benchmarks.engines $(ARGS)
+# The same inputs (the published warehouse of `make demo`) built on DuckDB, PostgreSQL and Spark: each engine's
+# time and every public mart compared (row counts, checksums; benchmarks/engines.py). In .venv-spark (the lock
+# plus pyspark and dbt-spark, as make test-spark).
+compare-engines: .venv-spark/.installed
+	.venv-spark/bin/python -m benchmarks.engines $(ARGS)
 
 bench-er: $(STAMP)
 	$(BIN)/python -m benchmarks.entity_resolution --scale $(SCALE) --seed $(SEED)

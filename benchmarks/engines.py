@@ -10,8 +10,11 @@ engine's dbt build reads.
   ``--postgres-from-env`` the server of ``DBT_POSTGRES_*`` instead, refused when its database already
   holds a published ``marts`` schema (the comparison replaces input tables and publishes: never on a
   warehouse people read). Inputs copied, then write-audit-publish (``smb_warehouse.core.postgres_publish``).
-- **Spark**: when its module and pyspark are installed (``make test-spark`` installs them); otherwise the
-  line says skipped and why.
+- **Spark**: local mode through dbt-spark's ``session`` method, in a private metastore under a temporary
+  folder: inputs landed as Parquet tables (``smb_warehouse.core.spark_inputs``), ``dbt build``, the public
+  marts written back as Parquet (``smb_warehouse.core.spark_export``). Needs pyspark and dbt-spark:
+  ``make compare-engines`` runs in ``.venv-spark`` (the lock plus requirements-spark.txt); without them
+  the line says skipped.
 
 Prints each engine's time (copy of inputs, dbt build) and, per public mart, row counts and an
 order-independent checksum per engine with the verdict (``smb_warehouse.core.engine_compare``: doubles
@@ -85,6 +88,32 @@ def build_postgres(source: Path, work: Path) -> tuple[float, float]:
     return copied, time.perf_counter() - started - copied
 
 
+def build_spark(source: Path, work: Path) -> tuple[Path, dict[str, float]]:
+    """Land the inputs of ``source``, ``dbt build`` on Spark, export the public marts; returns (the export
+    folder, seconds per phase). Raises ``RuntimeError`` naming the phase that failed."""
+    from smb_warehouse.core import pii
+
+    folder = work / "spark"
+    env = {**os.environ, "DBT_TARGET": "spark", "DBT_SPARK_DIR": str(folder / "metastore"),
+           "DBT_SPARK_SCHEMA": "smb", "SMB_PII_HASH_KEY": pii.hash_key(), "DO_NOT_TRACK": "1"}
+    dbt = [str(Path(sys.executable).with_name("dbt"))]
+    common = ["--project-dir", str(ROOT), "--profiles-dir", str(ROOT), "--target-path", str(folder / "target"),
+              "--log-path", str(folder / "logs"), "--no-use-colors"]
+    manifest, out = folder / "target" / "manifest.json", folder / "marts"
+    seconds: dict[str, float] = {}
+    for phase, command in (
+            ("parse", dbt + ["parse", *common]),
+            ("land inputs", [sys.executable, "-m", "smb_warehouse.core.spark_inputs", str(source), "--manifest", str(manifest)]),
+            ("dbt build", dbt + ["build", *common]),
+            ("export marts", [sys.executable, "-m", "smb_warehouse.core.spark_export", str(manifest), str(out)])):
+        started = time.perf_counter()
+        proc = subprocess.run(command, env=env, capture_output=True, text=True)
+        seconds[phase] = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise RuntimeError(f"Spark {phase} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    return out, seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.engines", description=__doc__.split("\n\n")[0])
     parser.add_argument("--warehouse", type=Path, default=None,
@@ -123,9 +152,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"postgres    FAILED: {exc}")
             failed.append("postgres")
         try:
+            import dbt.adapters.spark  # noqa: F401
             import pyspark  # noqa: F401
         except ImportError:
-            print("spark       skipped: pyspark is not installed (make test-spark installs pyspark and dbt-spark)")
+            print("spark       skipped: pyspark or dbt-spark is not installed (make compare-engines runs in "
+                  ".venv-spark, which has them)")
+        else:
+            try:
+                out, seconds = build_spark(source, work)
+                print("spark       " + ", ".join(f"{phase} {s:.1f} s" for phase, s in seconds.items()))
+                results = engine_compare.compare_relations(
+                    con, relations, lambda r: f"duckdb_side.{r}",
+                    lambda r: f"read_parquet({lit(str(out / r) + '/*.parquet')})")
+                print(engine_compare.format_report(results, "duckdb", "spark"))
+                failed += [f"spark:{r.relation}" for r in results if not r.equal]
+            except (RuntimeError, OSError, duckdb.Error) as exc:
+                print(f"spark       FAILED: {exc}")
+                failed.append("spark")
         con.close()
     print("engines agree on every public mart" if not failed else f"DIFFER: {', '.join(failed)}")
     return 1 if failed else 0

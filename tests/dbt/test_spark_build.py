@@ -79,7 +79,7 @@ def spark_build(tiny_run, tmp_path_factory):
     assert proc.returncode == 0, proc.stdout[-12000:]
     started = time.monotonic()
     out = work / "marts"
-    proc = _run([sys.executable, "-c", _EXPORT, str(manifest), str(out)], env, 900)
+    proc = _run([sys.executable, "-m", "smb_warehouse.core.spark_export", str(manifest), str(out)], env, 900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     exported = proc.stdout
     seconds["read back"] = time.monotonic() - started
@@ -93,25 +93,6 @@ def spark_build(tiny_run, tmp_path_factory):
     proc = _run([_dbt(), "run", "--select", *REBUILT_ON_DUCKDB, *duck_paths], duck_env, 900)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return tiny_run["published"], rebuilt, out, exported
-
-
-# Writes every public mart Spark built to <out>/<schema>.<table>/ as Parquet (timestamps as UTC-adjusted
-# micros, which DuckDB reads), in a process of its own: Derby lets one process at a time open the metastore.
-_EXPORT = """
-import json, sys
-from smb_warehouse.core.spark_inputs import spark_session
-manifest, out = sys.argv[1], sys.argv[2]
-nodes = json.load(open(manifest))["nodes"].values()
-public = sorted((n["schema"], n.get("alias") or n["name"]) for n in nodes
-                if n["resource_type"] == "model" and n.get("access") == "public" and n["package_name"] == "smb_warehouse")
-spark = spark_session()
-spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-for schema, table in public:
-    df = spark.table(f"`{schema}`.`{table}`")
-    df.coalesce(1).write.mode("overwrite").parquet(f"{out}/{schema}.{table}")
-    print(schema, table, df.count())
-spark.stop()
-"""
 
 
 def test_every_model_and_test_builds_on_spark_and_public_marts_match_duckdb(spark_build):
