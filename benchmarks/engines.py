@@ -13,12 +13,12 @@ engine's dbt build reads.
 - **Spark**: local mode through dbt-spark's ``session`` method, in a private metastore under a temporary
   folder: inputs landed as Parquet tables (``smb_warehouse.core.spark_inputs``), ``dbt build``, the public
   marts written back as Parquet (``smb_warehouse.core.spark_export``). Needs pyspark and dbt-spark:
-  ``make compare-engines`` runs in ``.venv-spark`` (the lock plus requirements-spark.txt); without them
-  the line says skipped.
+  ``make compare-engines`` runs in ``.venv-spark`` (the lock plus requirements-spark.txt); without them, or
+  without a Java runtime (``java`` on PATH or ``JAVA_HOME``), the line says skipped and why.
 
 Prints each engine's time (copy of inputs, dbt build) and, per public mart, row counts and an
-order-independent checksum per engine with the verdict (``smb_warehouse.core.engine_compare``: doubles
-rounded to 9 decimal places). Exits 1 when any mart differs or an engine fails.
+order-independent checksum per engine with the verdict (``smb_warehouse.core.engine_compare``: doubles to
+12 significant digits, below 1e-9 as 0). Exits 1 when any mart differs or an engine fails.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ import psycopg2
 
 from smb_warehouse.core import dbt_manifest, engine_compare, paths, postgres_copy, postgres_local, postgres_publish
 from smb_warehouse.core.config import environment
+from smb_warehouse.core.pii import PiiKeyError
 from smb_warehouse.core.sql import lit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +87,18 @@ def build_postgres(source: Path, work: Path) -> tuple[float, float]:
         copied = time.perf_counter() - started
         postgres_publish.build_and_publish(target_path=work / "postgres" / "target")
     return copied, time.perf_counter() - started - copied
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here (pyspark or dbt-spark not installed, no Java runtime), or None."""
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark or dbt-spark is not installed (make compare-engines runs in .venv-spark, which has them)"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "no Java runtime (java on PATH or JAVA_HOME; Debian: openjdk-17-jre-headless)"
+    return None
 
 
 def build_spark(source: Path, work: Path) -> tuple[Path, dict[str, float]]:
@@ -151,12 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                 postgres_publish.PublishRefused, psycopg2.Error) as exc:
             print(f"postgres    FAILED: {exc}")
             failed.append("postgres")
-        try:
-            import dbt.adapters.spark  # noqa: F401
-            import pyspark  # noqa: F401
-        except ImportError:
-            print("spark       skipped: pyspark or dbt-spark is not installed (make compare-engines runs in "
-                  ".venv-spark, which has them)")
+        missing = spark_missing()
+        if missing:
+            print(f"spark       skipped: {missing}")
         else:
             try:
                 out, seconds = build_spark(source, work)
@@ -166,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                     lambda r: f"read_parquet({lit(str(out / r) + '/*.parquet')})")
                 print(engine_compare.format_report(results, "duckdb", "spark"))
                 failed += [f"spark:{r.relation}" for r in results if not r.equal]
-            except (RuntimeError, OSError, duckdb.Error) as exc:
+            except (RuntimeError, OSError, duckdb.Error, PiiKeyError) as exc:
                 print(f"spark       FAILED: {exc}")
                 failed.append("spark")
         con.close()

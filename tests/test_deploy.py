@@ -30,6 +30,9 @@ def test_the_helm_values_load_the_project_code_location_with_a_shared_data_dir()
 
 def test_the_image_installs_the_lock_and_names_only_real_settings():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"data/", ".venv*/", "target/", ".git/"} <= set(ignored), "no data, PII key or venv in the image"
+    assert "USER smb" in dockerfile
     for name in re.findall(r"-r (\S+)", dockerfile):
         assert (ROOT / name).exists(), name
     values = (DEPLOY / "kubernetes" / "values.yaml").read_text()

@@ -9,7 +9,8 @@
     duckdb     session variable smb_pii_hash_key (getvariable), set on every dbt connection by the
                dbt-duckdb plugin smb_warehouse.core.dbt_duckdb_pii (profiles.yml)
     postgres   custom setting smb.pii_hash_key (current_setting), e.g. PGOPTIONS='-c smb.pii_hash_key=<hex>'
-    spark      SQL conf smb.pii_hash_key, substituted by Spark's ${...} variable substitution
+    spark      environment variable SMB_PII_HASH_KEY of the Spark driver, substituted by Spark's ${env:...}
+               variable substitution (not a Spark conf: pyspark passes confs on the JVM's command line)
   A missing or malformed key is an error, never an empty key.
 
   Method: HMAC(K, m) = H((K xor opad) || H((K xor ipad) || m)), K zero-padded to the 64-byte block,
@@ -52,9 +53,10 @@
 {%- endmacro %}
 
 {% macro spark__hmac_sha256_hex(expression) -%}
-    {#- Spark 3.5: concat() of binaries is binary, sha2() takes binary; ${smb.pii_hash_key} is replaced by
-        the SQL conf before parsing (spark.sql.variable.substitute, on by default). -#}
-    {%- set key = "'${smb.pii_hash_key}'" -%}
+    {#- Spark 3.5: concat() of binaries is binary, sha2() takes binary; ${env:SMB_PII_HASH_KEY} is replaced by
+        the driver's environment variable before parsing (spark.sql.variable.substitute, on by default); unset,
+        it stays as written and fails the hex check. -#}
+    {%- set key = "'${env:SMB_PII_HASH_KEY}'" -%}
     {%- set pads = {} -%}
     {%- for name, byte in [('ipad', 54), ('opad', 92)] -%}
         {%- do pads.update({name: "unhex(concat_ws('', transform(sequence(0, 63), i -> lpad(hex(coalesce(cast(conv(substr("

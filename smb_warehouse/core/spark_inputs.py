@@ -83,7 +83,9 @@ def spark_confs(env: dict[str, str] | None = None) -> dict[str, str]:
     return {"spark.master": env.get("DBT_SPARK_MASTER", "local[2]"),
             "spark.app.name": "smb_warehouse_spark_inputs",
             "spark.sql.warehouse.dir": str(root / "spark-warehouse"),
-            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={root / 'metastore_db'};create=true",
+            # metastore_db under derby.system.home, as profiles.yml writes it (a path there would be taken as
+            # relative to derby.system.home again when DBT_SPARK_DIR is relative)
+            "spark.hadoop.javax.jdo.option.ConnectionURL": "jdbc:derby:;databaseName=metastore_db;create=true",
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={root}",
             "spark.driver.memory": env.get("DBT_SPARK_DRIVER_MEMORY", "2g"),
             "spark.sql.session.timeZone": "UTC",

@@ -219,7 +219,7 @@ def setup(engine, conn):
     # the PII hash key as each engine's session state (never in the SQL text): macros/cross_db/hmac_sha256_hex.sql
     {"duckdb": lambda: run(engine, conn, f"set variable smb_pii_hash_key = '{HMAC_TEST_KEY}'"),
      "postgres": lambda: run(engine, conn, f"set smb.pii_hash_key = '{HMAC_TEST_KEY}'"),
-     "spark": lambda: conn.conf.set("smb.pii_hash_key", HMAC_TEST_KEY)}[engine]()
+     "spark": lambda: None}[engine]()  # Spark reads SMB_PII_HASH_KEY from its environment: see the spark fixture
     # what the on-run-start hook runs first (PostgreSQL: fuzzystrmatch, the Jaro-Winkler function)
     for statement in [Env(engine).wrap("engine_setup")()] if engine == "postgres" else []:
         run(engine, conn, statement)
@@ -252,11 +252,21 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def spark():
+    """A local Spark session whose driver has SMB_PII_HASH_KEY in its environment (the JVM inherits the
+    environment when it starts: what the hmac macro's ${env:...} reads)."""
     pyspark_sql = pytest.importorskip("pyspark.sql")
-    session = (pyspark_sql.SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-               .config("spark.sql.session.timeZone", "UTC").getOrCreate())
-    yield session
-    session.stop()
+    previous = os.environ.get("SMB_PII_HASH_KEY")
+    os.environ["SMB_PII_HASH_KEY"] = HMAC_TEST_KEY
+    try:
+        session = (pyspark_sql.SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+                   .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+        yield session
+        session.stop()
+    finally:
+        if previous is None:
+            os.environ.pop("SMB_PII_HASH_KEY", None)
+        else:
+            os.environ["SMB_PII_HASH_KEY"] = previous
 
 
 @pytest.fixture(params=["duckdb", "postgres", "spark"])
