@@ -26,7 +26,8 @@ def test_the_nightly_schedule_requests_the_main_job_and_is_on_by_default(tmp_pat
 
 def test_sensors_that_keep_the_warehouse_current_are_on_by_default():
     status = {s.name: s.default_status for s in defs.sensors}
-    running = {"landing_zone_sensor", "event_microbatch_sensor", "run_failure_alert"}
+    # postgres_publish_sensor runs by default but requests nothing unless SMB_POSTGRES_PUBLISH is set
+    running = {"landing_zone_sensor", "event_microbatch_sensor", "run_failure_alert", "postgres_publish_sensor"}
     assert {name for name, st in status.items() if st == DefaultSensorStatus.RUNNING} == running
     # retraining on drift stays a decision someone turns on (it replaces the serving model's candidate)
     assert status["forecast_drift_sensor"] == DefaultSensorStatus.STOPPED
