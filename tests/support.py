@@ -58,3 +58,37 @@ def clone_run(source: Path, target: Path) -> Path:
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file's bytes (is the published warehouse byte-identical?)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def stop_spark_jvm() -> None:
+    """Stop the Spark JVM this Python process launched, if any, so that the next SparkSession starts a new one.
+
+    pyspark keeps its JVM (the py4j gateway) for the life of the process, even after ``SparkSession.stop()``, and a
+    JVM's environment is fixed when it starts: a test that needs an environment variable inside Spark (the PII key
+    that ``${env:SMB_PII_HASH_KEY}`` reads) must not reuse a JVM another test started without it."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return
+    if SparkContext._active_spark_context is not None:
+        SparkContext._active_spark_context.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    proc = getattr(gateway, "proc", None)
+    if proc is not None:
+        proc.stdin.close()   # pyspark's JVM exits when its stdin closes (PythonGatewayServer)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    # the dead session stays reachable through these until the next one is built (SparkSession.active())
+    from pyspark.sql import SparkSession, SQLContext
+
+    SparkSession._instantiatedSession = None
+    SparkSession._activeSession = None
+    SQLContext._instantiatedContext = None

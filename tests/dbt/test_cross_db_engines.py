@@ -254,14 +254,18 @@ def postgres():
 def spark():
     """A local Spark session whose driver has SMB_PII_HASH_KEY in its environment (the JVM inherits the
     environment when it starts: what the hmac macro's ${env:...} reads)."""
+    from tests.support import stop_spark_jvm
+
     pyspark_sql = pytest.importorskip("pyspark.sql")
     previous = os.environ.get("SMB_PII_HASH_KEY")
     os.environ["SMB_PII_HASH_KEY"] = HMAC_TEST_KEY
+    stop_spark_jvm()   # a JVM another test started keeps the environment it started with
     try:
         session = (pyspark_sql.SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
                    .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+        assert session.sparkContext._jvm.System.getenv("SMB_PII_HASH_KEY") == HMAC_TEST_KEY
         yield session
-        session.stop()
+        stop_spark_jvm()
     finally:
         if previous is None:
             os.environ.pop("SMB_PII_HASH_KEY", None)
