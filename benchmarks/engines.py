@@ -43,22 +43,6 @@ from smb_warehouse.core.sql import lit
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build_duckdb(source: Path, work: Path) -> tuple[Path, float]:
-    """dbt build of the whole project on a copy of ``source``; returns (the built file, seconds)."""
-    db = work / "duckdb" / "warehouse.duckdb"
-    db.parent.mkdir(parents=True)
-    shutil.copyfile(source, db)
-    started = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(ROOT),
-                           "--profiles-dir", str(ROOT), "--target-path", str(work / "duckdb" / "target"),
-                           "--log-path", str(work / "duckdb" / "logs"), "--no-use-colors"],
-                          env={**os.environ, "DBT_DUCKDB_PATH": str(db), "DBT_TARGET": "duckdb"},
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError("dbt build on DuckDB failed:\n" + proc.stdout[-3000:])
-    return db, time.perf_counter() - started
-
-
 @contextlib.contextmanager
 def postgres_target(from_env: bool):
     """The DBT_POSTGRES_* environment to build in: a throwaway server, or (``from_env``) the configured
@@ -143,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="smb_engines_") as tmp:
         work = Path(tmp)
-        duck, duck_s = build_duckdb(source, work)
+        duck, duck_s = engine_compare.rebuild_on_duckdb(source, work / "duckdb")
         print(f"duckdb      dbt build {duck_s:7.1f} s")
         con = duckdb.connect()
         con.execute(f"ATTACH {lit(str(duck))} AS duckdb_side (READ_ONLY)")

@@ -19,13 +19,20 @@ Two relations are equal when their column names match in order and both differen
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from smb_warehouse.core.sql import ident
 
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 SIGNIFICANT_DIGITS = 12
 ZERO_BELOW = 1e-9
 _FLOATS = ("DOUBLE", "FLOAT", "REAL")
@@ -133,3 +140,35 @@ def format_report(results: list[RelationComparison], left_name: str, right_name:
                  f"significant digits, below {ZERO_BELOW:g} as 0)"
                  + (f"; differ: {', '.join(bad)}" if bad else ""))
     return "\n".join(lines)
+
+
+def rebuild_on_duckdb(source: Path, work: Path, select: Sequence[str] = (), env: Mapping[str, str] | None = None,
+                      timeout: float | None = None) -> tuple[Path, float]:
+    """Copy the DuckDB warehouse ``source`` to ``work/warehouse.duckdb`` and run dbt on the copy: ``dbt build`` of
+    the whole project, or ``dbt run --select <select>`` of a few models; the DuckDB side of an engine comparison,
+    built by dbt alone from the same inputs the other engine read. The copy keeps the file name
+    ``warehouse.duckdb`` (dbt-duckdb names the catalog after the file's stem, and the compiled SQL names it).
+    dbt runs with ``env`` (default: this process's environment), which must give the PII key of ``source``'s
+    installation (SMB_PII_HASH_KEY or SMB_DATA_DIR: smb_warehouse/core/pii.py) for pseudonyms to match.
+
+    Returns (the built file, dbt's wall seconds). Raises ``RuntimeError`` with the end of dbt's output when dbt
+    fails, ``subprocess.TimeoutExpired`` after ``timeout`` seconds (default: none); ``work`` must not hold a warehouse yet
+    (``FileExistsError``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "warehouse.duckdb"
+    if db.exists():
+        raise FileExistsError(f"{db} exists: rebuild into an empty folder")
+    shutil.copyfile(source, db)
+    command = ["run", "--select", *select] if select else ["build"]
+    started = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), *command, "--project-dir", str(PROJECT_DIR),
+                           "--profiles-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
+                           "--log-path", str(work / "logs"), "--no-use-colors"],
+                          cwd=PROJECT_DIR, env={**(os.environ if env is None else env), "DBT_DUCKDB_PATH": str(db),
+                                                "DBT_TARGET": "duckdb"},
+                          capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(command)} on DuckDB ({db}) failed:\n" + proc.stdout[-4000:]
+                           + proc.stderr[-2000:])
+    return db, seconds

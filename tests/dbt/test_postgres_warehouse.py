@@ -15,9 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -83,16 +80,9 @@ def published(pg_env, tiny_run):
 def duckdb_rebuilt(pg_env, tiny_run, tmp_path_factory):
     """The tiny run's published file rebuilt by dbt alone: the same inputs the PostgreSQL build read (the
     Dagster run built kpi_platform__pipeline_health before its last step's node results existed)."""
-    work = tmp_path_factory.mktemp("duck_rebuild")
-    db = work / "warehouse.duckdb"
-    shutil.copyfile(tiny_run["published"], db)
-    env = {**os.environ, "DBT_DUCKDB_PATH": str(db), "DBT_TARGET": "duckdb"}
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(PROJECT_DIR),
-                           "--profiles-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
-                           "--log-path", str(work / "logs"), "--no-use-colors"],
-                          env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return db
+    from smb_warehouse.core.engine_compare import rebuild_on_duckdb
+
+    return rebuild_on_duckdb(tiny_run["published"], tmp_path_factory.mktemp("duck_rebuild"), timeout=900)[0]
 
 
 def test_every_model_seed_and_test_passes_on_postgres(published, tiny_run):

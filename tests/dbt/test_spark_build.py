@@ -53,6 +53,7 @@ def spark_build(tiny_run, tmp_path_factory):
     them, what the export printed: `<schema> <table> <rows>` per mart)."""
     from smb_warehouse.core import pii
     from smb_warehouse.core.config import environment
+    from smb_warehouse.core.engine_compare import rebuild_on_duckdb
     from tests.support import run_env
 
     work = tmp_path_factory.mktemp("spark_build")
@@ -84,14 +85,8 @@ def spark_build(tiny_run, tmp_path_factory):
     exported = proc.stdout
     seconds["read back"] = time.monotonic() - started
     print(f"Spark build on the tiny run: {', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}")
-    rebuilt = work / "duckdb_rebuild" / "warehouse.duckdb"   # named as published: the catalog is the file's stem
-    rebuilt.parent.mkdir()
-    shutil.copyfile(tiny_run["published"], rebuilt)
-    duck_env = {**env, "DBT_TARGET": "duckdb", "DBT_DUCKDB_PATH": str(rebuilt)}
-    duck_paths = [*paths[:4], "--target-path", str(work / "target_duckdb"), "--log-path", str(work / "logs_duckdb"),
-                  "--no-use-colors"]
-    proc = _run([_dbt(), "run", "--select", *REBUILT_ON_DUCKDB, *duck_paths], duck_env, 900)
-    assert proc.returncode == 0, proc.stdout[-4000:]
+    rebuilt = rebuild_on_duckdb(tiny_run["published"], work / "duckdb_rebuild", select=REBUILT_ON_DUCKDB, env=env,
+                                timeout=900)[0]
     return tiny_run["published"], rebuilt, out, exported
 
 
@@ -125,6 +120,7 @@ def test_spark_inputs_land_every_non_dbt_table_with_its_types(tmp_path):
     import json
 
     from smb_warehouse.core import spark_inputs
+    from tests.support import stop_spark_jvm
 
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -168,4 +164,4 @@ def test_spark_inputs_land_every_non_dbt_table_with_its_types(tmp_path):
         with pytest.raises(ValueError, match="built by dbt"):
             spark_inputs.land_for_spark(path, spark=spark, root=tmp_path / "spark", manifest=manifest, schemas={"staging"})
     finally:
-        spark.stop()
+        stop_spark_jvm()   # not only spark.stop(): the JVM would outlive it with this test's environment
