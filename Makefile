@@ -108,7 +108,7 @@ bench-loader: $(STAMP)
 
 # What a full, a no-change and a one-new-day run cost, per step, and dbt build vs the same SQL run directly (issue 12).
 bench-runs: $(STAMP)
-	$(BIN)/python -m benchmarks.runs --scales $(or $(BENCH_SCALES),1 5)
+	$(BIN)/python -m benchmarks.runs --scales $(or $(BENCH_SCALES),1 5) $(ARGS)
 
 # The same inputs (the published warehouse of `make demo`) built on DuckDB, PostgreSQL and Spark: each engine's
 # time and every public mart compared (row counts, checksums; benchmarks/engines.py). In .venv-spark (the lock

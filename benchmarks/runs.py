@@ -17,6 +17,11 @@ on a copy of the published warehouse against the same compiled SQL executed dire
 tables/views in dbt's execution order, each test as a count query, seeds read with ``read_csv`` and the seed's
 column types): dbt's own cost.
 
+With ``--days N`` (N > 1) it holds back the last N days instead and, after the three runs above, lands the
+other days one run at a time, printing the published file's size after each; then it builds the final landing
+zone (every day in it) once more into an empty warehouse (a new data dir and Dagster instance) and prints the
+size after N incremental runs against that fresh build's (issue 12: within 10%).
+
 A figure, not a test: nothing here asserts. Targets (issue 12): one new day <= 15% of a full run (goal 10%),
 no change <= 5%, ``dbt build`` <= 2x the direct SQL (goal 1.3x).
 """
@@ -44,16 +49,25 @@ DBT = Path(sys.executable).with_name("dbt")
 
 # --- the held-back day ------------------------------------------------------------------------------------------
 
-def _split_lines(folder: Path, keep, delimiter: str = ",") -> tuple[list[str], str]:
-    """Removes the lines ``keep(fields)`` selects (``fields``: the line split on ``delimiter``) from the newest
-    file of ``folder`` and returns them with the header. Lines stay byte for byte (the simulator's injected
-    faults included): only whole lines move."""
-    newest = sorted(folder.iterdir())[-1]
-    header, *lines = newest.read_text(encoding="utf-8").splitlines(keepends=True)
-    moved = [line for line in lines if keep(line.rstrip("\r\n").split(delimiter))]
-    newest.write_text(header + "".join(line for line in lines if not keep(line.rstrip("\r\n").split(delimiter))),
-                      encoding="utf-8")
-    return moved, header
+def _split_lines(folder: Path, keep, delimiter: str = ",", header: bool = True) -> tuple[list[str], str]:
+    """Removes the lines ``keep(fields)`` selects (``fields``: the line split on ``delimiter``) from every file of
+    ``folder`` (the simulator writes a file per month, and a late row of a day sits in a later month's file) and
+    returns them with the header (``""`` when the files have none). Lines stay byte for byte (the simulator's
+    injected faults included): only whole lines move."""
+    moved: list[str] = []
+    first_header = ""
+    for path in sorted(folder.iterdir()):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        head, body = (lines[:1], lines[1:]) if header else ([], lines)
+        first_header = first_header or "".join(head)
+        taken = [line for line in body if keep(line.rstrip("\r\n").split(delimiter))]
+        if taken:
+            moved += taken
+            path.write_text("".join(head) + "".join(line for line in body if not keep(line.rstrip("\r\n").split(delimiter))),
+                            encoding="utf-8")
+    return moved, first_header
 
 
 def _write_lines(path: Path, header: str, lines: list[str]) -> None:
@@ -66,9 +80,13 @@ def hold_back_last_day(landing: Path, held: Path) -> dict[str, int]:
     booked that day out of ``landing`` into day files under ``held`` (same folder layout). Returns the rows
     moved per entity and ``day`` (ISO date)."""
     orders_dir = landing / "erp" / "sales_orders"
-    newest = sorted(orders_dir.iterdir())[-1]
-    with newest.open(newline="", encoding="utf-8") as fh:
-        day = max(d for r in csv.DictReader(fh) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d := str(r.get("order_date"))))
+    day = ""
+    for path in orders_dir.iterdir():
+        with path.open(newline="", encoding="utf-8") as fh:
+            day = max([day, *(d for r in csv.DictReader(fh)
+                              if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d := str(r.get("order_date"))))])
+    if not day:
+        raise ValueError(f"{orders_dir}: no order dates left to hold back")
     orders, header = _split_lines(orders_dir, lambda f: len(f) > 2 and f[2] == day)  # order_id,customer_id,order_date
     ids = {line.split(",", 1)[0] for line in orders}
     lines, line_header = _split_lines(landing / "erp" / "sales_order_lines", lambda f: f[0] in ids)
@@ -78,16 +96,26 @@ def hold_back_last_day(landing: Path, held: Path) -> dict[str, int]:
     bank, bank_header = _split_lines(landing / "finance" / "bank_transactions",
                                      lambda f: len(f) > 2 and f[2] == f"{d}/{m}/{y}", delimiter=";")  # booking_date
     _write_lines(held / "finance" / "bank_transactions" / f"bank_transactions_{day}.csv", bank_header, bank)
-    tickets_dir = landing / "support" / "tickets"
-    newest_tickets = sorted(tickets_dir.iterdir())[-1]
-    kept, moved = [], []
-    for line in newest_tickets.read_text(encoding="utf-8").splitlines():
-        (moved if f'"created_at": "{day}T' in line else kept).append(line)  # a malformed line stays where it is
-    newest_tickets.write_text("".join(f"{x}\n" for x in kept), encoding="utf-8")
-    (held / "support" / "tickets").mkdir(parents=True, exist_ok=True)
-    (held / "support" / "tickets" / f"tickets_{day}.ndjson").write_text("".join(f"{x}\n" for x in moved), encoding="utf-8")
+    # a malformed line (no created_at of that day) stays where it is
+    moved, _ = _split_lines(landing / "support" / "tickets", lambda f: f'"created_at": "{day}T' in f[0],
+                            delimiter="\n", header=False)
+    _write_lines(held / "support" / "tickets" / f"tickets_{day}.ndjson", "", moved)
     return {"day": day, "sales_orders": len(orders), "sales_order_lines": len(lines), "bank_transactions": len(bank),
             "tickets": len(moved)}
+
+
+def hold_back_days(landing: Path, held: Path, days: int) -> list[dict]:
+    """``hold_back_last_day`` ``days`` times: the last ``days`` order dates, each into ``held/<date>/``. Returns
+    one dict per day (rows moved, ``day``, ``folder``), oldest day first: the order they land in."""
+    out = []
+    for _ in range(days):
+        folder = held / "next"
+        moved = hold_back_last_day(landing, folder)
+        if not moved["sales_orders"]:
+            raise ValueError(f"held back {len(out)} days; no orders left for another")
+        folder.rename(held / moved["day"])
+        out.append({**moved, "folder": held / moved["day"]})
+    return out[::-1]
 
 
 # --- runs ---------------------------------------------------------------------------------------------------------
@@ -223,13 +251,28 @@ def report(scale: float, held: dict, runs: dict[str, dict], dbt: tuple[float, fl
               f"({models} models, {tests} tests): {d / s:.2f}x")
 
 
+def run_env(work: Path, data: str, dagster_home: str, landing: Path) -> dict[str, str]:
+    """The environment of one benchmark installation: ``work/<data>`` as SMB_DATA_DIR, a new Dagster instance in
+    ``work/<dagster_home>``, ``landing`` as the landing zone."""
+    env = {**os.environ, "SMB_DATA_DIR": str(work / data), "SMB_LANDING_DIR": str(landing),
+           "DAGSTER_HOME": str(work / dagster_home), "PYTHONUNBUFFERED": "1"}
+    env.pop("SMB_WAREHOUSE_DIR", None)
+    (work / dagster_home).mkdir(parents=True)
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 5.0])
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--days", type=int, default=1,
+                        help="hold back this many last days and land them one run at a time; with more than one, "
+                             "also build the final landing zone fresh and compare the published file sizes")
     parser.add_argument("--no-dbt-compare", action="store_true", help="skip dbt build vs direct SQL")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     args = parser.parse_args()
+    if args.days < 1:
+        parser.error("--days must be at least 1")
     from sme_sim import generate
 
     with tempfile.TemporaryDirectory(prefix="runs-bench-") as tmp:
@@ -239,20 +282,32 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
             landing, held = work / "landing", work / "held_back_day"
             generate(landing, work / "truth", seed=args.seed, scale=scale)
-            day = hold_back_last_day(landing, held)
-            env = {**os.environ, "SMB_DATA_DIR": str(work / "data"), "SMB_LANDING_DIR": str(landing),
-                   "DAGSTER_HOME": str(work / "dagster_home"), "PYTHONUNBUFFERED": "1"}
-            env.pop("SMB_WAREHOUSE_DIR", None)
-            (work / "dagster_home").mkdir(parents=True)
-            runs, seen_runs = {}, set()
+            days = hold_back_days(landing, held, args.days)
+            env = run_env(work, "data", "dagster_home", landing)
+            runs, seen_runs, later = {}, set(), []
             for name in ("full", "no change", "one new day"):
                 if name == "one new day":
-                    shutil.copytree(held, landing, dirs_exist_ok=True)
+                    shutil.copytree(days[0]["folder"], landing, dirs_exist_ok=True)
                 runs[name] = run_job(env, work / f"{name.replace(' ', '_')}.log", seen_runs)
                 print(f"scale {scale:g} {name}: {runs[name]['wall']:.1f}s", flush=True)
+            for i, day in enumerate(days[1:], start=2):
+                shutil.copytree(day["folder"], landing, dirs_exist_ok=True)
+                later.append(run_job(env, work / f"day_{i}.log", seen_runs))
+                print(f"scale {scale:g} new day {i} ({day['day']}): {later[-1]['wall']:.1f}s, "
+                      f"published file {later[-1]['mb']:.1f} MB", flush=True)
+            fresh = None
+            if len(days) > 1:  # the same landing zone, every day in it, built once into an empty warehouse
+                fresh = run_job(run_env(work, "data_fresh", "dagster_home_fresh", landing), work / "fresh_full.log", set())
+                print(f"scale {scale:g} fresh full build of the same landing zone: {fresh['wall']:.1f}s", flush=True)
             published = work / "data" / "warehouse" / "warehouse.duckdb"
             dbt = None if args.no_dbt_compare else dbt_vs_direct(published, work / "dbt_compare", env)
-            report(scale, day, runs, dbt)
+            report(scale, days[0], runs, dbt)
+            if fresh is not None:
+                sizes = [runs["one new day"]["mb"]] + [r["mb"] for r in later]
+                print(f"  published file after each of {len(days)} one-day runs (MB): "
+                      + ", ".join(f"{mb:.1f}" for mb in sizes))
+                print(f"  after {len(days)} incremental runs {sizes[-1]:.1f} MB vs a fresh full build of the same "
+                      f"landing zone {fresh['mb']:.1f} MB: {sizes[-1] / fresh['mb']:.1%}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\nratios: step time / the full run's; peak RSS of any run {peak:,.0f} MiB")
 
