@@ -30,14 +30,13 @@
         from (
             select
                 versions.*,
-                row_number() over (partition by versions.{{ key }} order by {{ order_by }}) as _version_seq,
                 {%- for column in state_columns %}
                 lag({{ column }}) over (partition by versions.{{ key }} order by {{ order_by }}) as _previous_{{ column }},
                 {%- endfor %}
-                lag({{ key }}) over (partition by versions.{{ key }} order by {{ order_by }}) as _previous_key
+                row_number() over (partition by versions.{{ key }} order by {{ order_by }}) as _version_seq
             from {{ versions }} as versions
         ) as compared
-        where _previous_key is null
+        where _version_seq = 1
             {%- for column in state_columns %}
             or not coalesce({{ column }} = _previous_{{ column }}, {{ column }} is null and _previous_{{ column }} is null)
             {%- endfor %}

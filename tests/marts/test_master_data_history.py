@@ -62,3 +62,59 @@ def test_product_history_keeps_one_row_per_state_with_chained_intervals(tiny_run
     # the current state is staging's latest version (the NULL-for-NULL re-export, same state)
     assert latest_staged == (price, None, updated + timedelta(days=3))
     assert current_everywhere == skus
+
+
+def test_customer_history_tracks_published_attributes_only(tiny_run, tmp_path):
+    """dim_customer_history: an e-mail change adds a state (its pseudonym differs), a street-only change and a
+    re-export add none (street is not published), a move to another country adds one; the unified id is the
+    bridge's, one state is current and it is staging's latest version."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(tiny_run["published"], db)
+    with duckdb.connect(str(db)) as con:
+        customer, updated, states_before = con.execute(
+            "SELECT erp_customer_id, updated_at, (SELECT count(*) FROM marts.dim_customer_history h "
+            "WHERE h.erp_customer_id = c.erp_customer_id) FROM staging.stg_erp__customers c "
+            "WHERE email IS NOT NULL AND country_code = 'DE' ORDER BY erp_customer_id LIMIT 1").fetchone()
+        latest = "FROM raw.erp__customers WHERE customer_id = ? ORDER BY updated_at DESC, _loaded_at DESC LIMIT 1"
+        crafted = [  # (file, updated_at offset in days, column replacements)
+            ("reexport.csv", 0, ""),
+            ("new_email.csv", 1, "'billing@example.org' AS email"),
+            ("new_street.csv", 2, "'Neue Strasse 1' AS street"),
+            ("moved.csv", 3, "'AT' AS country"),
+        ]
+        for i, (file, days, replace) in enumerate(crafted):
+            replaced = f"{replace}, " if replace else ""
+            con.execute(
+                f"INSERT INTO raw.erp__customers SELECT * REPLACE ({replaced}? AS updated_at, ? AS _source_file, "
+                f"2 AS _source_line, _loaded_at + INTERVAL {i + 1} HOUR AS _loaded_at) {latest}",
+                [updated + timedelta(days=days), file, customer])
+
+    with environment(run_env(tiny_run["root"], tiny_run["landing"], **tiny_run["extra_env"])):
+        built = _run_dbt(["build", "--select", "stg_erp__customer_versions", "stg_erp__customers",
+                          "dim_customer_history"], db, tmp_path)
+    assert built.returncode == 0, built.stdout[-4000:]
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT version_number, valid_from, valid_to, is_current, email_masked, email_sha256, country_code, "
+            "_source_file, customer_id FROM marts.dim_customer_history WHERE erp_customer_id = ? ORDER BY version_number",
+            [customer]).fetchall()
+        unified = con.execute("SELECT customer_id FROM marts.bdg_customer_source_ids WHERE source_system = 'erp' "
+                              "AND source_entity = 'customers' AND source_id = ?", [customer]).fetchone()[0]
+        staged = con.execute("SELECT country_code, updated_at, street FROM staging.stg_erp__customers "
+                             "WHERE erp_customer_id = ?", [customer]).fetchone()
+        current_per_customer = con.execute(
+            "SELECT count(*), count(DISTINCT erp_customer_id) FROM marts.dim_customer_history WHERE is_current").fetchone()
+        customers = con.execute("SELECT count(*) FROM staging.stg_erp__customers").fetchone()[0]
+
+    assert len(rows) == states_before + 2, rows
+    email, moved = rows[-2], rows[-1]
+    assert (email[4], email[6], email[7]) == ("b***@example.org", "DE", "new_email.csv")
+    assert email[5] != rows[-3][5] and email[5] == moved[5]          # the pseudonym follows the e-mail
+    assert (moved[6], moved[7], moved[3], moved[2]) == ("AT", "moved.csv", True, None)
+    assert email[1] == updated + timedelta(days=1) and moved[1] == updated + timedelta(days=3)
+    for earlier, later in zip(rows, rows[1:]):
+        assert earlier[2] == later[1] and not earlier[3], "intervals chain and only the last state is current"
+    assert {r[8] for r in rows} == {unified}
+    assert staged == ("AT", updated + timedelta(days=3), "Neue Strasse 1")   # staging's latest is the move
+    assert current_per_customer == (customers, customers)

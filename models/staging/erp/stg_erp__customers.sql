@@ -1,19 +1,17 @@
+{#- The latest version per customer number of stg_erp__customer_versions (which cleans every loaded version). -#}
 select
-
-    ----------  ids
-    customer_id as erp_customer_id,
-
-    ----------  attributes
-    {{ clean_text('customer_name') }} as customer_name,
-    {{ normalize_email('email') }} as email,
-    {{ contact_columns('phone', 'street', 'city', 'country', postal_code='postal_code') }},
-    {{ normalize_vat_id('vat_id') }} as vat_id,
-
-    ----------  timestamps (UTC)
+    erp_customer_id,
+    customer_name,
+    email,
+    phone_raw,
+    phone_e164,
+    street,
+    city,
+    postal_code,
+    country_code,
+    vat_id,
     created_at,
     updated_at,
-
-    ----------  lineage: _load_id, _source_file, _source_line, _loaded_at
     {{ lineage_columns() }}
 
-from ({{ latest_version(source('erp', 'customers'), ['customer_id'], updated_at='updated_at') }}) as source
+from ({{ latest_version(ref('stg_erp__customer_versions'), ['erp_customer_id'], updated_at='updated_at') }}) as latest
