@@ -115,13 +115,11 @@ def run_analysis(name: str, dbt_vars: str) -> int:
     import tempfile
     from pathlib import Path
 
-    from dagster_dbt import DbtCliResource
-
-    from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT, dbt_target
+    from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT, WarehouseDbtCliResource, dbt_target
     from smb_warehouse.core.warehouse import connect_published
 
     with tempfile.TemporaryDirectory(prefix="analysis-") as tmp, dbt_target(Path(tmp) / "compile.duckdb"):
-        dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+        dbt = WarehouseDbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
         args = ["compile", "--select", name, "--vars", dbt_vars or "{}"]
         dbt.cli(args, target_path=Path(tmp) / "target", raise_on_error=True).wait()
         compiled = next((Path(tmp) / "target" / "compiled").rglob(f"{name}.sql"))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, colored_console_logger, define_asset_job, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from orchestration.cashflow import definitions as cashflow
 from orchestration.dbt import definitions as dbt
-from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT
+from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_PROJECT, WarehouseDbtCliResource
 from orchestration.entity_resolution import definitions as entity_resolution
 from orchestration.events import definitions as event_intake
 from orchestration.forecasting import definitions as forecasting
@@ -36,7 +35,7 @@ defs = Definitions.merge(
                        publish, event_intake, operations)),
     Definitions(
         jobs=[warehouse_job],
-        resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),
+        resources={"dbt": WarehouseDbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),
                    "warehouse": WarehouseResource()},
         # One process: DuckDB allows a single writer per file, and every step writes the same candidate.
         executor=in_process_executor,

@@ -6,9 +6,8 @@ import json
 import shutil
 
 import duckdb
-from dagster_dbt import DbtCliResource
 
-from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_INPUTS, DBT_PROJECT
+from orchestration.dbt.assets import DBT_EXECUTABLE, DBT_INPUTS, DBT_PROJECT, WarehouseDbtCliResource
 from orchestration.publish.assets import DOCS_KEY_FILE, _generate_docs, docs_key
 from smb_warehouse.core import paths
 from tests.support import environment, run_env
@@ -66,7 +65,7 @@ def test_publish_regenerates_the_site_only_when_its_key_changed(tiny_run, tmp_pa
     warehouse.parent.mkdir()
     shutil.copy(tiny_run["published"], warehouse)
     site = tmp_path / "docs"
-    dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+    dbt = WarehouseDbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
     with environment(run_env(tiny_run["root"], tiny_run["landing"], **tiny_run["extra_env"])):
         assert _generate_docs(dbt, warehouse, site) == "generated"
         assert (site / DOCS_KEY_FILE).read_text() == docs_key(warehouse)
