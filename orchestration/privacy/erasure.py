@@ -4,9 +4,11 @@
 C-00012`` or ``--iban DE89...``). Under the writer lock, in a candidate copy of the published warehouse:
 
 1. Resolve the subject: the raw rows (every loaded version) holding the identifier, then, transitively, the
-   rows sharing one of their e-mail addresses or IBANs (a sole trader's mailbox on their AR invoices and
-   support tickets). Values a large part of a table shares (the company's own bank account on every
-   statement line: >= 20 rows and >= 20 % of the table outside the subject's rows) are not the subject's.
+   rows sharing one of their e-mail addresses, IBANs or ERP customer numbers (a sole trader's mailbox on their
+   AR invoices and support tickets; every version of their ERP customer record, also one that still held an
+   earlier e-mail or phone, which dim_customer_history would otherwise keep publishing, and their orders).
+   Values a large part of a table shares (the company's own bank account on every statement line: >= 20 rows
+   and >= 20 % of the table outside the subject's rows) are not the subject's.
 2. Log ``requested`` in the erasure log: keyed hashes of the identifier and of every identifying value
    (e-mails, IBANs, phones, customer ids), never the values. Those hashes are the erasure list the loader
    applies to every future load (``apply_erasure_list``), so a source system that still exports the person
@@ -46,7 +48,7 @@ from smb_warehouse.ingestion.contracts import Entity, all_entities
 from smb_warehouse.reconciliation import decisions as review_store
 
 KINDS = ("email", "customer_id", "iban")
-EXPANDING = ("email", "iban")           # kinds that link a subject's rows to more of their rows
+EXPANDING = ("email", "iban", "customer_id")  # kinds that link a subject's rows to more of their rows
 IDENTIFYING = ("email", "iban", "phone", "customer_id")  # kinds whose hashes form the erasure list
 SHARED_MIN_ROWS, SHARED_MIN_SHARE = 20, 0.2
 MIN_VALUE_LENGTH = 5

@@ -47,6 +47,12 @@ def erased(tiny_run: dict, tmp_path_factory: pytest.TempPathFactory):
     with environment(run_env(root / "data", landing)):
         wh = Warehouse()
         email = _pick_subject(wh.published_path)
+        with duckdb.connect(str(wh.published_path)) as con:
+            # an earlier version of the subject's ERP customer record, with a mailbox and phone the person no longer
+            # uses: the same customer number links it to them (dim_customer_history publishes every version)
+            con.execute("INSERT INTO raw.erp__customers SELECT * REPLACE (? AS email, '+49 30 9876543' AS phone, "
+                        "updated_at - INTERVAL 30 DAY AS updated_at, 'erp/customers/earlier.csv' AS _source_file) "
+                        "FROM raw.erp__customers WHERE lower(email) = ? LIMIT 1", [EARLIER_EMAIL, email])
         con = duckdb.connect(str(wh.published_path), read_only=True)
         before = resolve(con, "email", email.upper())  # any case: identifiers are compared normalised
         con.close()
@@ -55,6 +61,9 @@ def erased(tiny_run: dict, tmp_path_factory: pytest.TempPathFactory):
         result = erase("email", email.upper(), "ann (DPO)", "request 2025-17")
         yield {"root": root / "data", "landing": landing, "wh": wh, "email": email, "values": sorted(before.values),
                "subject": before, "result": result}
+
+
+EARLIER_EMAIL = "earlier.mailbox@example.org"
 
 
 def _nowhere(path: Path, values: list[str]) -> dict[str, int]:
@@ -70,6 +79,14 @@ def test_the_subject_is_found_across_systems_before(erased):
     assert len(subject.rows) >= 2 and sum(map(len, subject.rows.values())) >= 2
     assert erased["email"] in {v.lower() for v in subject.values}
     assert len(subject.values) >= 3  # e-mail plus name / phone / street / texts
+
+
+def test_every_version_of_the_subjects_customer_record_is_theirs(erased):
+    """Found by the current e-mail, the subject includes an earlier version of their ERP customer record that held
+    another e-mail and phone (linked by the customer number), and after the erasure neither is anywhere."""
+    values = {v.lower() for v in erased["subject"].values}
+    assert EARLIER_EMAIL in values and "+49 30 9876543" in values
+    assert _nowhere(erased["wh"].published_path, [EARLIER_EMAIL, "+49 30 9876543"]) == {}
 
 
 def test_no_value_of_the_subject_is_left_anywhere(erased):
