@@ -46,12 +46,16 @@ class WarehouseDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self):
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed
+
+        from packaging import version
+
         if Path(self.dbt_executable).parent == Path(sys.executable).parent:
-            from importlib.metadata import version as installed
-
-            from packaging import version
-
-            return version.parse(installed("dbt-core"))
+            try:
+                return version.parse(installed("dbt-core"))
+            except PackageNotFoundError:  # a dbt of another kind (Fusion) in this venv: ask it
+                pass
         return super()._cli_version
 # what dbt reads in the project (a change means a re-parse; the docs site key hashes them too)
 DBT_INPUTS = ("models", "macros", "seeds", "analyses", "snapshots", "data_tests", "dbt_project.yml", "profiles.yml",
