@@ -30,9 +30,9 @@ from pathlib import Path
 
 import duckdb
 
+from smb_warehouse.core import paths
 from smb_warehouse.core.sql import ident
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 SIGNIFICANT_DIGITS = 12
 ZERO_BELOW = 1e-9
 _FLOATS = ("DOUBLE", "FLOAT", "REAL")
@@ -161,10 +161,10 @@ def rebuild_on_duckdb(source: Path, work: Path, select: Sequence[str] = (), env:
     shutil.copyfile(source, db)
     command = ["run", "--select", *select] if select else ["build"]
     started = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), *command, "--project-dir", str(PROJECT_DIR),
-                           "--profiles-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
+    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), *command, "--project-dir", str(paths.DBT_PROJECT_DIR),
+                           "--profiles-dir", str(paths.DBT_PROJECT_DIR), "--target-path", str(work / "target"),
                            "--log-path", str(work / "logs"), "--no-use-colors"],
-                          cwd=PROJECT_DIR, env={**(os.environ if env is None else env), "DBT_DUCKDB_PATH": str(db),
+                          cwd=paths.DBT_PROJECT_DIR, env={**(os.environ if env is None else env), "DBT_DUCKDB_PATH": str(db),
                                                 "DBT_TARGET": "duckdb"},
                           capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
