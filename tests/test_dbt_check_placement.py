@@ -29,6 +29,17 @@ def test_the_main_job_splits_dbt_and_carries_every_dbt_check() -> None:
     assert len(checks) == len(set(checks)) > 300
 
 
+def test_seeds_and_the_alert_delivery_log_do_not_cost_a_dbt_step_of_their_own() -> None:
+    """The ordering edges of orchestration/lib/dbt_translator.py: seeds run in the staging step and
+    fct_cash_alert_deliveries in the platform marts' step, so the main job starts 4 dbt processes, not 6."""
+    steps = dbt_steps(defs.resolve_job_def("warehouse_job"))
+    step_of = {k: name for name, keys in steps.items() for k in keys}
+    assert step_of[AssetKey(["reference", "fx_rates"])] == step_of[AssetKey(["staging", "stg_erp__customers"])]
+    assert step_of[AssetKey(["marts", "fct_cash_alert_deliveries"])] == \
+        step_of[AssetKey(["marts", "kpi_platform__pipeline_health"])]
+    assert len(steps) == 4, sorted(steps)
+
+
 # ---- the function fails where it should: a three-model graph split into two steps
 A, B, C = (AssetKey(["m", n]) for n in "abc")
 UIDS = {"model.p.a": A, "model.p.b": B, "model.p.c": C}
