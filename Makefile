@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install demo data test test-fast test-scenarios test-api test-ui test-spark lint ui docs analysis api events compare-engines bench-api bench-runs bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage bi-superset forecast-rollback forecast-approve safe-mode review clean
+.PHONY: install demo data test test-fast test-scenarios test-api test-ui test-spark lint ui docs analysis api events compare-engines bench-api bench-runs bench-scale bench-loader bench-er bench-forecast bench-recon bench-cashflow bench-triage bi-superset forecast-rollback forecast-approve safe-mode review clean
 
 # Virtual environment with the locked dependencies; rebuilt only when the lock or pyproject changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -109,6 +109,11 @@ bench-loader: $(STAMP)
 # What a full, a no-change and a one-new-day run cost, per step, and dbt build vs the same SQL run directly (issue 12).
 bench-runs: $(STAMP)
 	$(BIN)/python -m benchmarks.runs --scales $(or $(BENCH_SCALES),1 5) $(ARGS)
+
+# The simulator at >= 20 million order lines (scale 500), generated and run once end to end: time per phase, peak
+# RSS, published size (benchmarks/scale.py). Hours on 2 cores; SCALE_RUN=20 checks the command in minutes.
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale --scale $(or $(SCALE_RUN),500) $(ARGS)
 
 # The same inputs (the published warehouse of `make demo`) built on DuckDB, PostgreSQL and Spark: each engine's
 # time and every public mart compared (row counts, checksums; benchmarks/engines.py). In .venv-spark (the lock

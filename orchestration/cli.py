@@ -28,16 +28,17 @@ def demo(instance, terminal: TextIO | None = None, force: bool = False):
     (orchestration.lib.run_inputs: landing files, code, settings, people's decisions, the PII key): it says so.
     The run carries its input fingerprint as a tag; the publish records it.
     Returns ``(exit code, ExecuteInProcessResult, or None when skipped)``."""
-    from orchestration.definitions import defs
     from orchestration.lib import run_inputs
-    from orchestration.lib.run_console import quiet_run
 
     out = terminal or sys.stdout
     decision = run_inputs.check(instance)
-    if decision.skip and not force:
+    if decision.skip and not force:  # decided before loading the definitions (about 3 s: the dbt manifest, every asset)
         print(f"Nothing to do: {decision.reason}:\n  {paths.published_warehouse_path()}\n"
               "(`make demo FORCE=1` rebuilds it anyway.)", file=out)
         return publish_postgres(instance, terminal), None
+    from orchestration.definitions import defs
+    from orchestration.lib.run_console import quiet_run
+
     tags = {run_inputs.FINGERPRINT_TAG: decision.fingerprint} if decision.fingerprint else {}
     result, log_path = quiet_run(defs.resolve_job_def("warehouse_job"), instance, terminal=terminal, tags=tags)
     out = terminal or sys.stdout  # restored by now (quiet_run redirects it to the log during the run)
@@ -55,14 +56,15 @@ def publish_postgres(instance, terminal: TextIO | None = None) -> int:
     """When SMB_POSTGRES_PUBLISH is on and PostgreSQL does not hold the current DuckDB publish yet, run
     postgres_publish_job (orchestration/publish/postgres.py) and say how it went. Returns 0, or 1 when it
     failed (the DuckDB publish stands; the next `make demo` tries PostgreSQL again, even with no change)."""
-    from orchestration.definitions import defs
-    from orchestration.lib.run_console import quiet_run
     from orchestration.publish.postgres import postgres_behind
     from smb_warehouse.core.warehouse import Warehouse
 
     current = Warehouse().current_publish()
     if not postgres_behind(instance, current.publish_id if current else None):
         return 0
+    from orchestration.definitions import defs
+    from orchestration.lib.run_console import quiet_run
+
     result, log_path = quiet_run(defs.resolve_job_def("postgres_publish_job"), instance, terminal=terminal)
     out = terminal or sys.stdout
     if result.success:

@@ -40,6 +40,20 @@ def test_seeds_and_the_alert_delivery_log_do_not_cost_a_dbt_step_of_their_own() 
     assert len(steps) == 4, sorted(steps)
 
 
+def test_every_build_after_key_names_an_asset() -> None:
+    """A misspelt ``meta.dagster.build_after`` key would be a dependency on nothing: every one names a real asset."""
+    import json
+
+    from orchestration.dbt.assets import DBT_PROJECT, ensure_manifest
+
+    known = defs.resolve_asset_graph().get_all_asset_keys()
+    ensure_manifest(DBT_PROJECT)
+    named = [(uid, k) for uid, node in json.loads(DBT_PROJECT.manifest_path.read_text())["nodes"].items()
+             for k in node.get("meta", {}).get("dagster", {}).get("build_after", [])]
+    assert named, "no model uses build_after: the test would prove nothing"
+    assert [(uid, k) for uid, k in named if AssetKey.from_user_string(k) not in known] == []
+
+
 # ---- the function fails where it should: a three-model graph split into two steps
 A, B, C = (AssetKey(["m", n]) for n in "abc")
 UIDS = {"model.p.a": A, "model.p.b": B, "model.p.c": C}

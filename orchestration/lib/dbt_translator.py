@@ -5,13 +5,16 @@ key; groups come from the folder under models/ (the layer). Sources carry their 
 ``meta.dagster.asset_key`` (set in the sources yml), which dagster-dbt honours by default; that is what
 joins ingestion and dbt into one lineage graph.
 
-Extra ordering edges, so that a run starts fewer dbt processes (each costs about 3 s of start-up): Dagster
-splits the one dbt asset definition into a step per "colour" of its dependency graph (a colour grows each time a
-path leaves the definition), so a dbt node whose only upstream sits at a colour of its own gets a dbt step of
-its own. Seeds (no upstream at all) therefore depend on the ingestion ledger, which puts them in the staging
-step; a model can name asset keys it is built after in ``meta.dagster.build_after`` (``fct_cash_alert_deliveries``
-names the workflow run outcomes, which puts it in the platform marts' step). Such an edge only orders; it adds
-no data dependency, but a failed upstream skips the node as any dependency does.
+Extra edges, so that a run starts fewer dbt processes (each costs about 3 s of start-up). Dagster splits the one
+dbt asset definition into a step per colour (``_attempt_resolve_node_cycles``): a node's colour is the greatest
+number of asset-definition boundaries on any path to it from a root, and a dbt node that no other dbt node shares
+its colour with gets a dbt step of its own. Seeds (roots, colour 0: nothing else of dbt is) therefore depend on the
+ingestion ledger, which gives them the staging models' colour; a model can name asset keys it is built after in
+``meta.dagster.build_after`` (``fct_cash_alert_deliveries`` names the workflow run outcomes, which gives it the
+platform marts' colour). The edges carry no data, but they are real dependencies to Dagster: a failed upstream
+skips the node (a failed AI workflow now skips the alert delivery log's rebuild: the published one stays), and
+selections that follow the graph grow (``.downstream()`` of a forecasting, reconciliation or triage asset now
+includes ``fct_cash_alert_deliveries``; the UI shows the ingestion assets upstream of the seeds).
 
 Every public model (``access: public``: what the BI copy holds) carries a Dagster freshness policy: it fails when
 the model was last built more than the SLA ago (var ``pipeline_freshness_sla_hours``, 26 h) and warns at
@@ -63,6 +66,9 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
             return spec
         after = node.get("meta", {}).get("dagster", {}).get("build_after", [])
         if after:
+            if not isinstance(after, list) or not all(isinstance(k, str) and "/" in k for k in after):
+                raise ValueError(f"{unique_id}: meta.dagster.build_after must be a list of asset keys written "
+                                 f"'<prefix>/<name>', got {after!r}")
             spec = spec.merge_attributes(deps=[AssetKey.from_user_string(k) for k in after])
         if self._reads_loaded_exports(manifest, node):
             spec = spec.merge_attributes(deps=[LEDGER_KEY])
