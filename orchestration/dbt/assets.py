@@ -37,9 +37,20 @@ class WarehouseDbtCliResource(DbtCliResource):
     - the dbt version, which dagster-dbt reads by running ``dbt --version`` in a subprocess, is read from the
       installed dbt-core's metadata when the dbt executable is this interpreter's own (the venv's).
 
-    Everything else is dagster-dbt's: events, asset checks, selection. Relies on two private members of
-    dagster-dbt 0.29 (``_initialize_dbt_core_adapter``, ``_cli_version``), pinned with it in requirements.lock;
-    ``tests/dbt/test_dbt_resource.py`` fails when they move."""
+    And one hazard it removes: when a step's dbt selection lists more than 200 resources (a UI launch that
+    deselects some checks of the staging step), dagster-dbt copies the whole project folder to a new temp folder
+    to write a selectors.yml there (``get_updated_cli_invocation_params_for_context``). The project folder is this
+    repository's root, so that copy took ``data/`` (landing zone, warehouses, benchmark folders: GBs) and
+    ``.venv``; during ``cli()`` the copy here takes only what dbt reads (``DBT_INPUTS``, dbt_packages). The temp
+    folder itself is dagster-dbt's and stays behind, as before, now a few MB.
+
+    Everything else is dagster-dbt's: events, asset checks, selection. Relies on private members of dagster-dbt
+    0.29 (``_initialize_dbt_core_adapter``, ``_cli_version``, ``asset_utils.shutil``), pinned with it in
+    requirements.lock; ``tests/dbt/test_dbt_resource.py`` fails when they move."""
+
+    def cli(self, args, **kwargs):
+        with dbt_inputs_only_project_copies():
+            return super().cli(args, **kwargs)
 
     def _initialize_dbt_core_adapter(self, args):
         return None
@@ -57,9 +68,45 @@ class WarehouseDbtCliResource(DbtCliResource):
             except PackageNotFoundError:  # a dbt of another kind (Fusion) in this venv: ask it
                 pass
         return super()._cli_version
+
 # what dbt reads in the project (a change means a re-parse; the docs site key hashes them too)
 DBT_INPUTS = ("models", "macros", "seeds", "analyses", "snapshots", "data_tests", "dbt_project.yml", "profiles.yml",
               "packages.yml", "package-lock.yml")
+
+
+class _DbtInputsCopy:
+    """``shutil`` as dagster-dbt's asset_utils sees it inside :func:`dbt_inputs_only_project_copies`: ``copytree``
+    of a folder holding a dbt_project.yml copies only its top-level ``DBT_INPUTS`` and dbt_packages; every other
+    attribute is shutil's own."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def copytree(self, src, dst, *args, **kwargs):
+        root = Path(src).resolve()
+        if (root / "dbt_project.yml").is_file() and "ignore" not in kwargs:
+            keep = {*DBT_INPUTS, "dbt_packages"}
+            kwargs["ignore"] = lambda folder, names: [n for n in names if n not in keep] \
+                if Path(folder).resolve() == root else []
+        return self._real.copytree(src, dst, *args, **kwargs)
+
+
+@contextmanager
+def dbt_inputs_only_project_copies() -> Iterator[None]:
+    """While open, dagster-dbt's copies of the dbt project (see ``WarehouseDbtCliResource``) hold only what dbt reads.
+    Swaps the module attribute ``dagster_dbt.asset_utils.shutil`` (the in-process executor runs one step at a time;
+    a multiprocess executor's steps are processes of their own)."""
+    from dagster_dbt import asset_utils
+
+    real = asset_utils.shutil
+    asset_utils.shutil = _DbtInputsCopy(real)
+    try:
+        yield
+    finally:
+        asset_utils.shutil = real
 
 
 def _parsed_for(project: DbtProject) -> Path:
