@@ -19,7 +19,8 @@ It takes long at the default scale (hours on 2 cores, tens of GB on disk: about 
 command, not a test, and it asserts nothing. It works in ``--work DIR`` (default ``data/bench_scale``, which must
 be empty or absent; it checks the free disk space first) and removes it after a successful run unless ``--keep``;
 after a failure it stays, with the terminal lines of the run in ``DIR/run.log`` and the full Dagster log under
-``DIR/data/logs/``. ``--scale 20`` checks the command itself in a few minutes (measured 2026-12-01: 3.5 min).
+``DIR/data/logs/``; ``--reuse-landing`` then runs again on the same landing zone without generating it anew.
+``--scale 20`` checks the command itself in a few minutes (measured 2026-12-01: 3.5 min).
 """
 from __future__ import annotations
 
@@ -153,10 +154,23 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench_scale",
                         help="work folder (must be empty or absent; default data/bench_scale)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder after a successful run")
+    parser.add_argument("--reuse-landing", action="store_true",
+                        help="the work folder holds a landing zone this command generated (same scale and seed): "
+                             "skip the generation, start the run afresh (its data and Dagster instance are removed)")
     args = parser.parse_args()
     work = args.work.absolute()
-    if work.exists() and any(work.iterdir()):
-        parser.error(f"{work} is not empty: remove it or name another --work folder")
+    reuse = args.reuse_landing and (work / "landing").is_dir() and (work / "truth" / "manifest.json").is_file()
+    if args.reuse_landing and not reuse:
+        parser.error(f"--reuse-landing: {work} holds no landing/ and truth/manifest.json of an earlier generation")
+    if reuse:
+        params = json.loads((work / "truth" / "manifest.json").read_text()).get("parameters", {})
+        if float(params.get("scale", -1)) != args.scale or int(params.get("seed", -1)) != args.seed:
+            parser.error(f"--reuse-landing: {work} was generated with {params}, not scale {args.scale:g} "
+                         f"seed {args.seed}")
+        for name in ("data", "dagster_home"):
+            shutil.rmtree(work / name, ignore_errors=True)
+    elif work.exists() and any(work.iterdir()):
+        parser.error(f"{work} is not empty: remove it, name another --work folder or pass --reuse-landing")
     work.mkdir(parents=True, exist_ok=True)
     need, free = args.scale * DISK_BYTES_PER_SCALE, shutil.disk_usage(work).free
     if free < need:
@@ -164,10 +178,18 @@ def main() -> None:
     print(f"scale {args.scale:g}: about {args.scale * ORDER_LINES_PER_SCALE:,.0f} order lines expected; working in "
           f"{work} (the run's terminal lines: {work / 'run.log'})", flush=True)
     landing = work / "landing"
-    with TreeRss() as tree:
-        gen = generate(landing, work / "truth", args.scale, args.seed, work / "generate.log")
-    gen["tree_mib"] = tree.peak_mib
-    print(f"generated in {gen['wall']:.1f}s", flush=True)
+    if reuse:  # the figures of the generation that wrote it are in its log
+        gen = json.loads((work / "generate.json").read_text()) if (work / "generate.json").is_file() else \
+            {"wall": float("nan"), "rss_mib": float("nan"), "tree_mib": float("nan")}
+        gen["rows"] = json.loads((work / "truth" / "manifest.json").read_text())["row_counts"]
+        gen["bytes"] = sum(f.stat().st_size for f in landing.rglob("*") if f.is_file())
+        print("landing zone reused (generation figures from when it was generated)", flush=True)
+    else:
+        with TreeRss() as tree:
+            gen = generate(landing, work / "truth", args.scale, args.seed, work / "generate.log")
+        gen["tree_mib"] = tree.peak_mib
+        (work / "generate.json").write_text(json.dumps({k: gen[k] for k in ("wall", "rss_mib", "tree_mib")}))
+        print(f"generated in {gen['wall']:.1f}s", flush=True)
     env = run_env(work, "data", "dagster_home", landing)
     with TreeRss() as tree:
         run = run_job(env, work / "run.log", set())
