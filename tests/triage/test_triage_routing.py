@@ -182,3 +182,28 @@ def test_too_few_labels_or_no_classifier_give_a_note_not_a_report(tmp_path):
         outcome = monitoring.drift(tickets, predictions, "0123abcd-run")
         assert outcome.path is None and "too few tickets" in outcome.note
     assert not list(tmp_path.rglob("*.html"))
+
+
+def _desk(texts: list[str], categories: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"support_ticket_id": [f"T{i}" for i in range(len(texts))], "ticket_text": texts,
+                         "desk_category": categories, "desk_priority": ["low", "high"] * (len(texts) // 2)})
+
+
+def test_terms_of_a_single_ticket_are_not_features_and_a_tiny_desk_still_gets_a_model():
+    from smb_warehouse.triage.model import fit_models
+
+    # every ticket names its own order number: with them the vocabulary grew with the ticket count
+    texts = [f"Where is my order SO-{1000 + i}? tracking shows no movement" if i % 2 else
+             f"Invoice INV-{5000 + i} charged twice, please refund" for i in range(200)]
+    categories = ["delivery" if i % 2 else "billing" for i in range(200)]
+    config = TriageConfig(holdout_share=0.0)
+    category_model, _ = fit_models(_desk(texts, categories), config)
+    vocabulary = category_model.named_steps["tfidf"].vocabulary_
+    assert not [term for term in vocabulary if any(ch.isdigit() for ch in term)]
+    assert {"order", "invoice", "refund", "tracking"} <= set(vocabulary)
+    assert list(category_model.predict(["where is my order SO-99999"])) == ["delivery"]
+
+    # a desk where no term is in two tickets: fitted with every term rather than refused
+    tiny, _ = fit_models(_desk(["parcel lost", "refund asked", "box missing", "invoice wrong"],
+                               ["delivery", "billing", "delivery", "billing"]), TriageConfig(holdout_share=0.0))
+    assert tiny is not None and {"parcel", "refund", "box", "invoice"} <= set(tiny.named_steps["tfidf"].vocabulary_)
