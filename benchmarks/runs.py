@@ -132,8 +132,9 @@ sys.exit(code)
 
 def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
     """One `make demo` run in a fresh process: wall seconds, peak RSS (MiB), the step times of the run (from the
-    Dagster instance at DAGSTER_HOME; none when `make demo` found nothing changed and ran nothing: its run is not
-    new, ``seen_runs`` holds the earlier ones) and the published file's size (MB). Raises ``RuntimeError`` with
+    Dagster instance at DAGSTER_HOME; ``steps``: seconds per step name, ``windows``: each name's (start, end) Unix
+    times; none when `make demo` found nothing changed and ran nothing: its run is not new, ``seen_runs`` holds the
+    earlier ones) and the published file's size (MB). Raises ``RuntimeError`` with
     the log's path when the run fails."""
     from dagster import DagsterInstance, RunsFilter
 
@@ -157,6 +158,7 @@ def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
         if run is not None:
             seen_runs.add(run.run_id)
     groups: dict[str, float] = defaultdict(float)
+    windows: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for s in steps:
         if s.start_time is None or s.end_time is None:
             continue
@@ -168,8 +170,10 @@ def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
         else:
             name = key
         groups[name] += s.end_time - s.start_time
+        windows[name].append((s.start_time, s.end_time))
     published = Path(env["SMB_DATA_DIR"]) / "warehouse" / "warehouse.duckdb"
-    return {"wall": wall, "rss_mib": rss / 1024, "steps": dict(groups), "mb": published.stat().st_size / 1e6}
+    return {"wall": wall, "rss_mib": rss / 1024, "steps": dict(groups), "windows": dict(windows),
+            "mb": published.stat().st_size / 1e6}
 
 
 # --- dbt build against the same SQL run directly -------------------------------------------------------------------

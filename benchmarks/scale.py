@@ -57,7 +57,13 @@ class TreeRss:
 
     def __init__(self, interval: float = 0.5):
         self.interval, self.peak_mib = interval, 0.0
+        self.samples: list[tuple[float, float]] = []  # (Unix time, summed MiB)
         self._stop = threading.Event()
+
+    def peak_between(self, windows: list[tuple[float, float]]) -> float:
+        """The largest sample taken inside any of ``windows`` ((start, end) Unix times), MiB; nan without one."""
+        inside = [mib for at, mib in self.samples if any(start <= at <= end for start, end in windows)]
+        return max(inside) if inside else float("nan")
 
     def _descendants_kib(self) -> int:
         parent: dict[int, int] = {}
@@ -83,7 +89,9 @@ class TreeRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak_mib = max(self.peak_mib, self._descendants_kib() / 1024)
+            mib = self._descendants_kib() / 1024
+            self.samples.append((time.time(), mib))
+            self.peak_mib = max(self.peak_mib, mib)
 
     def __enter__(self) -> TreeRss:
         if Path("/proc/self/status").exists():
@@ -128,7 +136,7 @@ def generate(landing: Path, truth: Path, scale: float, seed: int, log: Path) -> 
 
 def report(scale: float, gen: dict, run: dict) -> None:
     """Print the figures: ``gen`` from :func:`generate` plus ``tree_mib``, ``run`` from ``benchmarks.runs.run_job``
-    plus ``tree_mib`` (the summed peak of :class:`TreeRss`)."""
+    plus ``tree_mib`` (the summed peak of :class:`TreeRss`) and ``phase_mib`` (that peak per phase)."""
     lines = gen["rows"].get("erp/sales_order_lines", 0)
     print(f"\nscale {scale:g}: {lines:,} order lines ({'at least' if lines >= TARGET_ORDER_LINES else 'fewer than'} "
           f"{TARGET_ORDER_LINES:,}), {sum(gen['rows'].values()):,} landed rows in all, landing zone "
@@ -139,7 +147,7 @@ def report(scale: float, gen: dict, run: dict) -> None:
     for step, seconds in run["steps"].items():
         phases[phase_of(step)] = phases.get(phase_of(step), 0.0) + seconds
     for name in ("load", "build (dbt)", "ML and workflows", "publish"):
-        print(f"  {'  ' + name:<28}{phases.get(name, 0.0):>10.1f}")
+        print(f"  {'  ' + name:<28}{phases.get(name, 0.0):>10.1f}{run['phase_mib'].get(name, float('nan')):>32,.0f}")
     print(f"  {'  outside the steps':<28}{run['wall'] - sum(phases.values()):>10.1f}")
     print(f"  {'main job (wall)':<28}{run['wall']:>10.1f}{run['tree_mib']:>32,.0f}{run['rss_mib']:>24,.0f}")
     print(f"  published file {run['mb']:,.1f} MB")
@@ -195,6 +203,10 @@ def main() -> None:
     with TreeRss() as tree:
         run = run_job(env, work / "run.log", set())
     run["tree_mib"] = tree.peak_mib
+    by_phase: dict[str, list[tuple[float, float]]] = {}
+    for step, windows in run["windows"].items():
+        by_phase.setdefault(phase_of(step), []).extend(windows)
+    run["phase_mib"] = {phase: tree.peak_between(windows) for phase, windows in by_phase.items()}
     report(args.scale, gen, run)
     if not args.keep:
         shutil.rmtree(work)

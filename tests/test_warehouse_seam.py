@@ -190,3 +190,38 @@ def test_dbt_relations_come_from_the_manifest(tmp_path, monkeypatch):
     monkeypatch.setenv("SMB_DBT_MANIFEST", str(tmp_path / "missing" / "manifest.json"))
     with pytest.raises(dbt_manifest.ManifestError, match="no dbt manifest at .*missing.*run `dbt parse`"):
         dbt_manifest.relation("int_triage__ticket_inputs")
+
+
+def test_pipeline_connections_to_warehouse_files_run_under_the_memory_limit(tmp_path):
+    import re
+    from pathlib import Path
+
+    from smb_warehouse.core.warehouse import MEMORY_LIMIT_ENV, open_duckdb
+    from tests.support import environment
+
+    def limit(con):
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    with environment({MEMORY_LIMIT_ENV: None}):
+        con = open_duckdb(tmp_path / "a.duckdb")
+        assert limit(con) == "3.7 GiB"  # the 4GB default, as DuckDB prints it
+        con.close()
+    with environment({MEMORY_LIMIT_ENV: "512MB"}):
+        wh = Warehouse(tmp_path / "wh")
+        with wh.connect("run1") as con:
+            assert limit(con) == "488.2 MiB"
+            con.execute("CREATE TABLE t AS SELECT * FROM range(3)")
+        wh.publish("run1")
+        con = open_duckdb(wh.published_path, read_only=True)
+        assert limit(con) == "488.2 MiB" and con.execute("SELECT count(*) FROM t").fetchone()[0] == 3
+        con.close()
+    with environment({MEMORY_LIMIT_ENV: "lots"}), pytest.raises(ValueError, match=f"{MEMORY_LIMIT_ENV}.*'lots'"):
+        open_duckdb(tmp_path / "b.duckdb")
+    # no pipeline module opens a warehouse file any other way (in-memory databases are not files)
+    root = Path(__file__).resolve().parents[1]
+    for package in ("smb_warehouse", "orchestration", "api", "events"):
+        for source in (root / package).rglob("*.py"):
+            for call in re.findall(r"(?<!`)duckdb\.connect\((.*)", source.read_text()):  # rest of line; ``docs`` skipped
+                if source.name == "warehouse.py" and "memory_limit()" in call:
+                    continue
+                assert call.startswith((")", '":memory:"')), (source, call)

@@ -48,6 +48,7 @@ import duckdb
 import pandas as pd
 
 from smb_warehouse.core import paths, pii, safe_mode
+from smb_warehouse.core.warehouse import open_duckdb
 from smb_warehouse.forecasting import rollout
 from smb_warehouse.ingestion.contracts import all_entities, load_contracts
 from smb_warehouse.ingestion.discovery import discover
@@ -202,7 +203,7 @@ def published_record(published: Path | None = None) -> RunInputs | None:
     if not path.exists():
         return None
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = open_duckdb(path, read_only=True)
     except duckdb.Error:
         return None
     try:
@@ -238,7 +239,7 @@ def not_loaded(published: Path, landing: Path | None = None) -> list[str]:
         for found in discover(entity, landing):
             if found.action == "load":
                 current[found.rel] = found.path.stat().st_size
-    con = duckdb.connect(str(published), read_only=True)
+    con = open_duckdb(published, read_only=True)
     try:
         audit = {rel: (status, size) for rel, status, size in con.execute(
             "SELECT source_file, arg_max(status, finished_at), arg_max(file_bytes, finished_at) "

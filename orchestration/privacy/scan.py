@@ -20,10 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from orchestration.privacy.erasure import column_kind
 from smb_warehouse.core.sql import ident, lit
+from smb_warehouse.core.warehouse import open_duckdb
 from smb_warehouse.ingestion.contracts import all_entities
 
 LEGAL_PERSON_FORMS = ("GmbH & Co. KG", "GmbH & Co KG", "GmbH", "gGmbH", "AG", "SE", "UG", "KG", "OHG", "Ltd", "Ltd.",
@@ -50,7 +49,7 @@ def personal_values(published: Path) -> dict[str, set[str]]:
     compares them (module docstring). A name the landing data also shows with a legal-person form
     ("Ashford Automation" next to "Ashford Automation GmbH") is that organisation's and no needle. Opens the
     file read-only."""
-    con = duckdb.connect(str(published), read_only=True)
+    con = open_duckdb(published, read_only=True)
     found: dict[str, set[str]] = {k: set() for k in KINDS}
     organisations: set[str] = set()
     try:
@@ -106,7 +105,7 @@ class Hit:
 def scan(path: Path, needles: dict[str, set[str]], limit: int = 50) -> tuple[int, int, list[Hit]]:
     """(relations scanned, text values scanned, hits (at most ``limit``)) of ``needles`` in every text column
     of every table of the DuckDB file at ``path``, opened read-only."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_duckdb(path, read_only=True)
     try:
         columns = con.execute(
             "SELECT c.schema_name, c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_tables() t "

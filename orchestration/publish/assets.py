@@ -7,7 +7,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource
 
@@ -17,7 +16,7 @@ from orchestration.lib import run_inputs
 from orchestration.lib.dbt_translator import published_freshness_policy
 from orchestration.lib.resources import WarehouseResource, reconcile_registry
 from smb_warehouse.core import paths, retention
-from smb_warehouse.core.warehouse import Warehouse
+from smb_warehouse.core.warehouse import Warehouse, open_duckdb
 
 KEEP_DAGSTER_RUNS_ENV, DEFAULT_KEEP_DAGSTER_RUNS = "SMB_KEEP_DAGSTER_RUNS", 200
 
@@ -42,7 +41,7 @@ def docs_key(candidate: Path, project_dir: Path = paths.DBT_PROJECT_DIR) -> str:
     digest = hashlib.sha256(f"dbt-core {version('dbt-core')}\0dbt-duckdb {version('dbt-duckdb')}\n".encode())
     for entry in run_inputs.content_entries(project_dir, DBT_INPUTS):
         digest.update(entry.encode("utf-8", "surrogateescape") + b"\n")
-    con = duckdb.connect(str(candidate), read_only=True)
+    con = open_duckdb(candidate, read_only=True)
     try:
         for query in (
             "SELECT schema_name, table_name, 'table', comment FROM duckdb_tables() WHERE database_name = "
@@ -89,7 +88,7 @@ def _generate_docs(dbt: DbtCliResource, candidate: Path, into: Path) -> str:
 
 
 def _table_counts(path: Path) -> dict[str, int]:
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_duckdb(path, read_only=True)
     try:
         rows = con.execute(
             "SELECT table_schema, count(*) FROM information_schema.tables GROUP BY 1 ORDER BY 1"

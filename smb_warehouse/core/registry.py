@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from smb_warehouse.core import tracking
-from smb_warehouse.core.warehouse import Replace, write_tables
+from smb_warehouse.core.warehouse import Replace, open_duckdb, write_tables
 
 CHAMPION = "champion"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -264,7 +264,7 @@ def published_alias_record(published: Path) -> dict[str, dict[str, str]] | None:
     published warehouse at all. Opens the file read-only."""
     if not Path(published).exists():
         return None
-    con = duckdb.connect(str(published), read_only=True)
+    con = open_duckdb(published, read_only=True)
     try:
         has_mirror = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
                                  "AND table_name = 'model_registry'").fetchone()[0]

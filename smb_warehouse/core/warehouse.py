@@ -18,6 +18,7 @@ module (same methods), not changes in the assets.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,33 @@ from smb_warehouse.core.python_tables import PythonTable
 from smb_warehouse.core.sql import ident, lit
 from smb_warehouse.core.writer_lock import WriterLock
 
+MEMORY_LIMIT_ENV = "SMB_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+def memory_limit() -> str:
+    """DuckDB's ``memory_limit`` for the pipeline's own connections to warehouse files (``SMB_DUCKDB_MEMORY_LIMIT``,
+    default 4GB; DuckDB's size syntax: "4GB", "512MB"). dbt's connections have their own
+    (``DBT_DUCKDB_MEMORY_LIMIT`` in profiles.yml). Raises ``ValueError`` naming the variable for a value that is
+    not a number with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)."""
+    value = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?)?B", value, flags=re.IGNORECASE):
+        raise ValueError(f"{MEMORY_LIMIT_ENV} must be a size such as 4GB or 512MB, got {value!r}")
+    return value
+
+
+def open_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file at ``path`` under ``memory_limit()``. Every pipeline connection to a
+    warehouse file is opened here.
+
+    Why a limit: DuckDB's default is 80% of the machine's RAM, and its buffer manager keeps pages up to it. At
+    simulator scale 500 (21M order lines) the publish step's compacted copy of the 10 GB candidate took the run's
+    process to 18.5 GB resident. Under a limit DuckDB spills to ``<file>.tmp`` next to the file instead; an
+    operator that cannot spill fails with ``duckdb.OutOfMemoryException`` (raise the limit).
+    Raises ``ValueError`` for a bad ``SMB_DUCKDB_MEMORY_LIMIT``, ``duckdb.IOException`` for a file it cannot open
+    (or one another process holds for writing)."""
+    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
+
 
 def connect_published(read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """The pipeline's own readers (review CLI, analyses, tests) open the published warehouse read-only. BI
@@ -43,7 +71,7 @@ def connect_published(read_only: bool = True) -> duckdb.DuckDBPyConnection:
     path = paths.published_warehouse_path()
     if not path.exists():
         raise FileNotFoundError(f"no published warehouse at {path}: run `make demo` first")
-    return duckdb.connect(str(path), read_only=read_only)
+    return open_duckdb(path, read_only=read_only)
 
 
 KEEP_PUBLISHES_ENV = "SMB_KEEP_PUBLISHES"
@@ -121,7 +149,7 @@ def compact_copy(source: Path, target: Path) -> None:
     """
     if target.exists():
         raise FileExistsError(target)
-    con = duckdb.connect(str(target))
+    con = open_duckdb(target)
     try:
         con.execute(f"ATTACH {lit(str(source))} AS compact_source (READ_ONLY)")
         con.execute(f"COPY FROM DATABASE compact_source TO {ident(con.execute('SELECT current_database()').fetchone()[0])}")
@@ -224,7 +252,7 @@ class Warehouse:
         if self.published_path.exists():
             shutil.copyfile(self.published_path, partial)
         else:
-            duckdb.connect(str(partial)).close()
+            open_duckdb(partial).close()
         os.replace(partial, candidate)
         self._owner_file.write_text(run_id)
         return candidate
@@ -235,7 +263,7 @@ class Warehouse:
 
         Closing matters: DuckDB allows one writing process per file, and dbt runs in a subprocess.
         """
-        con = duckdb.connect(str(self.ensure_candidate(run_id)))
+        con = open_duckdb(self.ensure_candidate(run_id))
         try:
             yield con
         finally:
@@ -261,7 +289,7 @@ class Warehouse:
         if not candidate.exists() or self._owner() != run_id:
             raise FileNotFoundError(f"run {run_id} has no candidate warehouse to publish")
         self.lock.acquire(run_id)
-        con = duckdb.connect(str(candidate))
+        con = open_duckdb(candidate)
         try:
             con.execute("CHECKPOINT")  # fold the WAL into the file: the copy must carry everything
         finally:
@@ -340,7 +368,7 @@ class Warehouse:
         if not self.bi_path.exists():
             return None
         try:
-            con = duckdb.connect(str(self.bi_path), read_only=True)
+            con = open_duckdb(self.bi_path, read_only=True)
         except duckdb.Error:
             return None  # unreadable or locked by a BI user: it is rebuilt (renamed over), never opened for writing
         try:
@@ -365,7 +393,7 @@ class Warehouse:
 
     @staticmethod
     def _bi_relations_in(path: Path) -> list[str]:
-        con = duckdb.connect(str(path), read_only=True)
+        con = open_duckdb(path, read_only=True)
         try:
             return [f"{s}.{t}" for s, t in con.execute(
                 "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'meta' ORDER BY 1, 2").fetchall()]
@@ -388,7 +416,7 @@ class Warehouse:
         self.bi_path.parent.mkdir(parents=True, exist_ok=True)
         partial = self._partial(self.bi_path)
         partial.unlink(missing_ok=True)
-        con = duckdb.connect(str(partial))
+        con = open_duckdb(partial)
         try:
             con.execute(f"ATTACH {lit(str(source))} AS published (READ_ONLY)")
             present = {f"{s}.{t}" for s, t in con.execute(

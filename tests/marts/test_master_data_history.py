@@ -1,8 +1,8 @@
-"""Master-data history (SCD type 2): dim_product_history / dim_supplier_history / dim_customer_history built by
-dbt from every loaded version. Crafted raw versions of one SKU on a copy of the tiny run's warehouse: a re-export of an unchanged row adds
-no state, a price change and a change back (with a cost going NULL) each add one, and a later NULL-for-NULL re-export
-adds none; the intervals chain, one state is current, and it is what staging calls the latest version. The customer
-history tracks only what dim_customer publishes."""
+"""Master-data history (SCD type 2): dim_product_history / dim_supplier_history / dim_customer_history built by dbt from
+every loaded version. Crafted raw versions of one SKU on a copy of the tiny run's warehouse: a re-export of an
+unchanged row adds no state, a price change and a change back (with a cost going NULL) each add one, and a later
+NULL-for-NULL re-export adds none; the intervals chain, one state is current, and it is what staging calls the latest
+version. The customer history tracks only what dim_customer publishes."""
 from __future__ import annotations
 
 import shutil
