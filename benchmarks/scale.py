@@ -129,9 +129,13 @@ def generate(landing: Path, truth: Path, scale: float, seed: int, log: Path) -> 
     if done.returncode != 0:
         raise RuntimeError(f"generation failed (exit {done.returncode}); log: {log}")
     rss = next((int(x.split("=", 1)[1]) for x in done.stderr.splitlines() if x.startswith("BENCH_PEAK_RSS_KIB=")), 0)
-    counts = json.loads((truth / "manifest.json").read_text())["row_counts"]
-    size = sum(f.stat().st_size for f in landing.rglob("*") if f.is_file())
-    return {"wall": wall, "rss_mib": rss / 1024, "rows": counts, "bytes": size}
+    return {"wall": wall, "rss_mib": rss / 1024, **landing_figures(landing, truth)}
+
+
+def landing_figures(landing: Path, truth: Path) -> dict:
+    """``{"rows": {"system/entity": rows} from the simulator's manifest, "bytes": the landing zone's size}``."""
+    return {"rows": json.loads((truth / "manifest.json").read_text())["row_counts"],
+            "bytes": sum(f.stat().st_size for f in landing.rglob("*") if f.is_file())}
 
 
 def report(scale: float, gen: dict, run: dict) -> None:
@@ -190,8 +194,7 @@ def main() -> None:
     if reuse:  # the figures of the generation that wrote it, from its generate.json
         gen = json.loads((work / "generate.json").read_text()) if (work / "generate.json").is_file() else \
             {"wall": float("nan"), "rss_mib": float("nan"), "tree_mib": float("nan")}
-        gen["rows"] = json.loads((work / "truth" / "manifest.json").read_text())["row_counts"]
-        gen["bytes"] = sum(f.stat().st_size for f in landing.rglob("*") if f.is_file())
+        gen.update(landing_figures(landing, work / "truth"))
         print("landing zone reused (generation figures from when it was generated)", flush=True)
     else:
         with TreeRss() as tree:
