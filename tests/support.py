@@ -6,15 +6,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from smb_warehouse.core.config import environment  # noqa: F401 (re-exported for the tests)
+from smb_warehouse.core.warehouse import open_duckdb
 
 
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Rows of ``sql`` on the DuckDB file at ``path``, opened read-only (as BI tools open it)."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_duckdb(path, read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:
@@ -23,7 +23,7 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 def query_df(path: Path, sql: str, params: list | None = None) -> pd.DataFrame:
     """``query`` as a DataFrame."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_duckdb(path, read_only=True)
     try:
         return con.execute(sql, params or []).df()
     finally:

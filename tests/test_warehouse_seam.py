@@ -217,11 +217,18 @@ def test_pipeline_connections_to_warehouse_files_run_under_the_memory_limit(tmp_
         con.close()
     with environment({MEMORY_LIMIT_ENV: "lots"}), pytest.raises(ValueError, match=f"{MEMORY_LIMIT_ENV}.*'lots'"):
         open_duckdb(tmp_path / "b.duckdb")
-    # no pipeline module opens a warehouse file any other way (in-memory databases are not files)
+    with environment({MEMORY_LIMIT_ENV: "2G"}):  # what DuckDB reads, both variables alike
+        con = open_duckdb()
+        assert limit(con) == "1.8 GiB"
+        con.close()
+    # no pipeline module opens or ATTACHes a warehouse file any other way: every other duckdb.connect is to a
+    # private in-memory database, in a module that ATTACHes no file, or carries a memory limit of its own
     root = Path(__file__).resolve().parents[1]
     for package in ("smb_warehouse", "orchestration", "api", "events"):
         for source in (root / package).rglob("*.py"):
-            for call in re.findall(r"(?<!`)duckdb\.connect\((.*)", source.read_text()):  # rest of line; ``docs`` skipped
-                if source.name == "warehouse.py" and "memory_limit()" in call:
+            text = source.read_text()
+            for call in re.findall(r"(?<!`)duckdb\.connect\((.*)", text):  # rest of line; ``docs`` skipped
+                if "memory_limit" in call:
                     continue
                 assert call.startswith((")", '":memory:"')), (source, call)
+                assert "ATTACH" not in text, (source, "ATTACHes into a connection without the memory limit")

@@ -38,6 +38,7 @@ import duckdb
 
 from smb_warehouse.core import dbt_manifest
 from smb_warehouse.core.sql import ident, lit
+from smb_warehouse.core.warehouse import open_duckdb
 
 ALIAS = "pg"
 # Schemas of DuckDB itself, never copied.
@@ -116,7 +117,7 @@ def copy_to_postgres(duckdb_path: Path, *, dsn: str | None = None, password: str
     previous = os.environ.get("PGPASSWORD")
     if password:
         os.environ["PGPASSWORD"] = password
-    con = duckdb.connect()
+    con = open_duckdb()
     try:
         load_postgres_extension(con)
         con.execute(f"ATTACH {lit(str(duckdb_path))} AS src (READ_ONLY)")

@@ -54,6 +54,7 @@ import duckdb
 from smb_warehouse.core import dbt_manifest
 from smb_warehouse.core.postgres_copy import dbt_built_schemas, tables_to_copy
 from smb_warehouse.core.sql import ident, lit
+from smb_warehouse.core.warehouse import open_duckdb
 
 # DuckDB type -> Spark SQL type (DECIMAL(p,s) is handled by pattern).
 SPARK_TYPES = {"VARCHAR": "string", "JSON": "string", "DOUBLE": "double", "FLOAT": "float", "TINYINT": "tinyint",
@@ -139,7 +140,7 @@ def land_for_spark(duckdb_path: Path, *, spark: Any = None, root: Path | None = 
     if schemas and schemas & exclude:
         raise ValueError(f"schemas built by dbt are not exported: {sorted(schemas & exclude)}")
     inputs = (root or spark_dir()) / "inputs"
-    con = duckdb.connect()
+    con = open_duckdb()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"ATTACH {lit(str(duckdb_path))} AS src (READ_ONLY)")

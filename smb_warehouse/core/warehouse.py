@@ -18,13 +18,14 @@ module (same methods), not changes in the assets.
 from __future__ import annotations
 
 import os
-import re
 import shutil
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,28 +41,40 @@ MEMORY_LIMIT_ENV = "SMB_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "4GB"
 
 
-def memory_limit() -> str:
-    """DuckDB's ``memory_limit`` for the pipeline's own connections to warehouse files (``SMB_DUCKDB_MEMORY_LIMIT``,
-    default 4GB; DuckDB's size syntax: "4GB", "512MB"). dbt's connections have their own
-    (``DBT_DUCKDB_MEMORY_LIMIT`` in profiles.yml). Raises ``ValueError`` naming the variable for a value that is
-    not a number with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)."""
-    value = os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
-    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?)?B", value, flags=re.IGNORECASE):
-        raise ValueError(f"{MEMORY_LIMIT_ENV} must be a size such as 4GB or 512MB, got {value!r}")
+@lru_cache(maxsize=8)
+def _checked_memory_limit(value: str) -> str:
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
+    except duckdb.Error as e:
+        raise ValueError(f"{MEMORY_LIMIT_ENV} must be a size DuckDB reads, such as 4GB or 512MB, got {value!r}: "
+                         f"{str(e).splitlines()[0]}") from None
     return value
 
 
-def open_duckdb(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the DuckDB file at ``path`` under ``memory_limit()``. Every pipeline connection to a
-    warehouse file is opened here.
+def memory_limit() -> str:
+    """DuckDB's ``memory_limit`` for the pipeline's own connections (``SMB_DUCKDB_MEMORY_LIMIT``, default 4GB, in
+    DuckDB's size syntax: "4GB", "512MB", "4GiB"). dbt's connections have their own (``DBT_DUCKDB_MEMORY_LIMIT``
+    in profiles.yml). Raises ``ValueError`` naming the variable for a value DuckDB refuses (DuckDB itself is asked,
+    so both variables accept the same values)."""
+    return _checked_memory_limit(os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT)
+
+
+def open_duckdb(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file at ``path`` (default: a private in-memory database, for code that ATTACHes
+    warehouse files) under ``memory_limit()``. Every pipeline connection to, or ATTACH of, a warehouse file goes
+    through here (``tests/test_warehouse_seam.py`` looks for any other).
 
     Why a limit: DuckDB's default is 80% of the machine's RAM, and its buffer manager keeps pages up to it. At
     simulator scale 500 (21M order lines) the publish step's compacted copy of the 10 GB candidate took the run's
-    process to 18.5 GB resident. Under a limit DuckDB spills to ``<file>.tmp`` next to the file instead; an
-    operator that cannot spill fails with ``duckdb.OutOfMemoryException`` (raise the limit).
+    process to 18.5 GB resident. Under a limit DuckDB spills instead (to ``<file>.tmp`` next to the file; for an
+    in-memory database to ``<system temp>/smb_duckdb_spill``); an operator that cannot spill fails with
+    ``duckdb.OutOfMemoryException`` (raise the limit).
+    DuckDB shares one database instance per file within a process, and refuses a second connection to a file
+    that is open with another configuration: in the same process, open a warehouse file here or not at all.
     Raises ``ValueError`` for a bad ``SMB_DUCKDB_MEMORY_LIMIT``, ``duckdb.IOException`` for a file it cannot open
     (or one another process holds for writing)."""
-    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
+    spill = {"temp_directory": str(Path(tempfile.gettempdir()) / "smb_duckdb_spill")} if str(path) == ":memory:" else {}
+    return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit(), **spill})
 
 
 def connect_published(read_only: bool = True) -> duckdb.DuckDBPyConnection:

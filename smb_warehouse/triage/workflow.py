@@ -67,7 +67,9 @@ def _register(name: str, model, config: TriageConfig, metrics: dict) -> str:
     """A new registered version (the number); its gate verdict is tagged after judging."""
     from smb_warehouse.core.model_versions import log_model_version
 
-    return log_model_version(EXPERIMENT, name, model, params=dict(config.__dict__), metrics=metrics).split("/", 1)[1]
+    # the min_df the fit used: model._fit falls back to 1 for a desk too small for config.min_term_tickets
+    params = {**config.__dict__, "tfidf_min_df": model.named_steps["tfidf"].min_df}
+    return log_model_version(EXPERIMENT, name, model, params=params, metrics=metrics).split("/", 1)[1]
 
 
 def _load(name: str, version: str):
