@@ -101,6 +101,8 @@ class TreeRss:
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
+        if hasattr(self, "_thread"):
+            self._thread.join()
 
 
 def phase_of(step: str) -> str:
@@ -140,7 +142,9 @@ def landing_figures(landing: Path, truth: Path) -> dict:
 
 def report(scale: float, gen: dict, run: dict) -> None:
     """Print the figures: ``gen`` from :func:`generate` plus ``tree_mib``, ``run`` from ``benchmarks.runs.run_job``
-    plus ``tree_mib`` (the summed peak of :class:`TreeRss`) and ``phase_mib`` (that peak per phase)."""
+    plus ``tree_mib`` (the summed peak of :class:`TreeRss`) and ``phase_mib`` (that peak per phase: the memory in
+    use while the phase ran, including what the run's process still holds from earlier phases; nan for a phase
+    shorter than the 0.5 s sampling interval)."""
     lines = gen["rows"].get("erp/sales_order_lines", 0)
     print(f"\nscale {scale:g}: {lines:,} order lines ({'at least' if lines >= TARGET_ORDER_LINES else 'fewer than'} "
           f"{TARGET_ORDER_LINES:,}), {sum(gen['rows'].values()):,} landed rows in all, landing zone "
