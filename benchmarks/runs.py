@@ -130,12 +130,13 @@ sys.exit(code)
 """
 
 
-def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
+def run_job(env: dict[str, str], log: Path, seen_runs: set[str], allow_failure: bool = False) -> dict:
     """One `make demo` run in a fresh process: wall seconds, peak RSS (MiB), the step times of the run (from the
     Dagster instance at DAGSTER_HOME; ``steps``: seconds per step name, ``windows``: each name's (start, end) Unix
     times; none when `make demo` found nothing changed and ran nothing: its run is not new, ``seen_runs`` holds the
-    earlier ones) and the published file's size (MB). Raises ``RuntimeError`` with
-    the log's path when the run fails."""
+    earlier ones), the published file's size (MB; nan when there is none) and ``failed`` (exit status != 0).
+    Raises ``RuntimeError`` with the log's path when the run fails, unless ``allow_failure`` (the figures of the
+    steps that ran are returned then)."""
     from dagster import DagsterInstance, RunsFilter
 
     start = time.perf_counter()
@@ -146,7 +147,7 @@ def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
     out_text = done.stderr
     with log.open("a") as out:
         out.write(out_text)
-    if done.returncode != 0:
+    if done.returncode != 0 and not allow_failure:
         raise RuntimeError(f"run failed (exit {done.returncode}); log: {log}")
     rss = next((int(x.split("=", 1)[1]) for x in out_text.splitlines() if x.startswith("BENCH_PEAK_RSS_KIB=")), 0)
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
@@ -173,7 +174,8 @@ def run_job(env: dict[str, str], log: Path, seen_runs: set[str]) -> dict:
         windows[name].append((s.start_time, s.end_time))
     published = Path(env["SMB_DATA_DIR"]) / "warehouse" / "warehouse.duckdb"
     return {"wall": wall, "rss_mib": rss / 1024, "steps": dict(groups), "windows": dict(windows),
-            "mb": published.stat().st_size / 1e6}
+            "mb": published.stat().st_size / 1e6 if published.exists() else float("nan"),
+            "failed": done.returncode != 0}
 
 
 # --- dbt build against the same SQL run directly -------------------------------------------------------------------

@@ -151,21 +151,44 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, source_db: str, relations: se
             con.execute(f"COMMENT ON {'COLUMN' if column else 'TABLE'} {target} IS {lit(text)}")
 
 
+COMPACT_CHECKPOINT_ROWS = 1_000_000
+
+
 def compact_copy(source: Path, target: Path) -> None:
-    """Write ``source`` (a DuckDB file, not open for writing elsewhere) into a NEW file ``target`` with
-    ``COPY FROM DATABASE``: every schema, table, view, constraint, sequence and macro, and only live data.
+    """Write ``source`` (a DuckDB file, not open for writing elsewhere) into a NEW file ``target``: every schema,
+    table, view, constraint, sequence and macro (``COPY FROM DATABASE ... (SCHEMA)``), then each table's rows
+    (``INSERT ... SELECT``, in the source's order), with a checkpoint once ``COMPACT_CHECKPOINT_ROWS`` rows have
+    been copied since the last one. Only live data.
 
     Why: DuckDB reuses the blocks that dropped or rewritten tables free, but never shrinks its file, so a
     candidate that dbt rebuilt grows run after run (94 -> 148 MB measured after one small incremental run).
     A fresh copy holds only the current data; it also drops the free blocks where deleted values (an erased
-    person's) could otherwise linger. Raises ``FileExistsError`` when ``target`` exists.
+    person's) could otherwise linger.
+    Why table by table: a primary key (dbt contracts declare one on every mart) is rebuilt as an in-memory index
+    while its table is copied, and an index is only written out at a checkpoint. The one-statement
+    ``COPY FROM DATABASE`` held every table's index at once and ran out of a 4GB limit at simulator scale 500
+    (28.6M graph edges, 21.1M order lines, 17.8M customer-product-months); one table's copy then a checkpoint
+    stays within it.
+    Raises ``FileExistsError`` when ``target`` exists; ``duckdb.OutOfMemoryException`` when one table's index
+    does not fit ``memory_limit()``.
     """
     if target.exists():
         raise FileExistsError(target)
     con = open_duckdb(target)
     try:
         con.execute(f"ATTACH {lit(str(source))} AS compact_source (READ_ONLY)")
-        con.execute(f"COPY FROM DATABASE compact_source TO {ident(con.execute('SELECT current_database()').fetchone()[0])}")
+        here = ident(con.execute("SELECT current_database()").fetchone()[0])
+        con.execute(f"COPY FROM DATABASE compact_source TO {here} (SCHEMA)")
+        tables = con.execute("SELECT schema_name, table_name, estimated_size FROM duckdb_tables() "
+                             "WHERE database_name = 'compact_source' ORDER BY schema_name, table_name").fetchall()
+        since_checkpoint = 0
+        for schema, table, rows in tables:
+            name = f"{ident(schema)}.{ident(table)}"
+            con.execute(f"INSERT INTO {here}.{name} SELECT * FROM compact_source.{name}")
+            since_checkpoint += rows or 0
+            if since_checkpoint >= COMPACT_CHECKPOINT_ROWS:
+                con.execute("CHECKPOINT")
+                since_checkpoint = 0
         con.execute("DETACH compact_source")
         con.execute("CHECKPOINT")
     finally:
