@@ -60,6 +60,37 @@ def test_publish_is_compacted_so_rewrites_do_not_grow_the_file(tmp_path):
     assert _rows(wh.published_path, "SELECT count(*), count(DISTINCT v) FROM t") == [(300000, 300000)]
 
 
+def test_the_compacted_copy_carries_every_object_and_the_rows_in_their_order(tmp_path, monkeypatch):
+    from smb_warehouse.core import warehouse
+
+    monkeypatch.setattr(warehouse, "COMPACT_CHECKPOINT_ROWS", 1000)  # a checkpoint between the two big tables
+    source = tmp_path / "source.duckdb"
+    con = duckdb.connect(str(source))
+    con.execute("CREATE SCHEMA marts")
+    for name in ("fct_a", "fct_b"):  # a primary key each: an index rebuilt with the table's copy
+        con.execute(f"CREATE TABLE marts.{name} (id VARCHAR PRIMARY KEY, amount DECIMAL(18, 4) NOT NULL, day DATE)")
+        con.execute(f"INSERT INTO marts.{name} SELECT 'k' || (5000 - i), i / 3, DATE '2024-01-01' + i::INT FROM range(5000) r(i)")
+    con.execute("COMMENT ON TABLE marts.fct_a IS 'facts'; COMMENT ON COLUMN marts.fct_a.amount IS 'EUR'")
+    con.execute("CREATE VIEW marts.v AS SELECT count(*) AS n FROM marts.fct_b")
+    con.execute("CREATE MACRO marts.plus_one(x) AS x + 1")
+    con.execute("CREATE TABLE main.empty (a INTEGER)")
+    con.close()
+    target = tmp_path / "copy.duckdb"
+    warehouse.compact_copy(source, target)
+    with pytest.raises(FileExistsError):
+        warehouse.compact_copy(source, target)
+    for table in ("marts.fct_a", "marts.fct_b"):
+        assert _rows(target, f"SELECT * FROM {table}") == _rows(source, f"SELECT * FROM {table}")  # same order
+    assert _rows(target, "SELECT n, marts.plus_one(1) FROM marts.v") == [(5000, 2)]
+    assert _rows(target, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fct_a' UNION ALL "
+                         "SELECT comment FROM duckdb_columns() WHERE table_name = 'fct_a' AND column_name = 'amount'"
+                 ) == [("facts",), ("EUR",)]
+    assert _rows(target, "SELECT table_name, constraint_text FROM duckdb_constraints() "
+                         "WHERE constraint_type = 'PRIMARY KEY' ORDER BY 1") == [
+        ("fct_a", "PRIMARY KEY(id)"), ("fct_b", "PRIMARY KEY(id)")]
+    assert _rows(target, "SELECT count(*) FROM main.empty") == [(0,)]
+
+
 def test_last_n_publishes_are_kept_and_rollback_restores_the_previous_one(tmp_path, monkeypatch):
     monkeypatch.setenv(KEEP_PUBLISHES_ENV, "2")
     wh = Warehouse(tmp_path)
