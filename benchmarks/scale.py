@@ -142,9 +142,9 @@ def landing_figures(landing: Path, truth: Path) -> dict:
 
 def report(scale: float, gen: dict, run: dict) -> None:
     """Print the figures: ``gen`` from :func:`generate` plus ``tree_mib``, ``run`` from ``benchmarks.runs.run_job``
-    plus ``tree_mib`` (the summed peak of :class:`TreeRss`) and ``phase_mib`` (that peak per phase: the memory in
-    use while the phase ran, including what the run's process still holds from earlier phases; nan for a phase
-    shorter than the 0.5 s sampling interval)."""
+    plus ``tree_mib`` (the summed peak of :class:`TreeRss`), ``step_mib`` (that peak per step) and ``phase_mib``
+    (per phase: the memory in use while the phase ran, including what the run's process still holds from earlier
+    phases; nan for a phase shorter than the 0.5 s sampling interval)."""
     lines = gen["rows"].get("erp/sales_order_lines", 0)
     print(f"\nscale {scale:g}: {lines:,} order lines ({'at least' if lines >= TARGET_ORDER_LINES else 'fewer than'} "
           f"{TARGET_ORDER_LINES:,}), {sum(gen['rows'].values()):,} landed rows in all, landing zone "
@@ -163,6 +163,8 @@ def report(scale: float, gen: dict, run: dict) -> None:
     print(f"  published file {run['mb']:,.1f} MB")
     slowest = sorted(run["steps"].items(), key=lambda kv: -kv[1])[:5]
     print("  slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slowest))
+    largest = sorted(run["step_mib"].items(), key=lambda kv: -kv[1] if kv[1] == kv[1] else 0)[:5]
+    print("  largest steps (peak RSS, all processes): " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in largest))
 
 
 def main() -> None:
@@ -216,6 +218,7 @@ def main() -> None:
     for step, windows in run["windows"].items():
         by_phase.setdefault(phase_of(step), []).extend(windows)
     run["phase_mib"] = {phase: tree.peak_between(windows) for phase, windows in by_phase.items()}
+    run["step_mib"] = {step: tree.peak_between(windows) for step, windows in run["windows"].items()}
     report(args.scale, gen, run)
     if run["failed"]:
         sys.exit(f"the run FAILED (figures above are of the steps that ran); its log: {work / 'run.log'}")
