@@ -79,9 +79,10 @@ def text_classifier(c: float, min_term_tickets: int = 2) -> Pipeline:
 
     ``min_term_tickets`` is TfidfVectorizer's ``min_df``: a term found in fewer training tickets is not a feature.
     Terms of one ticket (order numbers such as "SO-5083394", typos) cannot generalise to another ticket, and with
-    them the vocabulary grew with the ticket count: at simulator scale 500 (about 1.2M tickets) the triage step
-    took 951 s against 20 s at scale 20 (25x the tickets, 48x the time). On the scale-1 desk, 2 instead of 1 cut
-    the vocabulary from 4,441 to 1,289 terms and the fit from 1.3 to 0.1 s with the same held-out accuracy."""
+    them the vocabulary grew with the ticket count: at simulator scale 500 (1.68M tickets) the triage step took
+    951 s against 20 s at scale 20 (25x the tickets, 48x the time); with 2 it took 276 s. On the scale-1 desk, 2
+    instead of 1 cut the vocabulary from 4,441 to 1,289 terms and the fit from 1.3 to 0.1 s with the same held-out
+    accuracy."""
     return Pipeline([
         ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_term_tickets, lowercase=True)),
         ("clf", LogisticRegression(C=c, max_iter=2000, class_weight="balanced")),
