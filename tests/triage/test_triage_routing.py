@@ -207,3 +207,34 @@ def test_terms_of_a_single_ticket_are_not_features_and_a_tiny_desk_still_gets_a_
     tiny, _ = fit_models(_desk(["parcel lost", "refund asked", "box missing", "invoice wrong"],
                                ["delivery", "billing", "delivery", "billing"]), TriageConfig(holdout_share=0.0))
     assert tiny is not None and {"parcel", "refund", "box", "invoice"} <= set(tiny.named_steps["tfidf"].vocabulary_)
+
+
+def test_kb_retrieval_ranks_by_cosine_with_the_category_nudge_and_any_chunk_size_gives_the_same_rows():
+    from smb_warehouse.triage.model import retrieve_kb
+
+    articles = pd.DataFrame({
+        "support_article_id": ["KB-1", "KB-2", "KB-3", "KB-4"],
+        "title": ["Refund a double charge", "Track a late parcel", "Track a late parcel", "Reset your password"],
+        "body": ["Billing refunds for invoices charged twice.", "Where is my parcel: tracking steps.",
+                 "Where is my parcel: tracking steps.", "Password and login help."],
+        "category": ["billing", "delivery", "how_to", "how_to"]})
+    texts = ["invoice charged twice, refund please", "parcel late, tracking shows nothing",
+             "cannot login, password reset", "parcel late, tracking shows nothing", "nothing in common here"] * 3
+    tickets = pd.DataFrame({"support_ticket_id": [f"T{i}" for i in range(len(texts))], "ticket_text": texts})
+    predicted = pd.Series(["billing", "delivery", "how_to", "how_to", "other"] * 3)
+    config = TriageConfig()
+    whole = retrieve_kb(tickets, predicted, articles, config, chunk_tickets=10_000)
+    assert list(whole.columns) == ["support_ticket_id", "suggestion_rank", "support_article_id", "similarity"]
+    assert len(whole) == 3 * len(tickets)
+    first = whole[whole["suggestion_rank"] == 1].set_index("support_ticket_id")["support_article_id"]
+    assert first["T0"] == "KB-1" and first["T2"] == "KB-4"
+    # KB-2 and KB-3 are the same text: the predicted category decides which comes first
+    assert first["T1"] == "KB-2" and first["T3"] == "KB-3"
+    pair = whole[whole["support_ticket_id"].isin(["T1", "T3"]) & (whole["suggestion_rank"] <= 2)]
+    assert pair["similarity"].nunique() == 1 and 0.2 < pair["similarity"].iloc[0] < 1  # the cosine, not the boost
+    # nothing shared with any article: cosine 0, the article of the predicted category first, then article order
+    assert whole.loc[whole["support_ticket_id"] == "T4", "similarity"].eq(0).all()
+    for chunk in (1, 2, 7):
+        pd.testing.assert_frame_equal(retrieve_kb(tickets, predicted, articles, config, chunk_tickets=chunk), whole)
+    with pytest.raises(ValueError, match="chunk_tickets"):
+        retrieve_kb(tickets, predicted, articles, config, chunk_tickets=0)
