@@ -29,8 +29,8 @@ pytestmark = pytest.mark.ui
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-LOCATION = AssetKey(["marts", "dim_location"])
-CHECK = "not_null_dim_location_location_id"
+DATE = AssetKey(["marts", "dim_date"])
+CHECK = "unique_dim_date_date_key"
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
@@ -49,7 +49,7 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 180) -> None
 
 @pytest.fixture(scope="module")
 def served(tiny_run, tmp_path_factory):
-    """A copy of the shared run with a Dagster home that has one recorded run of dim_location and its tests,
+    """A copy of the shared run with a Dagster home that has one recorded run of dim_date and its tests,
     `make ui` and `make docs` serving it on free ports."""
     root = clone_run(tiny_run["root"], tmp_path_factory.mktemp("ui") / "data")
     home = root / "dagster_home"
@@ -61,7 +61,7 @@ def served(tiny_run, tmp_path_factory):
 
         with DagsterInstance.get() as instance:
             result = defs.resolve_job_def("warehouse_job").execute_in_process(
-                instance=instance, raise_on_error=False, asset_selection=[LOCATION])
+                instance=instance, raise_on_error=False, asset_selection=[DATE])
         assert result.success, step_failures(result)
     ui_port, docs_port = free_port(), free_port()
     child_env = {**os.environ, **{k: v for k, v in env.items() if v is not None}}
@@ -112,7 +112,7 @@ def test_the_dagster_ui_renders_the_asset_graph_and_a_check_result(served, brows
     expect(page.get_by_text("Global asset lineage")).to_be_visible(timeout=120_000)
     for group in sorted(groups):
         expect(page.get_by_text(group, exact=True).first).to_be_visible(timeout=60_000)
-    page.goto(f"{served['ui']}/assets/marts/dim_location?view=checks")
+    page.goto(f"{served['ui']}/assets/marts/dim_date?view=checks")
     # (Dagster may lay its one-time "join the community" dialog over the page: visibility ignores overlays)
     expect(page.locator(f"text=\"{CHECK}\" >> visible=true").first).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Succeeded").first).to_be_visible(timeout=60_000)  # the check list
