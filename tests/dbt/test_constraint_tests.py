@@ -30,9 +30,10 @@ def manifest() -> dict:
 
 
 def _constraints(model: dict) -> tuple[list[str], set[str]]:
-    """(primary key columns, not-null columns) a contracted model declares; ([], set()) without an enforced
-    contract."""
-    if not model["config"].get("contract", {}).get("enforced"):
+    """(primary key columns, not-null columns) a contracted table declares; ([], set()) without an enforced contract
+    or for a view (constraints apply to tables only)."""
+    if not model["config"].get("contract", {}).get("enforced") or model["config"]["materialized"] not in (
+            "table", "incremental"):
         return [], set()
     key = next((c.get("columns") or [] for c in model.get("constraints", []) if c["type"] == "primary_key"), [])
     not_null = set()
