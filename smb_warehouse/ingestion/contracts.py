@@ -22,7 +22,10 @@ File options (``format:`` at the top of a contract, overridable per entity):
   exactly four digits (use ``%y`` only where a system really writes two-digit years), ``%d``/``%m`` one
   or two digits, everything else literally. Timestamps accept every ISO 8601 form real exports write
   (``T``/``t``/space, with or without seconds and fractions, ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and
-  these formats; values with an offset are converted to UTC, values without one are taken as UTC.
+  these formats; values with an offset are converted to UTC, values without one are taken as UTC. An
+  offset must be a real one (hours 00-23, minutes 00-59: ``+25:00`` is quarantined, never shifted). A
+  timestamp column's own ``formats`` may end in ``%z`` (same UTC result on every machine, whatever its time
+  zone); a date format may not (a date is a calendar day: the contract is refused).
 * ``decimal_separator`` (``.`` or ``,``) and ``thousands_separator`` (default none): a decimal must use
   exactly these; thousands groups must be full groups of three after a first group without a leading
   zero (``1.234,56``; ``0.125`` is never 125). Any other shape (currency signs, spaces, the other
@@ -241,6 +244,9 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
     if fmt.unterminated_last_line == "accept" and not fmt.done_marker:
         raise ContractError(f"{where}: unterminated_last_line 'accept' needs a done_marker (nothing else proves "
                             "that a file without a final line break is complete)")
+    if any("%z" in f for f in fmt.date_formats):
+        raise ContractError(f"{where}: date_formats cannot hold a UTC offset (%z): a date is a calendar day; declare "
+                            "the column as a timestamp to keep the instant")
     if any(not e.startswith(".") for e in fmt.file_extensions):
         raise ContractError(f"{where}: extensions must start with '.'")
     return fmt
@@ -260,6 +266,9 @@ def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
         raise ContractError(f"{where}.{name}: precision must be 1..38")
     if scale is not None and not 0 <= int(scale) <= int(precision or DEFAULT_PRECISION):
         raise ContractError(f"{where}.{name}: scale must be 0..precision")
+    if raw["type"] == "date" and any("%z" in str(f) for f in raw.get("formats") or ()):
+        raise ContractError(f"{where}.{name}: a date format cannot hold a UTC offset (%z): a date is a calendar day; "
+                            "declare the column as a timestamp to keep the instant")
     tokens = raw.get("null_tokens")
     return Column(
         name=name,

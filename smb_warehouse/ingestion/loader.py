@@ -325,7 +325,9 @@ def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], 
     for b in batches:
         if entity.format.type == "json_array":
             (plan.json_array_exact if b.rel in risky else plan.json_fast).append(b)
-        elif b in plain and b.rel not in risky and not b.scan.has_blank_lines:
+        elif b in plain and b.rel not in risky and not b.scan.has_blank_lines and b.scan.bom is None:
+            # DuckDB's NDJSON reader refuses a byte-order mark on the first line ("BOM is not supported"), which
+            # the fast route would take for a malformed first record: such files take the line route
             plan.json_fast.append(b)
         else:
             plan.json_lines.append(b)
@@ -708,7 +710,18 @@ def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict, blocks: st
     c.execute(f"""CREATE TEMP TABLE {missing} AS SELECT row_number() OVER (ORDER BY w._file, w._line) AS k, w._file,
         w._line, t.raw FROM {p}_want w JOIN {p}_txt t USING (_file, _line)
         WHERE w._file IN (SELECT unnest({lit_list([b.rel for b in short])}))""")
-    n_missing = c.execute(f"SELECT count(*) FROM {missing}").fetchone()[0]
+    # A quoted field may span lines: the padded reader then numbers the record by its first line, and its other
+    # lines are "missing" here. Alone, such a line would fail validation and be quarantined as a record of its
+    # own (a record counted twice). Every record that spans lines ends on a line with an odd number of quote
+    # characters (the closing quote of the field, beside balanced pairs), a line of a record never does: any
+    # such line sends the group to the careful route, which reads records, not lines.
+    quote = lit(e.format.quote or '"')
+    n_missing, unbalanced = c.execute(
+        f"SELECT count(*), count(*) FILTER ((length(raw) - length(replace(raw, {quote}, ''))) % 2 = 1) "
+        f"FROM {missing}").fetchone()
+    if unbalanced:
+        raise _GroupFailed(batches, kind, f"{unbalanced} line(s) that did not load have an unbalanced quote "
+                                          "(a quoted field spanning lines)")
     validated = _revalidate_csv(ctx, batches[0], missing)
     bad = c.execute(f"""INSERT INTO {p}_bad SELECT v._file, v._rn, v._first, v._errs, m.raw
         FROM ({validated}) v JOIN {missing} m ON m._file = v._file AND m._line = v._rn WHERE NOT v._ok""").fetchone()[0]

@@ -39,12 +39,12 @@ NUMBER_MARK = "\\u0001"
 _MARKED = '"' + NUMBER_MARK  # how such a value starts in JSON text
 _MARKED_RE = '"\\\\u0001([^"]*)"'  # a marked number inside a JSON text, shown as the number again
 _ISO_TS = (r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,6})0{0,3})?)?)?"
-           r" ?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?")
+           r" ?(?:([Zz])|([+-])([01][0-9]|2[0-3])(?::?([0-5][0-9]))?)?")
 _ISO_PARTS = ["y", "mo", "d", "h", "mi", "s", "f", "z", "sign", "oh", "om"]
 _DIRECTIVES = {"Y": "[0-9]{4}", "y": "[0-9]{2}", "m": "[0-9]{1,2}", "d": "[0-9]{1,2}", "H": "[0-9]{1,2}",
                "I": "[0-9]{1,2}", "M": "[0-9]{2}", "S": "[0-9]{2}", "f": "[0-9]{1,6}", "p": "[AaPp][Mm]",
                "b": "[A-Za-z]{3,9}", "B": "[A-Za-z]{3,9}", "a": "[A-Za-z]{2,9}", "A": "[A-Za-z]{2,9}",
-               "j": "[0-9]{1,3}", "z": "(?:[+-][0-9]{2}:?[0-9]{2}|Z)", "%": "%"}
+               "j": "[0-9]{1,3}", "z": "(?:[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]|Z)", "%": "%"}
 # Invisible characters are shown escaped in reasons (a no-break space must be visible in a message).
 _VISIBLE = [("\u00a0", "\\u00a0"), ("\u202f", "\\u202f"), ("\u2007", "\\u2007"), ("\u200b", "\\u200b"),
             ("\ufeff", "\\ufeff"), ("\t", "\\t"), ("\r", "\\r"), ("\n", "\\n")]
@@ -144,7 +144,10 @@ def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
         f"WHEN regexp_full_match({v}, {lit(_ISO_TS)}) THEN {general}",
     ]
     for f in col.formats or ():
-        branches.append(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN try_strptime({v}, {lit(f)})::TIMESTAMP")
+        # with %z strptime gives a TIMESTAMPTZ, which a plain cast would turn into the session's local time
+        # (the machine's time zone): timezone('UTC', ...) gives the same UTC instant on every machine
+        value = f"timezone('UTC', try_strptime({v}, {lit(f)}))" if "%z" in f else f"try_strptime({v}, {lit(f)})::TIMESTAMP"
+        branches.append(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN {value}")
     return "CASE " + " ".join(branches) + " END"
 
 

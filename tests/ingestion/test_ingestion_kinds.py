@@ -79,6 +79,12 @@ entities:
     columns:
       id: {type: string, required: true}
       qty: {type: integer}
+  stamped:
+    description: a custom timestamp format with a UTC offset
+    primary_key: [id]
+    columns:
+      id: {type: string, required: true}
+      happened_at: {type: timestamp, formats: ['%d.%m.%Y %H:%M %z']}
   quoted:
     description: stray quotes
     primary_key: [id]
@@ -128,6 +134,33 @@ def test_timestamps_in_every_iso_form_real_exports_write(con, kinds, landing):
     assert_conserved(con, money, result, src, 10)
 
 
+def test_impossible_utc_offsets_are_quarantined_never_shifted(con, kinds, landing):
+    money = kinds["money"]
+    good = ["2024-03-01T23:59:00+14:00", "2024-03-01T06:30:00-03:30", "2024-03-01T10:00:00+0000"]
+    impossible = ["2024-03-01T10:00:00+25:00", "2024-03-01T10:00:00+99:99", "2024-03-01T10:00:00+05:75",
+                  "2024-03-01T10:00:00+2400", "2024-03-01T10:00-3"]
+    body = "".join(f"{i},,{v}\n" for i, v in enumerate(good + impossible))
+    src = land(landing, money, "o.csv", "id,amount,seen_at\n" + body)
+    result = load(con, money, landing)
+    assert rows(con, "kinds__money", "id, seen_at") == [
+        ("0", dt.datetime(2024, 3, 1, 9, 59)), ("1", dt.datetime(2024, 3, 1, 10, 0)), ("2", dt.datetime(2024, 3, 1, 10, 0))]
+    assert quarantine(con, src) == [(line, "seen_at", f"seen_at: '{v}' is not a valid timestamp (ISO 8601)")
+                                    for line, v in enumerate(impossible, start=5)]
+    assert_conserved(con, money, result, src, 8)
+
+
+def test_a_custom_format_with_an_offset_gives_the_same_utc_instant_in_every_session_time_zone(con, kinds, landing):
+    stamped = kinds["stamped"]
+    con.execute("SET TimeZone = 'America/New_York'")  # the machine's zone is the session's default
+    src = land(landing, stamped, "s.csv", "id,happened_at\nA,01.07.2024 10:30 +0000\nB,01.07.2024 12:30 +0200\n"
+                                          "C,01.07.2024 10:30 +2500\n")
+    result = load(con, stamped, landing)
+    half_past_ten = dt.datetime(2024, 7, 1, 10, 30)
+    assert rows(con, "kinds__stamped", "id, happened_at") == [("A", half_past_ten), ("B", half_past_ten)]
+    assert [(line, col) for line, col, _ in quarantine(con, src)] == [(4, "happened_at")]
+    assert_conserved(con, stamped, result, src, 3)
+
+
 def test_json_numbers_are_read_from_their_digits_exactly(con, kinds, landing):
     events = kinds["events"]
     text = ('{"id": "a", "value": 12345678901234567.891, "count": 2}\n{"id": "b", "value": "0.125", "count": "7"}\n'
@@ -163,6 +196,15 @@ def test_contract_options_are_checked(tmp_path):
     bad.write_text(KINDS_CONTRACT.replace("amount: {type: decimal, precision: 6, scale: 2}",
                                           "amount: {type: string, scale: 2}"), encoding="utf-8")
     with pytest.raises(ContractError, match="precision/scale only apply to decimal"):
+        parse_contract(bad)
+    # strptime's %z gives an instant; a date column would get the calendar day of wherever the run happens
+    bad.write_text(KINDS_CONTRACT.replace("seen_at: {type: timestamp}", "seen_at: {type: date, formats: ['%Y-%m-%d%z']}"),
+                   encoding="utf-8")
+    with pytest.raises(ContractError, match="a date format cannot hold a UTC offset"):
+        parse_contract(bad)
+    bad.write_text(KINDS_CONTRACT.replace("format: {type: csv, delimiter: \",\", header: true}",
+                                          "format: {type: csv, date_formats: ['%d.%m.%Y %z']}"), encoding="utf-8")
+    with pytest.raises(ContractError, match="date_formats cannot hold a UTC offset"):
         parse_contract(bad)
 
 
@@ -274,6 +316,27 @@ def test_line_numbers_stay_physical_after_stray_quotes(con, kinds, landing):
     physical = text.split("\n")
     assert quarantined == [(6, "\n".join(physical[5:8])), (9, physical[8])]
     assert_conserved(con, quoted, result, src, 6)
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_value_spanning_lines_is_one_record_also_when_every_later_record_fails(con, kinds, landing, eol):
+    # the fast route numbers records by their first line; the value's second line alone must never become a
+    # quarantined record of its own (a file of 2 records read as 3)
+    quoted = kinds["quoted"]
+    src = land(landing, quoted, "m.csv", eol.join(["id,name,qty", 'A,"line1', 'line2",1', "B,x,zz", ""]))
+    result = load(con, quoted, landing)
+    assert rows(con, "kinds__quoted", "id, name, _source_line") == [("A", f"line1{eol}line2", 2)]
+    assert quarantine(con, src) == [(4, "qty", "qty: 'zz' is not a valid integer")]
+    assert_conserved(con, quoted, result, src, 2)
+
+
+def test_ndjson_with_a_utf8_bom_loads_its_first_record(con, kinds, landing):
+    events = kinds["events"]  # DuckDB's NDJSON reader refuses the BOM: the file takes the line route
+    src = land(landing, events, "bom.ndjson", b'\xef\xbb\xbf{"id": "a", "count": 1}\n{"id": "b", "count": 2}\n')
+    result = load(con, events, landing)
+    assert rows(con, "kinds__events", "id, count, _source_line") == [("a", 1, 1), ("b", 2, 2)]
+    assert quarantine(con, src) == []
+    assert_conserved(con, events, result, src, 2)
 
 
 def test_headerless_file_numbers_lines_from_one(con, kinds, landing):
