@@ -50,6 +50,7 @@ from smb_warehouse.ingestion.scan import scan_file
 from smb_warehouse.ingestion.validation import (
     NOT_OBJECT,
     good_rows_insert_sql,
+    header_echo_sql,
     marked_rows_insert_sql,
     validated_select_sql,
 )
@@ -614,7 +615,9 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
     if fmt.type == "json_array":
         raw = "_rawdoc"
     is_csv = kind in ("csv", "csv_strict")
-    validated = validated_select_sql(e, source, json=not is_csv, doc_ok=None if is_csv else "_doc_ok", shape=shape)
+    echo = header_echo_sql(e, batches[0].header, batches[0].mapped) if is_csv else None  # a group shares its header
+    validated = validated_select_sql(e, source, json=not is_csv, doc_ok=None if is_csv else "_doc_ok", shape=shape,
+                                     echo=echo)
     loaded_at = lit(str(ctx.now))
     # CSV fast route: only passing rows are inserted (a DELETE of failed rows would make the commit rewrite the
     # data just written); NDJSON fast route: every row, failed ones marked (re-validating the few failed lines
@@ -748,7 +751,8 @@ def _revalidate_csv(ctx: _Ctx, like: Batch, missing: str) -> str:
     tmp = Batch(Path(name), Path(name).name, scan, None, like.header, like.mapped, like.extras, like.drift)
     source = csv_group_source(e, [tmp], ctx.name("rr"), ctx.name("rs"), padded=True, encoding="utf-8")
     shape = padded_shape(e, [tmp])
-    validated = validated_select_sql(e, source, json=False, shape=shape)
+    validated = validated_select_sql(e, source, json=False, shape=shape,
+                                     echo=header_echo_sql(e, like.header, like.mapped))
     return (f"SELECT m._file, m._line AS _rn, v._ok, v._errs, v._first FROM ({validated}) v "
             f"JOIN {missing} m ON m.k = v._rn - {header_lines}")
 

@@ -301,12 +301,29 @@ class ColumnSql:
         return "CASE " + " ".join(branches) + " END"
 
 
+REPEATED_HEADER = "the record repeats the header line (two exports joined into one file?)"
+
+
+def header_echo_sql(entity: Entity, header: list[str], mapped: dict[str, int]) -> str | None:
+    """SQL flag (never NULL) over a CSV source's contract-named text columns: the record holds, in every column
+    the file maps (``mapped``: contract column -> position in ``header``), exactly that column's header text: the
+    header line again, as when two exports are joined with ``cat``. Such a record is quarantined
+    (``REPEATED_HEADER``) instead of loading the column names as values (an all-string contract would take it).
+    None without a header row or with fewer than two mapped columns (one value equal to its column's name can
+    be real data)."""
+    if entity.format.type != "csv" or not entity.format.header or len(mapped) < 2:
+        return None
+    same = " AND ".join(f"{ident(name)} = {lit(header[pos])}" for name, pos in sorted(mapped.items()))
+    return f"coalesce({same}, false)"
+
+
 def validated_select_sql(entity: Entity, source: str, json: bool, doc_ok: str | None = None,
-                         shape: tuple[str, str] | None = None) -> str:
+                         shape: tuple[str, str] | None = None, echo: str | None = None) -> str:
     """SELECT over ``source`` (columns ``_rn, _file, _extra`` and one text/JSON column per contract column,
     named like it; JSON sources also ``_doc_ok``) adding the typed values ``_t<i>``, ``_ok`` and, computed
     only where they are used (for failed rows), ``_errs`` (all messages) and ``_first`` (first failed
-    column). ``shape``: (ok flag, message) SQL of a record-level check that replaces the column messages."""
+    column). ``shape``: (ok flag, message) SQL of a record-level check that replaces the column messages;
+    ``echo``: a repeated-header flag (``header_echo_sql``), a record-level failure of its own."""
     cols = [ColumnSql(entity, c, i, json) for i, c in enumerate(entity.columns)]
     layer1a = ", ".join(x for c in cols for x in c.decode_layer())
     layer1b = ", ".join(c.trim_layer() for c in cols)
@@ -314,11 +331,14 @@ def validated_select_sql(entity: Entity, source: str, json: bool, doc_ok: str | 
     layer2 = ", ".join(c.typed_layer() for c in cols)
     layer3 = ", ".join(c.ok_layer() for c in cols)
     row_flag = doc_ok or (shape[0] if shape else None)
-    row_ok = " AND ".join([c.ok for c in cols] + ([row_flag] if row_flag else []))
+    row_ok = " AND ".join([c.ok for c in cols] + ([row_flag] if row_flag else []) + ([f"NOT {echo}"] if echo else []))
     errors = "concat_ws('; ', " + ", ".join(c.error() for c in cols) + ")"
     if doc_ok:
         errors = f"CASE WHEN NOT {doc_ok} THEN {lit(NOT_OBJECT)} ELSE {errors} END"
     first = "coalesce(" + ", ".join(f"CASE WHEN NOT {c.ok} THEN {lit(c.col.name)} END" for c in cols) + ")"
+    if echo:
+        errors = f"CASE WHEN {echo} THEN {lit(REPEATED_HEADER)} ELSE {errors} END"
+        first = f"CASE WHEN NOT {echo} THEN {first} END"
     if shape:
         errors = f"CASE WHEN NOT {shape[0]} THEN {shape[1]} ELSE {errors} END"
         first = f"CASE WHEN {shape[0]} THEN {first} END"

@@ -339,6 +339,23 @@ def test_ndjson_with_a_utf8_bom_loads_its_first_record(con, kinds, landing):
     assert_conserved(con, events, result, src, 2)
 
 
+@pytest.mark.parametrize("entity, data", [("texts", "1\tx\n2\ty\n"), ("quoted", "1,x,1\n2,y,2\n")])
+def test_two_exports_joined_into_one_file_never_load_the_header_as_a_record(con, kinds, landing, entity, data):
+    # `cat jan.csv feb.csv`: the second header line is a record whose every value is its column's name; an
+    # all-string contract (texts) would load it as a row, a typed one (quoted) would quarantine it for its type
+    e = kinds[entity]
+    delimiter = e.format.delimiter
+    header = delimiter.join(c.name for c in e.columns) + "\n"
+    if e.format.done_marker:
+        land(landing, e, "j.txt.done", "")
+    later = data.replace("1", "3").replace("2", "4")
+    src = land(landing, e, "j.txt" if entity == "texts" else "j.csv", header + data + header + later)
+    result = load(con, e, landing)
+    assert [r[0] for r in rows(con, f"kinds__{entity}", "id")] == ["1", "2", "3", "4"]
+    assert quarantine(con, src) == [(4, None, "the record repeats the header line (two exports joined into one file?)")]
+    assert_conserved(con, e, result, src, 5)
+
+
 def test_headerless_file_numbers_lines_from_one(con, kinds, landing):
     bare = kinds["bare"]
     src = land(landing, bare, "b.csv", "A,1\nB,x\nC,3\n")
