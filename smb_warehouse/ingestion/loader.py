@@ -79,6 +79,16 @@ _READER_REASONS = {
 _NOT_OBJECT = NOT_OBJECT
 
 
+def _not_object_reason(raw: str) -> str:
+    """SQL of the quarantine reason of a JSON record that did not parse as an object, from its text ``raw``: not JSON
+    at all, an object that repeats a key (``{"a": 1, "a": 2}``: which value is meant is unclear, so it is never
+    guessed), or another JSON value (an array, a number ...)."""
+    return (f"CASE WHEN NOT coalesce(json_valid({raw}), false) THEN 'malformed JSON' "
+            f"WHEN json_type({raw}) = 'OBJECT' AND len(json_keys({raw})) <> len(list_distinct(json_keys({raw}))) "
+            f"THEN 'a JSON object that repeats a key (which of its values is meant is unclear)' "
+            f"ELSE 'not a JSON object' END")
+
+
 class ContractViolation(Exception):
     """One or more files of an entity were structurally rejected. ``result`` holds the full outcome
     (the good files of the same entity were loaded)."""
@@ -459,9 +469,9 @@ class _Ctx:
         self.fetch_texts()
         qcols = "(load_id, system, entity, source_file, source_line, column_name, reason, raw_record, quarantined_at)"
         meta = f"{lit(self.load_id)}, {lit(e.system)}, {lit(e.name)}"
-        reason = (f"CASE WHEN r._extra_columns->>'errors' = {lit(_NOT_OBJECT)} THEN CASE WHEN "
-                  f"json_valid(coalesce(r._extra_columns->>'raw', t.raw)) "
-                  f"THEN 'not a JSON object' ELSE 'malformed JSON' END ELSE r._extra_columns->>'errors' END")
+        not_object = _not_object_reason("coalesce(r._extra_columns->>'raw', t.raw)")
+        reason = (f"CASE WHEN r._extra_columns->>'errors' = {lit(_NOT_OBJECT)} THEN {not_object} "
+                  f"ELSE r._extra_columns->>'errors' END")
         c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
             SELECT {meta}, r._source_file, r._source_line, CASE WHEN r._extra_columns->>'errors' <> {lit(_NOT_OBJECT)}
                    THEN r._extra_columns->>'column' END, {reason},
@@ -471,8 +481,7 @@ class _Ctx:
         c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
             SELECT {meta}, j._file, j._line, NULL, j._reason, coalesce(t.raw, j._raw), {lit(str(self.now))}::TIMESTAMP
             FROM {p}_rj j LEFT JOIN {p}_txt t ON t._file = j._file AND t._line = j._line""")
-        bad_reason = (f"CASE WHEN _reason = {lit(_NOT_OBJECT)} THEN CASE WHEN json_valid(raw) THEN 'not a JSON object' "
-                      "ELSE 'malformed JSON' END ELSE _reason END")
+        bad_reason = f"CASE WHEN _reason = {lit(_NOT_OBJECT)} THEN {_not_object_reason('raw')} ELSE _reason END"
         c.execute(f"""INSERT INTO {QUARANTINE_TABLE} {qcols}
             SELECT {meta}, _file, _line, CASE WHEN _reason <> {lit(_NOT_OBJECT)} THEN _column END, {bad_reason}, raw,
                    {lit(str(self.now))}::TIMESTAMP FROM {p}_bad""")

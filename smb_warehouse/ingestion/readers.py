@@ -269,6 +269,12 @@ def json_columns_sql(entity: Entity) -> tuple[str, str]:
     return ", ".join(cols), extra
 
 
+# A record is an object when it parsed into a MAP with each key once: DuckDB's JSON-to-MAP conversion keeps a
+# repeated key twice ({"a": 1, "a": 2}), and m['a'] would then silently give the first value; which one the
+# export meant is unclear, so such a record is quarantined (loader._not_object_reason says why).
+_DOC_OK = "(m IS NOT NULL AND cardinality(m) = len(list_distinct(map_keys(m))))"
+
+
 def json_fast_source(entity: Entity, batches: list[Batch]) -> str:
     """DuckDB's JSON reader, each record parsed once into a MAP of JSON values (malformed lines and
     non-object records come out as a NULL map, in place: numbering stays aligned). Blank lines are
@@ -278,12 +284,12 @@ def json_fast_source(entity: Entity, batches: list[Batch]) -> str:
     line = expected_line_sql(batches, 0) if entity.format.type == "ndjson" else "_rn"
     opts = f"records=false, filename=true, maximum_object_size={MAX_LINE_BYTES}{_comp(batches[0])}"
     if entity.format.type == "ndjson":
-        return (f"SELECT {line} AS _rn, _file, m IS NOT NULL AS _doc_ok, {extra} AS _extra, {cols} FROM ("
+        return (f"SELECT {line} AS _rn, _file, {_DOC_OK} AS _doc_ok, {extra} AS _extra, {cols} FROM ("
                 f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, m FROM read_json({files}, "
                 f"format='newline_delimited', columns={{'m': 'MAP(VARCHAR, JSON)'}}, ignore_errors=true, {opts}))")
     # ignore_errors is off for documents: a broken array must fail (the reader would stop early silently)
     # arrays are small master-data documents: each element is kept as text for quarantine
-    return (f"SELECT _rn, _file, m IS NOT NULL AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
+    return (f"SELECT _rn, _file, {_DOC_OK} AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
             f"SELECT _rn, _file, j::VARCHAR AS _rawdoc, try(from_json(j, '\"MAP(VARCHAR, JSON)\"')) AS m FROM ("
             f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, j FROM read_json({files}, format='array', "
             f"columns={{'j': 'JSON'}}, {opts})))")
@@ -302,7 +308,7 @@ def exact_numbers_sql(text: str) -> str:
 def json_lines_source(entity: Entity, lines_table: str) -> str:
     """NDJSON from numbered physical lines ``lines_table(_file, _line, l)``: exact numbers, exact lines."""
     cols, extra = json_columns_sql(entity)
-    return (f"SELECT _line AS _rn, _file, m IS NOT NULL AS _doc_ok, {extra} AS _extra, {cols} FROM ("
+    return (f"SELECT _line AS _rn, _file, {_DOC_OK} AS _doc_ok, {extra} AS _extra, {cols} FROM ("
             f"SELECT _file, _line, try(from_json({exact_numbers_sql('l')}, '\"MAP(VARCHAR, JSON)\"')) AS m "
             f"FROM {lines_table} WHERE l IS NOT NULL AND trim(l, ' \t\r') <> '')")
 
@@ -310,7 +316,7 @@ def json_lines_source(entity: Entity, lines_table: str) -> str:
 def json_array_exact_source(entity: Entity, batch: Batch) -> str:
     """One JSON array document with exact numbers: the elements, numbered from 1."""
     cols, extra = json_columns_sql(entity)
-    return (f"SELECT _rn, _file, m IS NOT NULL AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
+    return (f"SELECT _rn, _file, {_DOC_OK} AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
             f"SELECT _file, _rn, replace(e::VARCHAR, '\"\\u0001', '\"') AS _rawdoc, "
             f"try(from_json(e, '\"MAP(VARCHAR, JSON)\"')) AS m FROM (SELECT {lit(batch.rel)} AS _file, "
             f"generate_subscripts(a, 1) AS _rn, unnest(a) AS e FROM ("

@@ -330,6 +330,20 @@ def test_a_value_spanning_lines_is_one_record_also_when_every_later_record_fails
     assert_conserved(con, quoted, result, src, 2)
 
 
+@pytest.mark.parametrize("long_number", [False, True])  # the fast route, and the exact-number line route
+def test_a_json_object_that_repeats_a_key_is_quarantined_saying_so(con, kinds, landing, long_number):
+    events = kinds["events"]
+    value = ', "value": 12345678901234567.891' if long_number else ""
+    src = land(landing, events, "d.ndjson", f'{{"id": "a", "count": 1, "count": 2}}\n{{"id": "b", "count": 3{value}}}\n'
+                                            '[1]\n')
+    result = load(con, events, landing)
+    assert rows(con, "kinds__events", "id, count") == [("b", 3)]
+    assert quarantine(con, src) == [
+        (1, None, "a JSON object that repeats a key (which of its values is meant is unclear)"),
+        (3, None, "not a JSON object")]
+    assert_conserved(con, events, result, src, 3)
+
+
 def test_ndjson_with_a_utf8_bom_loads_its_first_record(con, kinds, landing):
     events = kinds["events"]  # DuckDB's NDJSON reader refuses the BOM: the file takes the line route
     src = land(landing, events, "bom.ndjson", b'\xef\xbb\xbf{"id": "a", "count": 1}\n{"id": "b", "count": 2}\n')
