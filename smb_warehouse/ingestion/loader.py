@@ -77,6 +77,8 @@ _READER_REASONS = {
     "LINE SIZE OVER MAXIMUM": "record longer than 16 MiB",
 }
 _NOT_OBJECT = NOT_OBJECT
+# DuckDB's readers expand these in a path as a glob (no escape exists): a file whose path holds one is refused
+_GLOB_CHARACTERS = ("*", "?", "[", "]")
 
 
 def _not_object_reason(raw: str) -> str:
@@ -207,6 +209,28 @@ class _Plan:
     json_array_exact: list[Batch] = field(default_factory=list)
 
 
+class _FilesChanged(Exception):
+    """Files whose size or modification time changed between their scan and the end of their read (a writer still
+    at work): what was read is not what was hashed and checked, so the transaction is rolled back."""
+
+    def __init__(self, rels: list[str]):
+        super().__init__(", ".join(rels))
+        self.rels = rels
+
+
+def _planned(plan: _Plan) -> list[Batch]:
+    return [b for group in plan.csv_groups + plan.csv_strict for b in group] + plan.json_fast + plan.json_lines \
+        + plan.json_array_exact
+
+
+def _file_stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 class _GroupFailed(Exception):
     def __init__(self, batches: list[Batch], kind: str, cause: BaseException | str):
         super().__init__(str(cause))
@@ -233,7 +257,17 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
             if found.path.is_file():
                 res.content_sha256, res.file_bytes = _sha_size(found.path)
             continue
-        scan = scan_file(found.path, compressed=found.compression or False)
+        if any(ch in str(found.path) for ch in _GLOB_CHARACTERS):
+            res.status = "rejected"
+            res.message = (f"the path holds one of {' '.join(_GLOB_CHARACTERS)}, which DuckDB's file readers take as a "
+                           "pattern (another file would be read in its place): rename the file or folder")
+            continue
+        stat = _file_stat(found.path)
+        try:
+            scan = scan_file(found.path, compressed=found.compression or False)
+        except OSError as exc:  # a broken symlink, no read permission, deleted since the listing
+            res.status, res.message = "rejected", f"cannot be read: {exc.strerror or exc}"
+            continue
         res.content_sha256, res.file_bytes = scan.sha256, scan.size
         if found.action == "held":
             res.status, res.message = "held", found.reason
@@ -250,7 +284,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
         if scan.only_whitespace:
             res.status = "empty"
             continue
-        batch = Batch(found.path, found.rel, scan, found.compression)
+        batch = Batch(found.path, found.rel, scan, found.compression, stat=stat)
         try:
             _whole_file_checks(entity, batch)
         except FileRejected as exc:
@@ -268,11 +302,21 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
                                                                        if r.status == "empty"])
     plan = _plan(con, entity, batches, landing_root)
     while True:
+        # a new version that is refused (here or in an attempt below) replaces nothing: the old rows stay
+        superseding = [rel for rel in superseded if by_rel[rel].status not in ("rejected", "held")]
         try:
-            _load_transaction(con, entity, landing_root, load_id, plan, by_rel, superseded, result, started)
+            _load_transaction(con, entity, landing_root, load_id, plan, by_rel, superseding, result, started)
             break
         except _GroupFailed as failed:  # rolled back: find the culprit(s), then load the rest again
             _isolate(con, entity, landing_root, plan, failed, by_rel)
+        except _FilesChanged as changed:  # rolled back: hold the files a writer is still changing, load the rest
+            for rel in changed.rels:
+                by_rel[rel].status = "held"
+                by_rel[rel].message = ("changed while it was being read (size or modification time): a writer is "
+                                       "still at work; it is loaded once it stops changing")
+                by_rel[rel].rows_read = by_rel[rel].rows_loaded = by_rel[rel].rows_quarantined = 0
+            batches = [b for b in batches if b.rel not in changed.rels]
+            plan = _plan(con, entity, [b for b in batches if by_rel[b.rel].status != "rejected"], landing_root)
         except duckdb.Error as exc:  # rolled back: nothing of this run is in the warehouse
             message = f"load failed: {_clean_error(exc)}"
             for b in batches:
@@ -412,6 +456,9 @@ def _load_transaction(con, entity: Entity, landing_root: Path, load_id: str, pla
                 _run_group(ctx, plan.json_lines, "json_lines")
             for b in plan.json_array_exact:
                 _run_group(ctx, [b], "json_array_exact")
+            changed = [b.rel for b in _planned(plan) if b.stat is not None and _file_stat(b.path) != b.stat]
+            if changed:
+                raise _FilesChanged(changed)
             ctx.finish(by_rel)
             for res in result.files:
                 if res.status in ("loaded", "empty", "rejected") or (

@@ -43,6 +43,7 @@ class Batch:
     mapped: dict[str, int] = field(default_factory=dict)
     extras: dict[str, int] = field(default_factory=dict)
     drift: list[str] = field(default_factory=list)
+    stat: tuple[int, int] | None = None  # (size, mtime_ns) taken before the scan: a change means a writer is at work
 
     @property
     def new_line(self) -> str | None:

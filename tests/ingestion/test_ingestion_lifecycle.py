@@ -107,3 +107,72 @@ def test_temp_objects_are_cleaned_up(con, contract, landing):
     load(con, orders, landing)
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone()[0] == 0
+
+
+# found by probing nightly export folders over several runs (2026-12-02) --------------------------------------------
+def test_a_refused_new_version_of_a_file_replaces_nothing(con, contract, landing):
+    # the re-delivered document is cut mid-way and refused inside the load transaction: the rows of the version
+    # before it must stay (a refusal changes nothing), and no audit row may call them superseded
+    accounts = contract["accounts"]
+    src = land(landing, accounts, "a.json", '[{"Id": "A1", "Name": "Acme"}, {"Id": "A2", "Name": "Bolt"}]')
+    load(con, accounts, landing, "L1")
+    land(landing, accounts, "a.json", '[{"Id": "A1", "Name": "Acme 2"}, {"Id": "A2", "Name": ')
+    result = load(con, accounts, landing, "L2")
+    assert [f.status for f in result.files] == ["rejected"]
+    assert con.execute("SELECT account_id, name, _load_id FROM raw.shop__accounts ORDER BY 1").fetchall() == [
+        ("A1", "Acme", "L1"), ("A2", "Bolt", "L1")]
+    assert [(a[0], a[1]) for a in audit(con, src)] == [("loaded", 2), ("rejected", 0)]
+
+
+@pytest.mark.parametrize("name", ["rep[1].csv", "q?.csv"])
+def test_a_file_name_duckdb_would_read_as_a_pattern_is_refused_not_misread(con, contract, landing, name):
+    # DuckDB's readers expand [ ] ? * in a path (no escape): 'rep[1].csv' would read rep1.csv, twice over
+    orders = contract["orders"]
+    odd = land(landing, orders, name, f"{H}\nO-009,Odd,1,1.00,2024-03-01,open,yes,2024-03-01T10:00:00Z\n")
+    plain = land(landing, orders, "rep1.csv" if "[" in name else "q1.csv", f"{H}\n{GOOD}\n")
+    result = load(con, orders, landing)
+    assert {f.source_file: f.status for f in result.files} == {odd: "rejected", plain: "loaded"}
+    assert result.failures == [f"{odd}: the path holds one of * ? [ ], which DuckDB's file readers take as a pattern "
+                               "(another file would be read in its place): rename the file or folder"]
+    assert con.execute("SELECT order_id, _source_file FROM raw.shop__orders").fetchall() == [("O-001", plain)]
+
+
+def test_a_file_that_cannot_be_read_is_refused_by_name_and_the_others_load(con, contract, landing):
+    orders = contract["orders"]
+    good = land(landing, orders, "b.csv", f"{H}\n{GOOD}\n")
+    (orders.landing_dir(landing) / "a.csv").symlink_to(landing / "nowhere.csv")  # a broken link
+    result = load(con, orders, landing)
+    statuses = {f.source_file: (f.status, f.message) for f in result.files}
+    assert statuses[good] == ("loaded", None)
+    assert statuses["shop/orders/a.csv"][0] == "rejected"
+    assert statuses["shop/orders/a.csv"][1].startswith("cannot be read: ")
+
+
+def test_a_file_that_grows_while_it_is_read_is_held_not_loaded_cut(con, contract, landing, monkeypatch):
+    # a writer appends after the scan hashed and checked the file, before DuckDB reads it: what would be read is
+    # not what was checked (here a cut last record), so the file waits for the next run
+    import smb_warehouse.ingestion.loader as loader
+
+    orders = contract["orders"]
+    src = land(landing, orders, "a.csv", f"{H}\n{GOOD}\n")
+    other = land(landing, orders, "b.csv", f"{H}\nO-002,Bob,1,2.00,2024-03-02,open,no,2024-03-02T10:00:00Z\n")
+    real = loader.scan_file
+
+    def scan_then_the_writer_appends(path, **kwargs):
+        scan = real(path, **kwargs)
+        if path.name == "a.csv":
+            with open(path, "ab") as fh:
+                fh.write(b"O-003,Ca")
+        return scan
+
+    monkeypatch.setattr(loader, "scan_file", scan_then_the_writer_appends)
+    result = load(con, orders, landing, "L1")
+    assert {f.source_file: f.status for f in result.files} == {src: "held", other: "loaded"}
+    assert con.execute("SELECT order_id FROM raw.shop__orders").fetchall() == [("O-002",)]
+    assert audit(con, src)[0][0] == "held" and "changed while it was being read" in audit(con, src)[0][5]
+    monkeypatch.setattr(loader, "scan_file", real)
+    with open(landing / src, "ab") as fh:  # the writer finishes
+        fh.write(b"rl,1,3.00,2024-03-03,open,no,2024-03-03T10:00:00Z\n")
+    load(con, orders, landing, "L2")
+    assert con.execute("SELECT order_id FROM raw.shop__orders ORDER BY 1").fetchall() == [
+        ("O-001",), ("O-002",), ("O-003",)]
