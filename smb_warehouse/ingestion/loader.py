@@ -46,7 +46,7 @@ from smb_warehouse.ingestion.readers import (
     map_header,
     read_header,
 )
-from smb_warehouse.ingestion.scan import scan_file
+from smb_warehouse.ingestion.scan import FileScan, scan_file
 from smb_warehouse.ingestion.validation import (
     NOT_OBJECT,
     good_rows_insert_sql,
@@ -248,6 +248,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
     batches: list[Batch] = []
     seen: dict[str, str] = {}  # content hash -> file of this run's batches: a copy under another name is skipped
     done = _done_hashes(con, entity)
+    twins: list[tuple] = []  # (found, scan, stat) of files skipped as a copy of content loaded under another name
     for found in discover(entity, landing_root):
         res = FileLoadResult(found.rel, None)
         result.files.append(res)
@@ -277,27 +278,26 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
             res.status = "skipped_already_loaded" if first == found.rel else "duplicate"
             if res.status == "duplicate":
                 res.message = f"same content as {first}, which is loaded: skipped"
+                twins.append((found, scan, stat))
             continue
-        if not scan.complete:
-            res.status, res.message = "held", scan.problem
-            continue
-        if scan.only_whitespace:
-            res.status = "empty"
-            continue
-        batch = Batch(found.path, found.rel, scan, found.compression, stat=stat)
-        try:
-            _whole_file_checks(entity, batch)
-        except FileRejected as exc:
-            res.status, res.message = "rejected", str(exc)
-            continue
-        rule = entity.format.unterminated_last_line
-        if scan.ends_with_newline is False and rule == "hold" and entity.format.type != "json_array":
-            res.status = "held"
-            res.message = ("no line break at the end: the file looks like it is still being written; it is loaded "
-                           "once complete (contract option unterminated_last_line)")
-            continue
-        batches.append(batch)
-        seen[scan.sha256] = found.rel
+        batch = _admit(entity, found, scan, stat, res)
+        if batch is not None:
+            batches.append(batch)
+            seen[scan.sha256] = found.rel
+    superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
+                                                                       if r.status == "empty"])
+    # A file superseded in this run takes its old content out of the warehouse: a copy of that content under
+    # another name, skipped as its duplicate until now, is decided again in this run, as a fresh build of this
+    # landing zone would load it (otherwise it would load one run later, with nothing changed in the landing zone).
+    gone = {h for h, rel in done.items() if rel in superseded}
+    for found, scan, stat in twins:
+        if scan.sha256 in gone and scan.sha256 not in seen:
+            res = by_rel[found.rel]
+            res.status = res.message = None
+            batch = _admit(entity, found, scan, stat, res)
+            if batch is not None:
+                batches.append(batch)
+                seen[scan.sha256] = found.rel
     superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
                                                                        if r.status == "empty"])
     plan = _plan(con, entity, batches, landing_root)
@@ -331,6 +331,30 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
             f"{len(result.failures)} file(s) of {entity.system}.{entity.name} violate the contract "
             f"and were not loaded:\n" + "\n".join(result.failures), result)
     return result
+
+
+def _admit(entity: Entity, found, scan: FileScan, stat: tuple[int, int] | None, res: FileLoadResult) -> Batch | None:
+    """The batch to load for a scanned new file, or None with ``res`` saying why not (held: incomplete; empty;
+    rejected by the whole-file checks; held: no final line break)."""
+    if not scan.complete:
+        res.status, res.message = "held", scan.problem
+        return None
+    if scan.only_whitespace:
+        res.status = "empty"
+        return None
+    batch = Batch(found.path, found.rel, scan, found.compression, stat=stat)
+    try:
+        _whole_file_checks(entity, batch)
+    except FileRejected as exc:
+        res.status, res.message = "rejected", str(exc)
+        return None
+    rule = entity.format.unterminated_last_line
+    if scan.ends_with_newline is False and rule == "hold" and entity.format.type != "json_array":
+        res.status = "held"
+        res.message = ("no line break at the end: the file looks like it is still being written; it is loaded "
+                       "once complete (contract option unterminated_last_line)")
+        return None
+    return batch
 
 
 def _sha_size(path: Path) -> tuple[str, int]:

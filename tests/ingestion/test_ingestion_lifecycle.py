@@ -176,3 +176,22 @@ def test_a_file_that_grows_while_it_is_read_is_held_not_loaded_cut(con, contract
     load(con, orders, landing, "L2")
     assert con.execute("SELECT order_id FROM raw.shop__orders ORDER BY 1").fetchall() == [
         ("O-001",), ("O-002",), ("O-003",)]
+
+
+def test_a_copy_skipped_as_duplicate_is_decided_again_when_its_twin_is_superseded(con, contract, landing):
+    # night 1: b.csv is a copy of a.csv (skipped as its duplicate); night 2: a.csv arrives corrected. a.csv's old
+    # content leaves the warehouse, so b.csv is now content no loaded file holds: it loads in night 2, as a fresh
+    # build of that landing zone would, and not one night later with nothing changed
+    orders = contract["orders"]
+    first = f"{H}\n{GOOD}\n"
+    a = land(landing, orders, "a.csv", first)
+    b = land(landing, orders, "b.csv", first)
+    load(con, orders, landing, "L1")
+    land(landing, orders, "a.csv", first.replace("Ann", "Anna"))
+    night2 = load(con, orders, landing, "L2")
+    assert {f.source_file: f.status for f in night2.files} == {a: "loaded", b: "loaded"}
+    rows = "SELECT _source_file, customer, _load_id FROM raw.shop__orders ORDER BY 1"
+    assert con.execute(rows).fetchall() == [(a, "Anna", "L2"), (b, "Ann", "L2")]
+    night3 = load(con, orders, landing, "L3")
+    assert [f.status for f in night3.files] == ["skipped_already_loaded"] * 2
+    assert con.execute(rows).fetchall() == [(a, "Anna", "L2"), (b, "Ann", "L2")]
