@@ -55,6 +55,13 @@ def _classify_name(entity: Entity, name: str) -> tuple[bool, str | None, str | N
     return True, compression, None
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:  # gone since the listing: the file's own read fails by name later
+        return 0
+
+
 def discover(entity: Entity, landing_root: Path, now: float | None = None) -> list[Found]:
     """Every entry of the entity's landing folder, classified. Missing folder: empty list."""
     landing_root = Path(landing_root)
@@ -87,6 +94,11 @@ def discover(entity: Entity, landing_root: Path, now: float | None = None) -> li
             continue
         if marker and name + marker not in names:
             found.append(Found(path, rel, "held", f"waiting for its done marker {name + marker!r}", compression))
+            continue
+        if marker and _mtime(path) > _mtime(path.with_name(name + marker)):
+            # last night's marker beside a file written again since: it vouches for the old content, not this
+            found.append(Found(path, rel, "held", f"changed after its done marker {name + marker!r} was written; "
+                               "waiting for a new marker", compression))
             continue
         if fmt.min_quiet_seconds and now - path.stat().st_mtime < fmt.min_quiet_seconds:
             found.append(Found(path, rel, "held", f"modified less than {fmt.min_quiet_seconds:g}s ago; "

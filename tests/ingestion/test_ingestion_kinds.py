@@ -253,6 +253,26 @@ def test_aliases_done_markers_folders_and_quiet_time(con, kinds, landing):
     assert [f.status for f in load(con, quiet, landing).files] == ["loaded"]
 
 
+def test_a_done_marker_older_than_its_file_vouches_for_nothing(con, kinds, landing):
+    # last night's marker is still there while tonight's export rewrites the file: the marker was written for the
+    # old content, so the file waits for a new marker instead of loading what may be half written
+    texts = kinds["texts"]
+    src = land(landing, texts, "n.txt", "id\tname\n1\tone\n")
+    land(landing, texts, "n.txt.done", "")
+    marker = landing / (src + ".done")
+    night = time.time() - 86400
+    os.utime(landing / src, (night, night))
+    os.utime(marker, (night + 1, night + 1))
+    assert [f.status for f in load(con, texts, landing, "L1").files] == ["loaded"]
+    land(landing, texts, "n.txt", "id\tname\n1\tuno\n2\tdo")  # being rewritten, the old marker beside it
+    assert [(f.status, f.message) for f in load(con, texts, landing, "L2").files] == [
+        ("held", "changed after its done marker 'n.txt.done' was written; waiting for a new marker")]
+    land(landing, texts, "n.txt", "id\tname\n1\tuno\n2\tdos\n")
+    land(landing, texts, "n.txt.done", "")  # the exporter finishes and writes its marker again
+    assert [f.status for f in load(con, texts, landing, "L3").files] == ["loaded"]
+    assert rows(con, "kinds__texts", "id, name") == [("1", "uno"), ("2", "dos")]
+
+
 def test_zstd_and_gzip_batches_load_like_plain_ones(con, kinds, landing):
     import zstandard
 
@@ -360,10 +380,10 @@ def test_two_exports_joined_into_one_file_never_load_the_header_as_a_record(con,
     e = kinds[entity]
     delimiter = e.format.delimiter
     header = delimiter.join(c.name for c in e.columns) + "\n"
-    if e.format.done_marker:
-        land(landing, e, "j.txt.done", "")
     later = data.replace("1", "3").replace("2", "4")
     src = land(landing, e, "j.txt" if entity == "texts" else "j.csv", header + data + header + later)
+    if e.format.done_marker:
+        land(landing, e, "j.txt.done", "")
     result = load(con, e, landing)
     assert [r[0] for r in rows(con, f"kinds__{entity}", "id")] == ["1", "2", "3", "4"]
     assert quarantine(con, src) == [(4, None, "the record repeats the header line (two exports joined into one file?)")]
