@@ -43,6 +43,7 @@ from smb_warehouse.ingestion.readers import (
     json_array_exact_source,
     json_fast_source,
     json_lines_source,
+    json_path_parts,
     map_header,
     read_header,
 )
@@ -400,7 +401,7 @@ def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], 
             (plan.csv_strict if key[0] else plan.csv_groups).append(group)
         return plan
     plain = [b for b in batches if b.plain_utf8 and entity.format.duckdb_encoding == "utf-8"]
-    risky = set(_risky_number_files(con, plain, landing_root))
+    risky = set(_risky_number_files(con, entity, plain, landing_root))
     for b in batches:
         if entity.format.type == "json_array":
             (plan.json_array_exact if b.rel in risky else plan.json_fast).append(b)
@@ -413,15 +414,24 @@ def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], 
     return plan
 
 
-def _risky_number_files(con: duckdb.DuckDBPyConnection, batches: list[Batch], landing_root: Path) -> list[str]:
-    """Files with a run of 16+ digits: a JSON number that long may not survive DuckDB's double parsing,
-    so those files take the exact-number route (numbers re-read from their text)."""
+def _risky_number_files(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch],
+                        landing_root: Path) -> list[str]:
+    """Files that take the exact-number route (numbers re-read from their text) because DuckDB's JSON reader, which
+    parses a number as a double, could change what they mean: a run of 16+ digits (a number that long may not
+    survive the double), or a number under the key of a string column (the double's text is not what the file
+    wrote: ``7.10`` would be stored as '7.1', ``1e2`` as '100.0'). The test is a regular expression over the text:
+    a match inside a string value only costs the slower route."""
     if not batches:
         return []
+    string_keys = sorted({json_path_parts(path)[-1] for c in entity.columns if c.type == "string"
+                          for path in [c.json_path] + [f"$.{a}" for a in c.aliases] if json_path_parts(path)})
+    pattern = "[0-9.]{16}"
+    if string_keys:
+        pattern += '|"(?:' + "|".join(re.escape(k) for k in string_keys) + ')"[ \t]*:[ \t]*-?[0-9]'
     with _search_path(con, landing_root):
         try:
             rows = con.execute(f"SELECT substr(filename, {len(str(landing_root)) + 2}) FROM read_text("
-                               f"{[str(b.path) for b in batches]!r}) WHERE regexp_matches(content, '[0-9.]{{16}}')").fetchall()
+                               f"{[str(b.path) for b in batches]!r}) WHERE regexp_matches(content, {lit(pattern)})").fetchall()
         except duckdb.Error:  # not valid UTF-8 somewhere: the line route handles every file exactly
             return [b.rel for b in batches]
     return [r[0] for r in rows]
@@ -586,8 +596,9 @@ class _Ctx:
         c, p = self.con, self.prefix
         pending = (f"(SELECT * FROM {p}_want w WHERE NOT EXISTS (SELECT 1 FROM {p}_txt t "
                    f"WHERE t._file = w._file AND t._line = w._line))")
+        # a line the reader rejected (invalid bytes) holds DuckDB's lossy decoding: its text comes from the bytes below
         c.execute(f"INSERT INTO {p}_txt SELECT DISTINCT w._file, w._line, l.l FROM {pending} w JOIN {p}_lines l "
-                  f"ON l._file = w._file AND l._line = w._line")
+                  f"ON l._file = w._file AND l._line = w._line AND NOT l.rejected")
         if self.has_spans:
             c.execute(f"UPDATE {p}_want SET _span = m._span FROM {p}_spans m WHERE {p}_want._file = m._file "
                       f"AND {p}_want._line = m._line")

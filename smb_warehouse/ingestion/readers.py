@@ -226,7 +226,7 @@ def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: 
             f"{', '.join(pos_names)} FROM read_csv({_paths(batches)}, {options}, null_padding=true, nullstr=chr(0)))")
 
 
-def _json_parts(path: str) -> list[str] | None:
+def json_path_parts(path: str) -> list[str] | None:
     """Split a simple JSON path ('$.a.b') into keys; None for paths we cannot split safely."""
     if not path.startswith("$.") or any(ch in path for ch in "[]\"'*"):
         return None
@@ -240,7 +240,7 @@ def json_columns_sql(entity: Entity) -> tuple[str, str]:
     for c in entity.columns:
         options = []
         for path in [c.json_path] + [f"$.{a}" for a in c.aliases]:
-            parts = _json_parts(path)
+            parts = json_path_parts(path)
             if parts is None:
                 raise FileRejected(f"contract JSON path {path!r} of column {c.name!r} is not a simple $.a.b path")
             top_known.add(parts[0])
@@ -291,7 +291,7 @@ def json_fast_source(entity: Entity, batches: list[Batch]) -> str:
     # ignore_errors is off for documents: a broken array must fail (the reader would stop early silently)
     # arrays are small master-data documents: each element is kept as text for quarantine
     return (f"SELECT _rn, _file, {_DOC_OK} AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
-            f"SELECT _rn, _file, j::VARCHAR AS _rawdoc, try(from_json(j, '\"MAP(VARCHAR, JSON)\"')) AS m FROM ("
+            f"SELECT _rn, _file, coalesce(j::VARCHAR, 'null') AS _rawdoc, try(from_json(j, '\"MAP(VARCHAR, JSON)\"')) AS m FROM ("
             f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, j FROM read_json({files}, format='array', "
             f"columns={{'j': 'JSON'}}, {opts})))")
 
@@ -318,7 +318,7 @@ def json_array_exact_source(entity: Entity, batch: Batch) -> str:
     """One JSON array document with exact numbers: the elements, numbered from 1."""
     cols, extra = json_columns_sql(entity)
     return (f"SELECT _rn, _file, {_DOC_OK} AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
-            f"SELECT _file, _rn, replace(e::VARCHAR, '\"\\u0001', '\"') AS _rawdoc, "
+            f"SELECT _file, _rn, coalesce(replace(e::VARCHAR, '\"\\u0001', '\"'), 'null') AS _rawdoc, "
             f"try(from_json(e, '\"MAP(VARCHAR, JSON)\"')) AS m FROM (SELECT {lit(batch.rel)} AS _file, "
             f"generate_subscripts(a, 1) AS _rn, unnest(a) AS e FROM ("
             f"SELECT coalesce(from_json({exact_numbers_sql('content')}, '[\"JSON\"]'), error('the document does not "

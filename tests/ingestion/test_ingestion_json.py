@@ -80,6 +80,15 @@ def test_json_array_elements_numbered_and_validated(con, contract, landing):
     assert_conserved(con, accounts, result, src, 4)
 
 
+def test_a_null_element_of_a_json_array_is_quarantined_as_itself(con, contract, landing):
+    accounts = contract["accounts"]  # its text was the file's physical line of the same number: another record
+    src = land(landing, accounts, "n.json", '[\n  {"Id": "A1", "Name": "x"},\n  null\n]\n')
+    result = load(con, accounts, landing)
+    assert con.execute("SELECT source_line, reason, raw_record FROM raw.quarantine").fetchall() == [
+        (2, "not a JSON object", "null")]
+    assert_conserved(con, accounts, result, src, 2)
+
+
 def test_unparseable_json_array_document_is_rejected(con, contract, landing):
     accounts = contract["accounts"]
     bad = land(landing, accounts, "a.json", '[{"Id": "A1", "Name": "x"}, {broken')

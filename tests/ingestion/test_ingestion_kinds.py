@@ -364,6 +364,24 @@ def test_a_json_object_that_repeats_a_key_is_quarantined_saying_so(con, kinds, l
     assert_conserved(con, events, result, src, 3)
 
 
+def test_a_json_number_in_a_string_column_keeps_the_digits_the_file_wrote(con, kinds, landing):
+    events = kinds["events"]  # id is a string column; DuckDB's reader would give the double's text ('7.1', '100.0')
+    src = land(landing, events, "n.ndjson", '{"id": 7.10, "count": 1}\n{"id": 1e2}\n{"id": -0}\n{"id": "x"}\n')
+    result = load(con, events, landing)
+    assert [r[0] for r in rows(con, "kinds__events", "id")] == ["7.10", "1e2", "-0", "x"]
+    assert_conserved(con, events, result, src, 4)
+
+
+def test_an_ndjson_line_with_invalid_bytes_is_quarantined_with_its_bytes_shown(con, kinds, landing):
+    events = kinds["events"]  # the reason's text must not be the reader's lossy decoding (a swallowed quote)
+    src = land(landing, events, "u.ndjson", b'{"id": "caf\xe9", "count": 1}\n{"id": "ok", "count": 2}\n')
+    result = load(con, events, landing)
+    assert rows(con, "kinds__events", "id") == [("ok",)]
+    assert con.execute("SELECT source_line, raw_record FROM raw.quarantine").fetchall() == [
+        (1, '{"id": "caf\\xe9", "count": 1}')]
+    assert_conserved(con, events, result, src, 2)
+
+
 def test_ndjson_with_a_utf8_bom_loads_its_first_record(con, kinds, landing):
     events = kinds["events"]  # DuckDB's NDJSON reader refuses the BOM: the file takes the line route
     src = land(landing, events, "bom.ndjson", b'\xef\xbb\xbf{"id": "a", "count": 1}\n{"id": "b", "count": 2}\n')
