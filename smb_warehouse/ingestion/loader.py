@@ -250,6 +250,13 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
     seen: dict[str, str] = {}  # content hash -> file of this run's batches: a copy under another name is skipped
     done = _done_hashes(con, entity)
     twins: list[tuple] = []  # (found, scan, stat) of files skipped as a copy of content loaded under another name
+
+    def admit(found, scan: FileScan, stat: tuple[int, int] | None, res: FileLoadResult) -> None:
+        batch = _admit(entity, found, scan, stat, res)
+        if batch is not None:
+            batches.append(batch)
+            seen[scan.sha256] = found.rel
+
     for found in discover(entity, landing_root):
         res = FileLoadResult(found.rel, None)
         result.files.append(res)
@@ -281,10 +288,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
                 res.message = f"same content as {first}, which is loaded: skipped"
                 twins.append((found, scan, stat))
             continue
-        batch = _admit(entity, found, scan, stat, res)
-        if batch is not None:
-            batches.append(batch)
-            seen[scan.sha256] = found.rel
+        admit(found, scan, stat, res)
     superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
                                                                        if r.status == "empty"])
     # A file superseded in this run takes its old content out of the warehouse: a copy of that content under
@@ -295,10 +299,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
         if scan.sha256 in gone and scan.sha256 not in seen:
             res = by_rel[found.rel]
             res.status = res.message = None
-            batch = _admit(entity, found, scan, stat, res)
-            if batch is not None:
-                batches.append(batch)
-                seen[scan.sha256] = found.rel
+            admit(found, scan, stat, res)
     superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
                                                                        if r.status == "empty"])
     plan = _plan(con, entity, batches, landing_root)
