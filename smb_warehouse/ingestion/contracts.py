@@ -48,7 +48,8 @@ File options (``format:`` at the top of a contract, overridable per entity):
 
 Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required``, ``pii``,
 ``description``, ``pattern`` (full match), ``accepted_values``, ``aliases`` (renamed headers / JSON keys),
-``path`` (JSON path ``$.a.b``), ``formats`` (date/timestamp formats for this column), ``precision`` and
+``path`` (JSON path ``$.a.b``; a record where a parent on the path is present but not an object, e.g. ``a`` a
+string, is quarantined, never loaded as NULL), ``formats`` (date/timestamp formats for this column), ``precision`` and
 ``scale`` (decimal, default 18 and 4: a value with more integer or fraction digits than declared is
 quarantined, never rounded), ``null_tokens`` and ``trim`` (override the file's).
 """

@@ -35,6 +35,7 @@ from smb_warehouse.ingestion import lines as L
 from smb_warehouse.ingestion.contracts import METADATA_COLUMNS, RAW_SCHEMA, Entity
 from smb_warehouse.ingestion.discovery import discover
 from smb_warehouse.ingestion.readers import (
+    RESERVED_MARK,
     SPARE_FIELDS,
     Batch,
     FileRejected,
@@ -46,6 +47,7 @@ from smb_warehouse.ingestion.readers import (
     json_path_parts,
     map_header,
     read_header,
+    reserved_mark_sql,
 )
 from smb_warehouse.ingestion.scan import FileScan, scan_file
 from smb_warehouse.ingestion.validation import (
@@ -87,6 +89,7 @@ def _not_object_reason(raw: str) -> str:
     at all, an object that repeats a key (``{"a": 1, "a": 2}``: which value is meant is unclear, so it is never
     guessed), or another JSON value (an array, a number ...)."""
     return (f"CASE WHEN NOT coalesce(json_valid({raw}), false) THEN 'malformed JSON' "
+            f"WHEN {reserved_mark_sql(raw)} THEN {lit(RESERVED_MARK)} "
             f"WHEN json_type({raw}) = 'OBJECT' AND len(json_keys({raw})) <> len(list_distinct(json_keys({raw}))) "
             f"THEN 'a JSON object that repeats a key (which of its values is meant is unclear)' "
             f"ELSE 'not a JSON object' END")
@@ -709,7 +712,7 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
     is_csv = kind in ("csv", "csv_strict")
     echo = header_echo_sql(e, batches[0].header, batches[0].mapped) if is_csv else None  # a group shares its header
     validated = validated_select_sql(e, source, json=not is_csv, doc_ok=None if is_csv else "_doc_ok", shape=shape,
-                                     echo=echo)
+                                     echo=echo, numbers_marked=kind in ("json_lines", "json_array_exact"))
     loaded_at = lit(str(ctx.now))
     # CSV fast route: only passing rows are inserted (a DELETE of failed rows would make the commit rewrite the
     # data just written); NDJSON fast route: every row, failed ones marked (re-validating the few failed lines

@@ -233,11 +233,32 @@ def json_path_parts(path: str) -> list[str] | None:
     return path[2:].split(".")
 
 
-def json_columns_sql(entity: Entity) -> tuple[str, str]:
+def _parent_kind_sql(parts: list[str], marked: bool) -> str:
+    """SQL of why a nested path ``$.a.b...`` cannot hold a value: the first of its parents that is present but not a
+    JSON object, as ``"a JSON <kind> at $.a"`` (NULL when every parent is an object, null or missing). Without it,
+    ``json_extract`` on a string or array parent gives NULL: the column would load NULL and the parent's value
+    (a known key) would be in no column and not in ``_extra`` either, lost without a word."""
+    branches = []
+    for depth in range(1, len(parts)):
+        node = (f"m[{lit(parts[0])}]" if depth == 1
+                else f"json_extract(m[{lit(parts[0])}], {lit('$.' + '.'.join(parts[1:depth]))})")
+        text = (f"CASE WHEN starts_with({node}::VARCHAR, {lit(chr(34) + chr(92) + 'u0001')}) THEN 'number' "
+                "ELSE 'string' END") if marked else "'string'"
+        kind = (f"CASE json_type({node}) WHEN 'VARCHAR' THEN {text} WHEN 'ARRAY' THEN 'array' "
+                f"WHEN 'BOOLEAN' THEN 'boolean' ELSE 'number' END")
+        branches.append(f"WHEN json_type({node}) NOT IN ('OBJECT', 'NULL') "
+                        f"THEN concat('a JSON ', {kind}, ' at ', {lit('$.' + '.'.join(parts[:depth]))})")
+    return "CASE " + " ".join(branches) + " END"
+
+
+def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
     """(per-column value SQL from the map ``m``, ``_extra`` SQL). Top-level keys come straight from the
-    map; nested paths from the parent's JSON; aliases are tried after the name."""
+    map; nested paths from the parent's JSON; aliases are tried after the name. Each column ``i`` also gets
+    ``_pk<i>`` (VARCHAR): why its nested contract path cannot hold a value when no path gave one (a parent
+    that is a string, array ...; see ``_parent_kind_sql``), else NULL; validation quarantines such a record.
+    ``marked``: numbers were rewritten by ``exact_numbers_sql`` (the careful routes)."""
     cols, top_known, parents = [], set(), {}
-    for c in entity.columns:
+    for i, c in enumerate(entity.columns):
         options = []
         for path in [c.json_path] + [f"$.{a}" for a in c.aliases]:
             parts = json_path_parts(path)
@@ -249,7 +270,11 @@ def json_columns_sql(entity: Entity) -> tuple[str, str]:
             else:
                 parents.setdefault(parts[0], []).append(parts[1:])
                 options.append(f"json_extract(m[{lit(parts[0])}], {lit('$.' + '.'.join(parts[1:]))})")
-        cols.append(f"{'coalesce(' + ', '.join(options) + ')' if len(options) > 1 else options[0]} AS {ident(c.name)}")
+        value = f"coalesce({', '.join(options)})" if len(options) > 1 else options[0]
+        parts = json_path_parts(c.json_path)
+        blocked = (f"CASE WHEN {value} IS NULL THEN {_parent_kind_sql(parts, marked)} END" if len(parts) > 1
+                   else "NULL::VARCHAR")
+        cols.append(f"{value} AS {ident(c.name)}, {blocked} AS {ident(f'_pk{i}')}")
     known = "[" + ", ".join(lit(k) for k in sorted(top_known)) + "]"
     present = " + ".join(f"map_contains(m, {lit(k)})::INT" for k in sorted(top_known))
     top_extra = (f"CASE WHEN cardinality(m) > {present} THEN to_json(map_from_entries("
@@ -299,6 +324,19 @@ def json_fast_source(entity: Entity, batches: list[Batch]) -> str:
 # Numbers are rewritten to JSON strings marked with U+0001 before parsing, so their digits survive
 # exactly (DuckDB's JSON parser reads numbers as doubles). Strings are matched first and kept as they are.
 _NUMBER_OR_STRING = r'("(?:[^"\\]|\\.)*")|(-?[0-9][0-9.eE+-]*)'
+# A string of the file that itself starts with U+0001 (escaped, or the raw byte) would read as a marked number:
+# ``"\u000112"`` as the number 12. Real exports never write one; such a record (an array: its document) is refused
+# rather than guessed: RESERVED_MARK says why. The pattern walks the text token by token from the start, so a
+# quote inside a string is never taken for the start of one.
+_RESERVED_STRING = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*"(?:\\u0001|\x01)'
+RESERVED_MARK = ("a string value starts with the control character U+0001, which the loader reserves to keep the "
+                 "file's numbers exact")
+
+
+def reserved_mark_sql(text: str) -> str:
+    """SQL flag: the JSON text ``text`` holds a string starting with U+0001 (a cheap ``contains`` first)."""
+    return (f"((contains({text}, {lit(chr(92) + 'u0001')}) OR contains({text}, chr(1))) "
+            f"AND regexp_matches({text}, {lit(_RESERVED_STRING)}))")
 
 
 def exact_numbers_sql(text: str) -> str:
@@ -308,18 +346,20 @@ def exact_numbers_sql(text: str) -> str:
 
 def json_lines_source(entity: Entity, lines_table: str) -> str:
     """NDJSON from numbered physical lines ``lines_table(_file, _line, l)``: exact numbers, exact lines."""
-    cols, extra = json_columns_sql(entity)
-    return (f"SELECT _line AS _rn, _file, {_DOC_OK} AS _doc_ok, {extra} AS _extra, {cols} FROM ("
-            f"SELECT _file, _line, try(from_json({exact_numbers_sql('l')}, '\"MAP(VARCHAR, JSON)\"')) AS m "
+    cols, extra = json_columns_sql(entity, marked=True)
+    return (f"SELECT _line AS _rn, _file, {_DOC_OK} AND NOT _reserved AS _doc_ok, {extra} AS _extra, {cols} FROM ("
+            f"SELECT _file, _line, {reserved_mark_sql('l')} AS _reserved, "
+            f"try(from_json({exact_numbers_sql('l')}, '\"MAP(VARCHAR, JSON)\"')) AS m "
             f"FROM {lines_table} WHERE l IS NOT NULL AND trim(l, ' \t\r') <> '')")
 
 
 def json_array_exact_source(entity: Entity, batch: Batch) -> str:
     """One JSON array document with exact numbers: the elements, numbered from 1."""
-    cols, extra = json_columns_sql(entity)
+    cols, extra = json_columns_sql(entity, marked=True)
     return (f"SELECT _rn, _file, {_DOC_OK} AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
             f"SELECT _file, _rn, coalesce(replace(e::VARCHAR, '\"\\u0001', '\"'), 'null') AS _rawdoc, "
             f"try(from_json(e, '\"MAP(VARCHAR, JSON)\"')) AS m FROM (SELECT {lit(batch.rel)} AS _file, "
             f"generate_subscripts(a, 1) AS _rn, unnest(a) AS e FROM ("
-            f"SELECT coalesce(from_json({exact_numbers_sql('content')}, '[\"JSON\"]'), error('the document does not "
-            f"parse as a JSON array')) AS a FROM read_text({lit(str(batch.path))}))))")
+            f"SELECT CASE WHEN {reserved_mark_sql('content')} THEN error({lit(RESERVED_MARK)}) ELSE "
+            f"coalesce(from_json({exact_numbers_sql('content')}, '[\"JSON\"]'), error('the document does not "
+            f"parse as a JSON array')) END AS a FROM read_text({lit(str(batch.path))}))))")

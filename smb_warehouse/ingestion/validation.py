@@ -219,22 +219,25 @@ def _cast_problem(entity: Entity, col: Column, v: str) -> str:
 class ColumnSql:
     """The generated SQL pieces of one column (names of the projected helper columns)."""
 
-    def __init__(self, entity: Entity, col: Column, index: int, json: bool):
-        self.entity, self.col, self.json = entity, col, json
+    def __init__(self, entity: Entity, col: Column, index: int, json: bool, marked: bool = False):
+        self.entity, self.col, self.json, self.marked = entity, col, json, marked
         self.src = ident(col.name)
         self.s, self.r, self.v, self.t, self.k, self.ok = (ident(f"_{s}{index}") for s in ("s", "r", "v", "t", "k", "ok"))
+        self.pk = ident(f"_pk{index}")  # JSON sources: why the nested path cannot hold a value (readers.json_columns_sql)
 
     # layer 1a: the value's text (JSON: decoded by kind) and, for JSON, its kind
     def decode_layer(self) -> list[str]:
         if not self.json:
             return []
         j = f"({self.src}::VARCHAR)"
+        # only the careful routes mark numbers: elsewhere a string starting with U+0001 is a string
+        marked = f"starts_with({j}, {lit(_MARKED)})" if self.marked else "false"
         kind = (f"CASE WHEN {self.src} IS NULL OR {j} = 'null' THEN NULL "
-                f"WHEN starts_with({j}, {lit(_MARKED)}) THEN 'number' "
+                f"WHEN {marked} THEN 'number' "
                 f"WHEN starts_with({j}, '\"') THEN 'string' WHEN starts_with({j}, '{{') THEN 'object' "
                 f"WHEN starts_with({j}, '[') THEN 'array' WHEN {j} = 'true' OR {j} = 'false' THEN 'boolean' "
                 f"ELSE 'number' END")
-        text = (f"CASE WHEN starts_with({j}, {lit(_MARKED)}) THEN {j}[{len(NUMBER_MARK) + 2}:-2] "
+        text = (f"CASE WHEN {marked} THEN {j}[{len(NUMBER_MARK) + 2}:-2] "
                 f"WHEN starts_with({j}, '\"') THEN CASE WHEN contains({j}, '\\') "
                 f"THEN json_extract_string({self.src}, '$') ELSE {j}[2:-2] END "
                 f"WHEN starts_with({j}, '{{') OR starts_with({j}, '[') THEN NULL ELSE {j} END")
@@ -254,10 +257,15 @@ class ColumnSql:
     def typed_layer(self) -> str:
         return f"{typed_sql(self.entity, self.col, self.v, self.k if self.json else None)} AS {self.t}"
 
+    def _shown_json(self) -> str:
+        """The JSON text of the value as the file wrote it (marked numbers shown as numbers again)."""
+        text = f"{self.src}::VARCHAR"
+        return f"regexp_replace({text}, {lit(_MARKED_RE)}, '\\1', 'g')" if self.marked else text
+
     def kind_bad(self) -> str:
         if not self.json:
             return "false"
-        return f"coalesce(NOT {one_of(self.k, JSON_KINDS[self.col.type])}, false)"
+        return f"(coalesce(NOT {one_of(self.k, JSON_KINDS[self.col.type])}, false) OR {self.pk} IS NOT NULL)"
 
     def _checks(self) -> list[str]:
         col = self.col
@@ -284,8 +292,10 @@ class ColumnSql:
 
         branches = []
         if self.json:
+            branches.append(f"WHEN {self.pk} IS NOT NULL THEN concat({lit(col.name + ': ')}, {self.pk}, "
+                            f"{lit(f' where the contract path {col.json_path} expects an object')})")
             branches.append(f"WHEN {self.kind_bad()} THEN concat({lit(col.name + ': ')}, 'a JSON ', {self.k}, ' (', "
-                            f"left(regexp_replace({self.src}::VARCHAR, {lit(_MARKED_RE)}, '\\1', 'g'), {_MAX_SHOWN}), "
+                            f"left({self._shown_json()}, {_MAX_SHOWN}), "
                             f"') where {_article(col.type)} {col.type} is declared')")
         branches.append(f"WHEN {self.ok} THEN NULL")
         branches.append(f"WHEN {self.v} IS NULL THEN {lit(col.name + ': missing required value')}")
@@ -318,13 +328,15 @@ def header_echo_sql(entity: Entity, header: list[str], mapped: dict[str, int]) -
 
 
 def validated_select_sql(entity: Entity, source: str, json: bool, doc_ok: str | None = None,
-                         shape: tuple[str, str] | None = None, echo: str | None = None) -> str:
+                         shape: tuple[str, str] | None = None, echo: str | None = None,
+                         numbers_marked: bool = False) -> str:
     """SELECT over ``source`` (columns ``_rn, _file, _extra`` and one text/JSON column per contract column,
     named like it; JSON sources also ``_doc_ok``) adding the typed values ``_t<i>``, ``_ok`` and, computed
     only where they are used (for failed rows), ``_errs`` (all messages) and ``_first`` (first failed
     column). ``shape``: (ok flag, message) SQL of a record-level check that replaces the column messages;
-    ``echo``: a repeated-header flag (``header_echo_sql``), a record-level failure of its own."""
-    cols = [ColumnSql(entity, c, i, json) for i, c in enumerate(entity.columns)]
+    ``echo``: a repeated-header flag (``header_echo_sql``), a record-level failure of its own;
+    ``numbers_marked``: the JSON source's numbers were rewritten by ``readers.exact_numbers_sql``."""
+    cols = [ColumnSql(entity, c, i, json, numbers_marked) for i, c in enumerate(entity.columns)]
     layer1a = ", ".join(x for c in cols for x in c.decode_layer())
     layer1b = ", ".join(c.trim_layer() for c in cols)
     layer1c = ", ".join(c.token_layer() for c in cols)

@@ -4,7 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from ingest_helpers import assert_conserved, land, load, quarantine
+
+from smb_warehouse.ingestion.contracts import parse_contract
 
 
 def event(**overrides) -> str:
@@ -99,3 +102,66 @@ def test_unparseable_json_array_document_is_rejected(con, contract, landing):
     assert [f.status for f in result.files] == ["rejected", "loaded"]
     assert_conserved(con, accounts, result, bad, 0)
     assert_conserved(con, accounts, result, good, 0)
+
+
+@pytest.mark.parametrize("long_number", [False, True])  # the fast route, and the exact-number line route
+def test_a_nested_path_whose_parent_is_not_an_object_is_quarantined_never_nulled(con, contract, landing, long_number):
+    events = contract["events"]  # city is at $.address.city: a string or array address held a value no column kept
+    big = ', "ref": 12345678901234567' if long_number else ""
+    src = land(landing, events, "p.ndjson", "\n".join([
+        event(event_id="E1", address="Ghent, Main St 1") + big, event(event_id="E2", address=["Ghent"]),
+        event(event_id="E3", address=None), event(event_id="E4", address={"zip": "9000"}),
+        event(event_id="E5", address=7), ""]).replace("}" + big, big + "}"))
+    result = load(con, events, landing)
+    assert con.execute("SELECT event_id, city FROM raw.shop__events ORDER BY 1").fetchall() == [
+        ("E3", None), ("E4", None)]  # no address, or one without a city: no value, nothing lost
+    assert quarantine(con, src) == [
+        (1, "city", "city: a JSON string at $.address where the contract path $.address.city expects an object"),
+        (2, "city", "city: a JSON array at $.address where the contract path $.address.city expects an object"),
+        (5, "city", "city: a JSON number at $.address where the contract path $.address.city expects an object")]
+    assert_conserved(con, events, result, src, 5)
+
+
+def test_a_nested_path_in_a_json_array_checks_every_parent(tmp_path, con, landing):
+    (tmp_path / "deep.yml").write_text(
+        "system: deep\nentities:\n  docs:\n    description: d\n    format: {type: json_array}\n"
+        "    primary_key: [id]\n    columns:\n      id: {type: string, required: true}\n"
+        "      city: {type: string, path: '$.a.b.city'}\n", encoding="utf-8")
+    docs = parse_contract(tmp_path / "deep.yml").entities["docs"]
+    src = land(landing, docs, "d.json", json.dumps([{"id": "1", "a": {"b": "x"}}, {"id": "2", "a": {"b": {"city": "G"}}},
+                                                    {"id": "3", "a": {"b": None}}]))
+    result = load(con, docs, landing)
+    assert con.execute("SELECT id, city FROM raw.deep__docs ORDER BY 1").fetchall() == [("2", "G"), ("3", None)]
+    assert quarantine(con, src) == [
+        (1, "city", "city: a JSON string at $.a.b where the contract path $.a.b.city expects an object")]
+    assert_conserved(con, docs, result, src, 3)
+
+
+@pytest.mark.parametrize("long_number", [False, True])
+def test_a_string_starting_with_u0001_is_never_read_as_a_number(con, contract, landing, long_number):
+    events = contract["events"]  # the exact-number route marks numbers with U+0001: a real one must not pass as one
+    big = ', "ref": 12345678901234567' if long_number else ""
+    src = land(landing, events, "m.ndjson",
+               '{"event_id": "\\u000112", "kind": "view", "happened_at": "2024-03-01T10:00:00Z"%s}\n'
+               '{"event_id": "E2", "kind": "view", "happened_at": "2024-03-01T10:00:00Z", "clicks": "\\u00017"}\n'
+               '{"event_id": "E3", "kind": "view", "happened_at": "2024-03-01T10:00:00Z", "note": "a\\"\\u0001"}\n' % big)
+    result = load(con, events, landing)
+    if long_number:  # the marked route refuses the record: which was meant cannot be told apart
+        assert [r[0] for r in con.execute("SELECT event_id FROM raw.shop__events").fetchall()] == ["E3"]
+        reason = ("a string value starts with the control character U+0001, which the loader reserves to keep the "
+                  "file's numbers exact")
+        assert quarantine(con, src) == [(1, None, reason), (2, None, reason)]
+    else:  # the fast route marks nothing: the string is a string
+        assert con.execute("SELECT event_id FROM raw.shop__events ORDER BY 1").fetchall() == [("\x0112",), ("E3",)]
+        assert quarantine(con, src) == [(2, "clicks", "clicks: '\x017' is not a valid integer")]
+    assert_conserved(con, events, result, src, 3)
+
+
+def test_a_json_array_holding_a_string_starting_with_u0001_is_refused_on_the_exact_route(con, contract, landing):
+    accounts = contract["accounts"]  # a long number sends the document to the exact route, which marks numbers
+    bad = land(landing, accounts, "a.json", '[{"Id": "\\u000112", "Name": "x", "n": 12345678901234567}]')
+    result = load(con, accounts, landing)
+    (failure,) = result.failures
+    assert failure == (f"{bad}: not a readable JSON array document: a string value starts with the control character "
+                       "U+0001, which the loader reserves to keep the file's numbers exact")
+    assert_conserved(con, accounts, result, bad, 0)
