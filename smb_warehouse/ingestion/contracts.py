@@ -8,19 +8,25 @@ table DDL, the Dagster asset factory and the tests. Nothing here touches data.
 File options (``format:`` at the top of a contract, overridable per entity):
 
 * ``type``: ``csv`` | ``ndjson`` (one JSON object per line) | ``json_array`` (one array of objects).
-* ``delimiter`` (csv, default ``,``), ``header`` (csv, default true), ``quote`` (csv, default ``"``).
+* ``delimiter`` (csv, default ``,``), ``header`` (csv, default true), ``quote`` (csv, default ``"``; one
+  character: a quote inside an unquoted value is read literally, so exports that never quote keep it). A file
+  holding a NUL byte is read by the strict CSV route (the fast one uses NUL as its null marker).
 * ``encoding``: ``utf-8`` (default; a UTF-8 byte-order mark is allowed), ``utf-16`` (with BOM),
   ``latin-1`` / ``iso-8859-1``, ``cp1252`` / ``windows-1252`` (Windows exports; read through DuckDB's
-  ``encodings`` extension, installed from the package registry as ``duckdb-extension-encodings``).
+  ``encodings`` extension, installed from the package registry as ``duckdb-extension-encodings``). A file
+  whose non-ASCII bytes are all valid UTF-8 under a latin-1/cp1252 contract is refused: it is UTF-8, and
+  read as the contract says its accented letters would load garbled (``é`` as ``Ã©``).
 * ``extensions``: file name endings that hold this entity's data, matched case-insensitively. Default
   ``[.csv]`` for csv, ``[.ndjson, .jsonl]`` for ndjson, ``[.json]`` for json_array; add ``.txt`` or
   ``.tsv`` where a system names its CSV exports so. Each may also arrive compressed as ``<ext>.gz`` or
   ``<ext>.zst`` (``compression: auto``, the default; ``none`` turns that off). ``glob`` (optional) narrows
   the names further (``fnmatch`` pattern, case-insensitive). Every other file in the folder is recorded
   in ``raw.load_audit`` as ``ignored`` with the reason, never silently skipped.
-* ``date_formats`` (default ``['%Y-%m-%d']``): strptime formats tried in order, matched strictly: ``%Y`` is
-  exactly four digits (use ``%y`` only where a system really writes two-digit years), ``%d``/``%m`` one
-  or two digits, everything else literally. Timestamps accept every ISO 8601 form real exports write
+* ``date_formats`` (default ``['%Y-%m-%d']``): strptime formats tried in order (a value whose shape fits a
+  format but is no date in it, ``31/12/2024`` under ``%m/%d/%Y``, goes on to the next), matched strictly:
+  ``%Y`` is exactly four digits (use ``%y`` only where a system really writes two-digit years), ``%d``/``%m``
+  one or two digits, but two when a numeric directive touches them with no literal between (``%d%m%Y`` takes
+  eight digits: ``3112024`` is quarantined, never 31 Dec 0024), everything else literally. Timestamps accept every ISO 8601 form real exports write
   (``T``/``t``/space, with or without seconds and fractions, ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and
   these formats; values with an offset are converted to UTC, values without one are taken as UTC. An
   offset must be a real one (hours 00-23, minutes 00-59: ``+25:00`` is quarantined, never shifted). A
@@ -235,6 +241,13 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
         raise ContractError(f"{where}: format type {fmt.type!r} not one of {FILE_FORMATS}")
     if fmt.encoding.lower() not in ENCODINGS:
         raise ContractError(f"{where}: encoding {fmt.encoding!r} not one of {sorted(ENCODINGS)}")
+    if not isinstance(fmt.quote, str) or len(fmt.quote) != 1 or fmt.quote in ("\n", "\r") or fmt.quote in fmt.delimiter:
+        raise ContractError(f"{where}: quote must be one character other than the delimiter and a line break (a quote "
+                            f"inside an unquoted value is read literally, so exports that never quote keep the default), "
+                            f"not {fmt.quote!r}")
+    if not isinstance(fmt.delimiter, str) or not fmt.delimiter or "\n" in fmt.delimiter or "\r" in fmt.delimiter:
+        raise ContractError(f"{where}: delimiter must be one or more characters other than a line break, "
+                            f"not {fmt.delimiter!r}")
     if fmt.decimal_separator not in (".", ","):
         raise ContractError(f"{where}: decimal_separator must be '.' or ','")
     if fmt.thousands_separator is not None and fmt.thousands_separator in (fmt.decimal_separator, fmt.delimiter):

@@ -387,6 +387,13 @@ def _superseded(con: duckdb.DuckDBPyConnection, entity: Entity, names: list[str]
 
 def _whole_file_checks(entity: Entity, batch: Batch) -> None:
     fmt = entity.format
+    if fmt.duckdb_encoding in ("latin-1", "cp1252") and batch.scan.utf8_valid and not batch.scan.ascii_only:
+        # Every non-ASCII byte sits in a valid UTF-8 sequence: the file is UTF-8 (real latin-1/cp1252 text is not
+        # valid UTF-8 once it holds an accented letter next to a plain one). Read as the contract says, 'é' would
+        # load as 'Ã©' with no error anywhere: refused instead.
+        raise FileRejected(f"the file is UTF-8 text (every non-ASCII byte is part of a valid UTF-8 sequence) but the "
+                           f"contract says {fmt.encoding}: read so, its accented letters would load garbled ('é' as "
+                           "'Ã©'); declare encoding: utf-8 for this export")
     if fmt.type == "csv":
         batch.header = read_header(batch, entity) if fmt.header else [c.name for c in entity.columns]
         map_header(entity, batch)
@@ -399,7 +406,8 @@ def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], 
     if entity.format.type == "csv":
         groups: dict[tuple, list[Batch]] = {}
         for b in batches:
-            strict = b.scan.line_count is None or b.scan.has_blank_lines
+            # the fast route reads with NUL as its null marker: a NUL byte in the data would read as a missing field
+            strict = b.scan.line_count is None or b.scan.has_blank_lines or bool(b.scan.has_nul)
             groups.setdefault((strict, tuple(b.header), b.compression, b.new_line, b.scan.has_quote), []).append(b)
         for key, group in groups.items():
             (plan.csv_strict if key[0] else plan.csv_groups).append(group)
@@ -627,7 +635,18 @@ class _Ctx:
         key = f"{self.prefix}_pl_{abs(hash(rel))}"
         exists = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
                                   [key + "_pl"]).fetchone()[0]
-        return f"{key}_pl" if exists else L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key)
+        if exists:
+            return f"{key}_pl"
+        table = L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key)
+        # A line the reader rejected (invalid bytes) holds DuckDB's lossy decoding, which can swallow the quote after
+        # a cut UTF-8 sequence ('end\xc3",1'): the quote automaton would then see a quoted value that never closes and
+        # shift every later record's line. Its text is taken from its bytes instead (\xNN for undecodable ones).
+        bad = [r[0] for r in self.con.execute(f"SELECT p FROM {table} WHERE rejected ORDER BY p").fetchall()]
+        texts = _line_texts(Path(self.root) / rel, self.entity, comp, [(line, 1) for line in bad]) if bad else None
+        if texts is not None:
+            self.con.execute(f"UPDATE {table} SET l = t.l FROM (SELECT unnest(?::BIGINT[]) AS p, unnest(?::VARCHAR[]) AS l) t "
+                             f"WHERE {table}.p = t.p", [bad, texts])
+        return table
 
 
 def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list[tuple[int, int]]) -> list[str] | None:

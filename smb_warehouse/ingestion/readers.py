@@ -23,6 +23,7 @@ from smb_warehouse.core.sql import ident, lit
 from smb_warehouse.ingestion.contracts import Column, Entity
 from smb_warehouse.ingestion.lines import MAX_LINE_BYTES
 from smb_warehouse.ingestion.scan import FileScan
+from smb_warehouse.ingestion.validation import unmark_numbers_sql
 
 HEADER_PEEK_BYTES = 1024 * 1024
 _PY_CODECS = {"utf-8": "utf-8-sig", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}
@@ -292,6 +293,8 @@ def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
                       f"THEN json_object({lit(parent)}, {left}) END")
     extra = pieces[0] if len(pieces) == 1 else "nullif(json_merge_patch(" + ", ".join(
         f"coalesce({p}, '{{}}')" for p in pieces) + ")::VARCHAR, '{}')::JSON"
+    if marked:  # keys no column takes keep their numbers as the file wrote them, never the route's mark
+        extra = f"{unmark_numbers_sql(f'({extra})::VARCHAR')}::JSON"
     return ", ".join(cols), extra
 
 
@@ -357,7 +360,7 @@ def json_array_exact_source(entity: Entity, batch: Batch) -> str:
     """One JSON array document with exact numbers: the elements, numbered from 1."""
     cols, extra = json_columns_sql(entity, marked=True)
     return (f"SELECT _rn, _file, {_DOC_OK} AS _doc_ok, _rawdoc, {extra} AS _extra, {cols} FROM ("
-            f"SELECT _file, _rn, coalesce(replace(e::VARCHAR, '\"\\u0001', '\"'), 'null') AS _rawdoc, "
+            f"SELECT _file, _rn, coalesce({unmark_numbers_sql('e::VARCHAR')}, 'null') AS _rawdoc, "
             f"try(from_json(e, '\"MAP(VARCHAR, JSON)\"')) AS m FROM (SELECT {lit(batch.rel)} AS _file, "
             f"generate_subscripts(a, 1) AS _rn, unnest(a) AS e FROM ("
             f"SELECT CASE WHEN {reserved_mark_sql('content')} THEN error({lit(RESERVED_MARK)}) ELSE "

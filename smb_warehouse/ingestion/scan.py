@@ -43,6 +43,8 @@ class FileScan:
     ends_with_newline: bool | None = None
     utf8_valid: bool | None = None  # the bytes decode as UTF-8 (uncompressed files only)
     has_quote: bool | None = None  # a '"' byte somewhere
+    ascii_only: bool | None = None  # no byte >= 0x80 (the same text in UTF-8, latin-1 and cp1252)
+    has_nul: bool | None = None  # a NUL byte somewhere (the fast CSV route uses NUL as its null marker)
     complete: bool = True  # False: a compressed stream that ends early
     problem: str | None = None  # why not complete
 
@@ -67,6 +69,8 @@ class _Text:
         self.utf8 = codecs.getincrementaldecoder("utf-8")()
         self.utf8_ok = True
         self.quote = False
+        self.ascii = True
+        self.nul = False
 
     def feed(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -83,6 +87,10 @@ class _Text:
                 self.utf8_ok = False
         if not self.quote:
             self.quote = b'"' in chunk
+        if self.ascii:
+            self.ascii = chunk.isascii()
+        if not self.nul:
+            self.nul = b"\x00" in chunk
         if self.terminator is None:
             self.terminator = b"\n" if b"\n" in chunk else (b"\r" if b"\r" in chunk else None)
         if self.terminator is not None:
@@ -102,7 +110,8 @@ class _Text:
         if not blank and self.size and self.terminator is not None:  # a whitespace-only first line
             blank = self.head.split(self.terminator, 1)[0].strip(_WHITESPACE) == b""
         return {"line_terminator": self.terminator, "line_count": self.count + (0 if ends or self.size == 0 else 1),
-                "blank_lines": blank, "ends_with_newline": ends, "utf8_valid": self.utf8_ok, "has_quote": self.quote}
+                "blank_lines": blank, "ends_with_newline": ends, "utf8_valid": self.utf8_ok, "has_quote": self.quote,
+                "ascii_only": self.ascii, "has_nul": self.nul}
 
 
 def _decompressor(compression: str):
@@ -171,7 +180,7 @@ def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
     bom = next((name for mark, name in _BOMS if text.head.startswith(mark)), None)
     if bom in ("utf-16-le", "utf-16-be"):  # two-byte units: the byte-level line facts do not apply
         unit = text.last_two if bom == "utf-16-le" else text.last_two[::-1]
-        facts.update(line_terminator=None, line_count=None, blank_lines=None, has_quote=None,
+        facts.update(line_terminator=None, line_count=None, blank_lines=None, has_quote=None, ascii_only=None, has_nul=None,
                      ends_with_newline=unit in (b"\n\x00", b"\r\x00"))
     return FileScan(digest.hexdigest(), size, text.only_ws if feed is None else (text.size == 0), text.head,
                     compressed=feed is not None, bom=bom, complete=problem is None, problem=problem, **facts)

@@ -37,7 +37,15 @@ JSON_KINDS = {
 # A JSON string value that the exact-number route produced from a number token starts with U+0001.
 NUMBER_MARK = "\\u0001"
 _MARKED = '"' + NUMBER_MARK  # how such a value starts in JSON text
-_MARKED_RE = '"\\\\u0001([^"]*)"'  # a marked number inside a JSON text, shown as the number again
+# A marked number inside a JSON text, or any other string token (matched whole, so a quote escaped inside a string
+# is never taken for the start of one: '"a\\"\\u0001"' stays as it is).
+_MARKED_OR_STRING = '"\\\\u0001(-?[0-9][0-9.eE+-]*)"|("(?:[^"\\\\]|\\\\.)*")'
+
+
+def unmark_numbers_sql(text: str) -> str:
+    """SQL of the JSON text ``text`` with the numbers marked by ``readers.exact_numbers_sql`` written as numbers
+    again, with the digits the file wrote (``"\\u00011.50"`` -> ``1.50``)."""
+    return f"regexp_replace({text}, {lit(_MARKED_OR_STRING)}, '\\1\\2', 'g')"
 _ISO_TS = (r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,6})0{0,3})?)?)?"
            r" ?(?:([Zz])|([+-])([01][0-9]|2[0-3])(?::?([0-5][0-9]))?)?")
 _ISO_PARTS = ["y", "mo", "d", "h", "mi", "s", "f", "z", "sign", "oh", "om"]
@@ -50,19 +58,33 @@ _VISIBLE = [("\u00a0", "\\u00a0"), ("\u202f", "\\u202f"), ("\u2007", "\\u2007"),
             ("\ufeff", "\\ufeff"), ("\t", "\\t"), ("\r", "\\r"), ("\n", "\\n")]
 
 
+_NUMERIC = set("YymdHIMSfj")
+_FIXED = {"m": "[0-9]{2}", "d": "[0-9]{2}", "H": "[0-9]{2}", "I": "[0-9]{2}", "j": "[0-9]{3}", "f": "[0-9]{6}"}
+
+
 def format_regex(fmt: str) -> str:
-    """A strict RE2 pattern for a strptime format: ``%Y`` exactly four digits, literals literal."""
-    out, i = [], 0
+    """A strict RE2 pattern for a strptime format: ``%Y`` exactly four digits, literals literal. A numeric
+    directive that touches another one with no literal between (``%d%m%Y``, ``%Y%m%d``, ``%H%M%S``) is fixed
+    width (``%d`` two digits): otherwise ``3112024`` (03112024 that lost its leading zero) would pass the shape
+    check and strptime, reading greedily, would make it 31 Dec 0024."""
+    tokens, i = [], 0
     while i < len(fmt):
         if fmt[i] == "%" and i + 1 < len(fmt):
             directive = fmt[i + 1]
             if directive not in _DIRECTIVES:
                 raise ValueError(f"unsupported format directive %{directive} in {fmt!r}")
-            out.append(_DIRECTIVES[directive])
+            tokens.append(("%", directive))
             i += 2
         else:
-            out.append(re.escape(fmt[i]))
+            tokens.append(("", fmt[i]))
             i += 1
+    out = []
+    for k, (kind, text) in enumerate(tokens):
+        if not kind:
+            out.append(re.escape(text))
+            continue
+        touching = any(0 <= j < len(tokens) and tokens[j][0] == "%" and tokens[j][1] in _NUMERIC for j in (k - 1, k + 1))
+        out.append(_FIXED[text] if touching and text in _FIXED and text in _NUMERIC else _DIRECTIVES[text])
     return "".join(out)
 
 
@@ -148,7 +170,8 @@ def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
         # (the machine's time zone): timezone('UTC', ...) gives the same UTC instant on every machine
         value = f"timezone('UTC', try_strptime({v}, {lit(f)}))" if "%z" in f else f"try_strptime({v}, {lit(f)})::TIMESTAMP"
         branches.append(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN {value}")
-    return "CASE " + " ".join(branches) + " END"
+    # tried in order: a shape that matches but does not parse (2024-02-30) falls through to the next one
+    return "coalesce(" + ", ".join(f"CASE {b} END" for b in branches) + ")"
 
 
 def one_of(expr: str, values) -> str:
@@ -181,9 +204,11 @@ def typed_sql(entity: Entity, col: Column, v: str, kind: str | None) -> str:
     if col.type == "decimal":
         return _decimal_sql(entity, col, v, kind)
     if col.type == "date":
-        branches = " ".join(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN try_strptime({v}, {lit(f)})::DATE"
-                            for f in _formats(entity, col))
-        return f"CASE {branches} END"
+        # formats are tried in order: one whose shape matches but does not parse (31/12/2024 under %m/%d/%Y) falls
+        # through to the next (%d/%m/%Y)
+        branches = [f"CASE WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN try_strptime({v}, {lit(f)})::DATE END"
+                    for f in _formats(entity, col)]
+        return branches[0] if len(branches) == 1 else "coalesce(" + ", ".join(branches) + ")"
     if col.type == "timestamp":
         return _timestamp_sql(entity, col, v)
     if col.type == "boolean":
@@ -260,7 +285,7 @@ class ColumnSql:
     def _shown_json(self) -> str:
         """The JSON text of the value as the file wrote it (marked numbers shown as numbers again)."""
         text = f"{self.src}::VARCHAR"
-        return f"regexp_replace({text}, {lit(_MARKED_RE)}, '\\1', 'g')" if self.marked else text
+        return unmark_numbers_sql(text) if self.marked else text
 
     def kind_bad(self) -> str:
         if not self.json:

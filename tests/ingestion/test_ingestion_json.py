@@ -142,15 +142,18 @@ def test_a_string_starting_with_u0001_is_never_read_as_a_number(con, contract, l
     events = contract["events"]  # the exact-number route marks numbers with U+0001: a real one must not pass as one
     big = ', "ref": 12345678901234567' if long_number else ""
     src = land(landing, events, "m.ndjson",
-               '{"event_id": "\\u000112", "kind": "view", "happened_at": "2024-03-01T10:00:00Z"%s}\n'
+               '{"event_id": "\\u000112", "kind": "view", "happened_at": "2024-03-01T10:00:00Z"' + big + '}\n'
                '{"event_id": "E2", "kind": "view", "happened_at": "2024-03-01T10:00:00Z", "clicks": "\\u00017"}\n'
-               '{"event_id": "E3", "kind": "view", "happened_at": "2024-03-01T10:00:00Z", "note": "a\\"\\u0001"}\n' % big)
+               '{"event_id": "E3", "kind": "view", "happened_at": "2024-03-01T10:00:00Z", "note": "a\\"\\u0001"}\n')
     result = load(con, events, landing)
     if long_number:  # the marked route refuses the record: which was meant cannot be told apart
         assert [r[0] for r in con.execute("SELECT event_id FROM raw.shop__events").fetchall()] == ["E3"]
         reason = ("a string value starts with the control character U+0001, which the loader reserves to keep the "
                   "file's numbers exact")
         assert quarantine(con, src) == [(1, None, reason), (2, None, reason)]
+        # a quote escaped inside a string is not where a string starts: the note and the number come back as written
+        assert con.execute("SELECT _extra_columns::VARCHAR FROM raw.shop__events").fetchone()[0] == (
+            '{"note":"a\\"\\u0001"}')
     else:  # the fast route marks nothing: the string is a string
         assert con.execute("SELECT event_id FROM raw.shop__events ORDER BY 1").fetchall() == [("\x0112",), ("E3",)]
         assert quarantine(con, src) == [(2, "clicks", "clicks: '\x017' is not a valid integer")]
@@ -165,3 +168,21 @@ def test_a_json_array_holding_a_string_starting_with_u0001_is_refused_on_the_exa
     assert failure == (f"{bad}: not a readable JSON array document: a string value starts with the control character "
                        "U+0001, which the loader reserves to keep the file's numbers exact")
     assert_conserved(con, accounts, result, bad, 0)
+
+
+def test_extra_keys_keep_their_numbers_on_the_exact_route_and_quarantine_shows_them_as_written(con, contract, landing):
+    events = contract["events"]  # a 16-digit number anywhere sends the file to the route that marks numbers
+    src = land(landing, events, "x.ndjson", '{"event_id": "E1", "kind": "view", "happened_at": "2024-03-01T10:00:00Z", '
+                                            '"discount": 1.50, "address": {"city": "G", "zip": 1010}, '
+                                            '"ref": 12345678901234567}\n')
+    accounts = contract["accounts"]
+    arr = land(landing, accounts, "a.json", '[{"Id": "A1", "n": 1.50, "m": 1E3, "big": 12345678901234567}]')
+    result = load(con, events, landing)
+    assert json.loads(con.execute("SELECT _extra_columns FROM raw.shop__events").fetchone()[0]) == {
+        "discount": 1.5, "address": {"zip": 1010}, "ref": 12345678901234567}
+    assert '"discount":1.50' in con.execute("SELECT _extra_columns::VARCHAR FROM raw.shop__events").fetchone()[0]
+    assert_conserved(con, events, result, src, 1)
+    result = load(con, accounts, landing)
+    assert con.execute("SELECT raw_record FROM raw.quarantine WHERE source_file = ?", [arr]).fetchall() == [
+        ('{"Id":"A1","n":1.50,"m":1E3,"big":12345678901234567}',)]
+    assert_conserved(con, accounts, result, arr, 1)

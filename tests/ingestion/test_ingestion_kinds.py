@@ -206,6 +206,54 @@ def test_contract_options_are_checked(tmp_path):
                                           "format: {type: csv, date_formats: ['%d.%m.%Y %z']}"), encoding="utf-8")
     with pytest.raises(ContractError, match="date_formats cannot hold a UTC offset"):
         parse_contract(bad)
+    # no quote character: the CSV readers and the line map would crash on the first file, naming none
+    bad.write_text(KINDS_CONTRACT.replace('format: {type: csv, delimiter: ",", header: true}',
+                                          "format: {type: csv, quote: ''}"), encoding="utf-8")
+    with pytest.raises(ContractError, match="quote must be one character other than the delimiter"):
+        parse_contract(bad)
+
+
+def test_dates_without_separators_are_fixed_width_never_a_guessed_year(tmp_path, con, landing):
+    # 03112024 exported from a number column loses its leading zero: strptime, reading greedily, made 3112024
+    # 31 Dec 0024 under %d%m%Y, and 2024115 (15 Jan or 5 Nov?) 5 Nov under %Y%m%d
+    (tmp_path / "c.yml").write_text(
+        "system: compact\nentities:\n  rows:\n    description: d\n    format: {date_formats: ['%d%m%Y']}\n"
+        "    primary_key: [id]\n    columns:\n      id: {type: string, required: true}\n"
+        "      d: {type: date}\n      e: {type: date, formats: ['%Y%m%d']}\n"
+        "      t: {type: timestamp, formats: ['%Y%m%d %H%M%S']}\n", encoding="utf-8")
+    ent = parse_contract(tmp_path / "c.yml").entities["rows"]
+    src = land(landing, ent, "a.csv", "id,d,e,t\n1,03112024,20240115,20240115 093000\n2,3112024,,\n3,,2024115,\n"
+                                      "4,,,2024011 93000\n")
+    result = load(con, ent, landing)
+    assert rows(con, "compact__rows", "id, d, e, t") == [
+        ("1", dt.date(2024, 11, 3), dt.date(2024, 1, 15), dt.datetime(2024, 1, 15, 9, 30))]
+    assert quarantine(con, src) == [
+        (3, "d", "d: '3112024' does not match date formats ['%d%m%Y']"),
+        (4, "e", "e: '2024115' does not match date formats ['%Y%m%d']"),
+        (5, "t", "t: '2024011 93000' is not a valid timestamp (ISO 8601 or format(s) ['%Y%m%d %H%M%S'])")]
+    assert_conserved(con, ent, result, src, 4)
+
+
+def test_date_formats_are_tried_in_order_past_a_shape_that_does_not_parse(tmp_path, con, landing):
+    (tmp_path / "o.yml").write_text(
+        "system: order\nentities:\n  rows:\n    description: d\n    format: {date_formats: ['%m/%d/%Y', '%d/%m/%Y']}\n"
+        "    primary_key: [id]\n    columns:\n      id: {type: string, required: true}\n      d: {type: date}\n",
+        encoding="utf-8")
+    ent = parse_contract(tmp_path / "o.yml").entities["rows"]
+    src = land(landing, ent, "a.csv", "id,d\n1,05/06/2024\n2,31/12/2024\n3,31/31/2024\n")
+    result = load(con, ent, landing)
+    assert rows(con, "order__rows", "id, d") == [("1", dt.date(2024, 5, 6)), ("2", dt.date(2024, 12, 31))]
+    assert quarantine(con, src) == [(4, "d", "d: '31/31/2024' does not match date formats ['%m/%d/%Y', '%d/%m/%Y']")]
+    assert_conserved(con, ent, result, src, 3)
+
+
+def test_a_nul_byte_in_a_csv_field_is_a_value_not_a_missing_field(con, kinds, landing):
+    quoted = kinds["quoted"]  # the fast route reads with NUL as its null marker: such files take the strict route
+    src = land(landing, quoted, "n.csv", b"id,name,qty\n1,\x00,1\n2,a,\x00\n3,b,3\n")
+    result = load(con, quoted, landing)
+    assert rows(con, "kinds__quoted", "id, name, qty") == [("1", "\x00", 1), ("3", "b", 3)]
+    assert quarantine(con, src) == [(3, "qty", "qty: '\x00' is not a valid integer")]
+    assert_conserved(con, quoted, result, src, 3)
 
 
 # 3. whole-file shape ----------------------------------------------------------------------------------
@@ -313,6 +361,22 @@ def test_cp1252_loads_and_its_quarantined_record_replays_byte_exact(con, kinds, 
     assert_conserved(con, windows, result, src, 2)
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_utf8_file_under_a_cp1252_contract_is_refused_never_loaded_garbled(con, kinds, landing, bom):
+    windows = kinds["windows"]  # read as cp1252, 'Müller' would load as 'MÃ¼ller' with no error anywhere
+    bad = land(landing, windows, "u.csv", bom + "id;name;qty\r\n1;Müller – Söhne €;3\r\n".encode())
+    plain = land(landing, windows, "v.csv", b"id;name;qty\r\n2;Smith;4\r\n")  # ASCII reads the same in both
+    result = load(con, windows, landing)
+    assert rows(con, "kinds__windows", "id, name") == [("2", "Smith")]
+    (failure,) = result.failures
+    assert failure == (f"{bad}: the file is UTF-8 text (every non-ASCII byte is part of a valid UTF-8 sequence) but "
+                       "the contract says cp1252: read so, its accented letters would load garbled ('é' as 'Ã©'); "
+                       "declare encoding: utf-8 for this export")
+    assert [f.status for f in result.files] == ["rejected", "loaded"]
+    assert_conserved(con, windows, result, bad, 0)
+    assert_conserved(con, windows, result, plain, 1)
+
+
 def test_utf16_with_bom_loads(con, kinds, landing):
     wide = kinds["wide"]
     src = land(landing, wide, "u.csv", "id,name\r\n1,Zoë\r\n2,Åsa\r\n".encode("utf-16"))
@@ -348,6 +412,21 @@ def test_a_value_spanning_lines_is_one_record_also_when_every_later_record_fails
     assert rows(con, "kinds__quoted", "id, name, _source_line") == [("A", f"line1{eol}line2", 2)]
     assert quarantine(con, src) == [(4, "qty", "qty: 'zz' is not a valid integer")]
     assert_conserved(con, quoted, result, src, 2)
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_invalid_bytes_before_the_closing_quote_of_a_value_spanning_lines_shift_no_line(con, kinds, landing, eol):
+    # DuckDB's lossy decoding of the rejected line swallows the quote after the cut UTF-8 sequence: read as text, the
+    # value would never close and the later records would be numbered from the rejected record's first line
+    quoted = kinds["quoted"]
+    src = land(landing, quoted, "u.csv", eol.join([b"id,name,qty", b'A,"line1', b'end\xc3",1', b"B,x,2", b"C,y,zz", b""]))
+    result = load(con, quoted, landing)
+    assert rows(con, "kinds__quoted", "id, _source_line") == [("B", 4)]
+    assert quarantine(con, src) == [
+        (2, None, "record rejected by the CSV reader: not valid utf-8 text (INVALID ENCODING)"),
+        (5, "qty", "qty: 'zz' is not a valid integer")]
+    assert con.execute("SELECT raw_record FROM raw.quarantine WHERE source_line = 2").fetchone()[0] == 'A,"line1\nend\\xc3",1'
+    assert_conserved(con, quoted, result, src, 3)
 
 
 @pytest.mark.parametrize("long_number", [False, True])  # the fast route, and the exact-number line route
