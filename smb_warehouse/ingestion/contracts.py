@@ -9,7 +9,11 @@ File options (``format:`` at the top of a contract, overridable per entity):
 
 * ``type``: ``csv`` | ``ndjson`` (one JSON object per line) | ``json_array`` (one array of objects).
 * ``delimiter`` (csv, default ``,``), ``header`` (csv, default true), ``quote`` (csv, default ``"``; one
-  character: a quote inside an unquoted value is read literally, so exports that never quote keep it). A file
+  character: a quote inside an unquoted value is read literally, so exports that never quote keep it),
+  ``escape`` (csv, default: the quote doubled, ``""``, as RFC 4180 writes it; ``'\\'`` for backslash-escaped
+  exports such as MySQL's ``SELECT ... INTO OUTFILE``: ``"27\\" monitor"``). Under the default, a value that runs
+  over lines and holds a backslash before a quote is quarantined with that hint: it is how a backslash-escaped
+  export reads when declared as RFC 4180 (the escaped quote ends nothing and the next records join the value). A file
   holding a NUL byte is read by the strict CSV route (the fast one uses NUL as its null marker).
 * ``encoding``: ``utf-8`` (default; a UTF-8 byte-order mark is allowed), ``utf-16`` (with BOM),
   ``latin-1`` / ``iso-8859-1``, ``cp1252`` / ``windows-1252`` (Windows exports; read through DuckDB's
@@ -26,9 +30,9 @@ File options (``format:`` at the top of a contract, overridable per entity):
   format but is no date in it, ``31/12/2024`` under ``%m/%d/%Y``, goes on to the next), matched strictly:
   ``%Y`` is exactly four digits (use ``%y`` only where a system really writes two-digit years), ``%d``/``%m``
   one or two digits, but two when a numeric directive touches them with no literal between (``%d%m%Y`` takes
-  eight digits: ``3112024`` is quarantined, never 31 Dec 0024), everything else literally. Timestamps accept every ISO 8601 form real exports write
-  (``T``/``t``/space, with or without seconds and fractions, ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and
-  these formats; values with an offset are converted to UTC, values without one are taken as UTC. An
+  eight digits: ``3112024`` is quarantined, never 31 Dec 0024), everything else literally. Timestamps
+  accept every ISO 8601 form real exports write (``T``/``t``/space, with or without seconds and fractions,
+  ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and these formats; values with an offset are converted to UTC, values without one are taken as UTC. An
   offset must be a real one (hours 00-23, minutes 00-59: ``+25:00`` is quarantined, never shifted). A
   timestamp column's own ``formats`` may end in ``%z`` (same UTC result on every machine, whatever its time
   zone); a date format may not (a date is a calendar day: the contract is refused).
@@ -113,6 +117,7 @@ class FileFormat:
     type: str = "csv"
     delimiter: str = ","
     quote: str = '"'
+    escape: str | None = None  # None: the quote doubled (RFC 4180); '\\' for backslash-escaped exports (MySQL)
     encoding: str = "utf-8"
     header: bool = True
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
@@ -126,6 +131,11 @@ class FileFormat:
     unterminated_last_line: str = "hold"
     done_marker: str | None = None
     min_quiet_seconds: float = 0
+
+    @property
+    def escape_char(self) -> str:
+        """The character that escapes a quote inside a quoted value (the quote itself unless declared)."""
+        return self.escape or self.quote
 
     @property
     def file_extensions(self) -> tuple[str, ...]:
@@ -245,6 +255,10 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
         raise ContractError(f"{where}: quote must be one character other than the delimiter and a line break (a quote "
                             f"inside an unquoted value is read literally, so exports that never quote keep the default), "
                             f"not {fmt.quote!r}")
+    if fmt.escape is not None and (not isinstance(fmt.escape, str) or len(fmt.escape) != 1
+                                   or fmt.escape in ("\n", "\r") or fmt.escape in fmt.delimiter):
+        raise ContractError(f"{where}: escape must be one character other than the delimiter and a line break "
+                            f"(the quote itself by default, as RFC 4180 writes it), not {fmt.escape!r}")
     if not isinstance(fmt.delimiter, str) or not fmt.delimiter or "\n" in fmt.delimiter or "\r" in fmt.delimiter:
         raise ContractError(f"{where}: delimiter must be one or more characters other than a line break, "
                             f"not {fmt.delimiter!r}")

@@ -62,25 +62,30 @@ def numbered_lines(con: duckdb.DuckDBPyConnection, path_sql: str, encoding: str,
     return out
 
 
-def _field_patterns(delimiter: str, quote: str) -> tuple[str, str, str]:
+def _field_patterns(delimiter: str, quote: str, escape: str | None = None) -> tuple[str, str, str]:
     d, q = re.escape(delimiter), re.escape(quote)
     nd = "[^" + (re.escape(delimiter) if len(delimiter) == 1 else "") + "]"
-    quoted = f"{q}(?:[^{q}]|{q}{q})*{q}"
+    if escape is None or escape == quote:  # RFC 4180: a quote inside a quoted value is doubled
+        inside, tail = f"(?:[^{q}]|{q}{q})*", ""
+    else:  # an escape character takes the next one literally (a quote, itself; at the line end: the line break)
+        e = re.escape(escape)
+        inside, tail = f"(?:[^{q}{e}]|{e}.)*", f"{e}?"
+    quoted = f"{q}{inside}{q}"
     unquoted = f"[^{q}{d}]{nd}*" if len(delimiter) == 1 else f"[^{q}]{nd}*"
-    open_tail = f"{q}(?:[^{q}]|{q}{q})*"
+    open_tail = f"{q}{inside}{tail}"
     fields = f"(?:(?:{quoted}|{unquoted}|){d})*"
     out_ends_in = fields + open_tail                      # from outside quotes, ends inside an open quote
-    in_stays = f"(?:[^{q}]|{q}{q})*"                       # from inside, no closing quote on this line
-    in_reopens = f"(?:[^{q}]|{q}{q})*{q}{d}" + fields + open_tail  # closes, then opens another quoted field
+    in_stays = inside + tail                               # from inside, no closing quote on this line
+    in_reopens = f"{inside}{q}{d}" + fields + open_tail    # closes, then opens another quoted field
     return out_ends_in, in_stays, in_reopens
 
 
 def exact_line_map(con: duckdb.DuckDBPyConnection, plines: str, delimiter: str, quote: str, prefix: str,
-                   header_lines: int, blank_lines_are_records: bool) -> str:
+                   header_lines: int, blank_lines_are_records: bool, escape: str | None = None) -> str:
     """From ``plines(p, l)`` create ``{prefix}_dmap(d, p, span, blank)``: reader line d (DuckDB's numbering:
     lines that do not continue a quoted value) -> physical line p, the number of physical lines the
     record spans, and whether it is blank. Returns the table name."""
-    out_ends_in, in_stays, in_reopens = _field_patterns(delimiter, quote)
+    out_ends_in, in_stays, in_reopens = _field_patterns(delimiter, quote, escape)
     dmap = f"{prefix}_dmap"
     text = "coalesce(regexp_replace(l, '\\r$', ''), '')"
     blank = "false" if blank_lines_are_records else f"(trim({text}) = '')"

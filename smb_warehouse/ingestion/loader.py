@@ -833,8 +833,11 @@ def _recover(ctx: _Ctx, batches: list[Batch], kind: str, stats: dict, blocks: st
     # characters (the closing quote of the field, beside balanced pairs), a line of a record never does: any
     # such line sends the group to the careful route, which reads records, not lines.
     quote = lit(e.format.quote or '"')
+    text = "raw"
+    if e.format.escape_char != e.format.quote:  # an escaped quote opens and closes nothing
+        text = f"regexp_replace(raw, {lit(re.escape(e.format.escape_char) + '.')}, '', 'g')"
     n_missing, unbalanced = c.execute(
-        f"SELECT count(*), count(*) FILTER ((length(raw) - length(replace(raw, {quote}, ''))) % 2 = 1) "
+        f"SELECT count(*), count(*) FILTER ((length({text}) - length(replace({text}, {quote}, ''))) % 2 = 1) "
         f"FROM {missing}").fetchone()
     if unbalanced:
         raise _GroupFailed(batches, kind, f"{unbalanced} line(s) that did not load have an unbalanced quote "
@@ -936,7 +939,7 @@ def _exact_lines(ctx: _Ctx, b: Batch, min_rn: int, rejects: str, header: int) ->
     table = e.qualified_raw_table
     pl = ctx.numbered(b.rel)
     dmap = L.exact_line_map(c, pl, e.format.delimiter, e.format.quote, ctx.name("x"), header,
-                            blank_lines_are_records=len(b.header) <= 1)
+                            blank_lines_are_records=len(b.header) <= 1, escape=e.format.escape_char)
     starts = ctx.name("starts")
     c.execute(f"""CREATE TEMP TABLE {starts} AS SELECT row_number() OVER (ORDER BY p) AS k, p, span FROM {dmap}
         WHERE d > {header} AND NOT blank AND d NOT IN (SELECT _line FROM {rejects} WHERE _file = {lit(b.rel)})""")

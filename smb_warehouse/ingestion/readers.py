@@ -94,7 +94,9 @@ def read_header(batch: Batch, entity: Entity) -> list[str]:
     if "\x00" in line or "\ufffd" in line:
         raise FileRejected("header contains NUL bytes or undecodable text; binary file or wrong encoding?")
     if len(fmt.delimiter) == 1:
-        fields = next(csv.reader([line], delimiter=fmt.delimiter, quotechar=fmt.quote), [])
+        backslashed = fmt.escape_char != fmt.quote
+        fields = next(csv.reader([line], delimiter=fmt.delimiter, quotechar=fmt.quote, doublequote=not backslashed,
+                                 escapechar=fmt.escape_char if backslashed else None), [])
     else:  # multi-character delimiters (DuckDB allows them; the csv module does not)
         fields = line.split(fmt.delimiter)
     return [f.strip() for f in fields]
@@ -215,7 +217,7 @@ def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: 
         for c in entity.columns)
     nl = f", new_line={lit(first.new_line)}" if first.new_line else ""
     options = (f"columns={columns}, header={str(fmt.header).lower()}, delim={lit(fmt.delimiter)}, "
-               f"quote={lit(fmt.quote)}, escape={lit(fmt.quote)}, encoding={lit(encoding or fmt.duckdb_encoding)}"
+               f"quote={lit(fmt.quote)}, escape={lit(fmt.escape_char)}, encoding={lit(encoding or fmt.duckdb_encoding)}"
                f"{_comp(first)}{nl}, auto_detect=false, max_line_size={MAX_LINE_BYTES}, filename=true")
     if not padded:
         return (f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols} "

@@ -211,6 +211,10 @@ def test_contract_options_are_checked(tmp_path):
                                           "format: {type: csv, quote: ''}"), encoding="utf-8")
     with pytest.raises(ContractError, match="quote must be one character other than the delimiter"):
         parse_contract(bad)
+    bad.write_text(KINDS_CONTRACT.replace('format: {type: csv, delimiter: ",", header: true}',
+                                          "format: {type: csv, escape: ','}"), encoding="utf-8")
+    with pytest.raises(ContractError, match="escape must be one character other than the delimiter"):
+        parse_contract(bad)
 
 
 def test_dates_without_separators_are_fixed_width_never_a_guessed_year(tmp_path, con, landing):
@@ -254,6 +258,35 @@ def test_a_nul_byte_in_a_csv_field_is_a_value_not_a_missing_field(con, kinds, la
     assert rows(con, "kinds__quoted", "id, name, qty") == [("1", "\x00", 1), ("3", "b", 3)]
     assert quarantine(con, src) == [(3, "qty", "qty: '\x00' is not a valid integer")]
     assert_conserved(con, quoted, result, src, 3)
+
+
+@pytest.mark.parametrize("stray", [False, True])  # the fast route, and the exact line map after a broken record
+def test_a_backslash_escaped_export_loads_when_declared_and_is_never_merged_when_not(tmp_path, con, landing, stray):
+    # MySQL's SELECT ... INTO OUTFILE writes \" for a quote; read as RFC 4180 the escaped quote closes nothing and
+    # the next record joins the value (a record gone, nothing quarantined)
+    data = ('id,v,n\n1,"Monitor 27\\"",1\n2,Cable 5",2\n3,"say \\"hi\\"\nand bye",3\n4,"back\\\\slash",4\n'
+            + ('5,"x"y,5\n' if stray else "") + "6,x,zz\n")
+    contract = ("system: my\nentities:\n  rows:\n    description: d\n    format: {escape: %s}\n    primary_key: [id]\n"
+                "    columns:\n      id: {type: string, required: true}\n      v: {type: string}\n      n: {type: integer}\n")
+    (tmp_path / "m.yml").write_text(contract % "'\\'", encoding="utf-8")
+    ent = parse_contract(tmp_path / "m.yml").entities["rows"]
+    src = land(landing, ent, "a.csv", data)
+    result = load(con, ent, landing)
+    assert rows(con, "my__rows", "id, v, _source_line") == [
+        ("1", 'Monitor 27"', 2), ("2", 'Cable 5"', 3), ("3", 'say "hi"\nand bye', 4), ("4", "back\\slash", 6)]
+    last = 8 if stray else 7
+    assert [q[:2] for q in quarantine(con, src)] == ([(7, None)] if stray else []) + [(last, "n")]
+    assert_conserved(con, ent, result, src, 6 if stray else 5)
+
+    (tmp_path / "m.yml").write_text(contract % "null", encoding="utf-8")  # the same file declared as RFC 4180
+    ent = parse_contract(tmp_path / "m.yml").entities["rows"]
+    con.execute("DROP TABLE raw.my__rows")
+    con.execute("DELETE FROM raw.quarantine")
+    con.execute("DELETE FROM raw.load_audit")
+    result = load(con, ent, landing)
+    merged = [q for q in quarantine(con, src) if q[1] == "v"]
+    assert merged and all("declare escape: '\\'" in q[2] for q in merged)
+    assert_conserved(con, ent, result, src, result.files[0].rows_read)
 
 
 # 3. whole-file shape ----------------------------------------------------------------------------------
