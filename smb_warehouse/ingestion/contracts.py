@@ -32,8 +32,8 @@ File options (``format:`` at the top of a contract, overridable per entity):
   one or two digits, but two when a numeric directive touches them with no literal between (``%d%m%Y`` takes
   eight digits: ``3112024`` is quarantined, never 31 Dec 0024), everything else literally. Timestamps
   accept every ISO 8601 form real exports write (``T``/``t``/space, with or without seconds and fractions,
-  ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and these formats; values with an offset are converted to UTC, values without one are taken as UTC. An
-  offset must be a real one (hours 00-23, minutes 00-59: ``+25:00`` is quarantined, never shifted). A
+  ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and these formats; values with an offset are converted to UTC,
+  values without one are taken as UTC. An offset must be a real one (hours 00-23, minutes 00-59: ``+25:00`` is quarantined, never shifted). A
   timestamp column's own ``formats`` may end in ``%z`` (same UTC result on every machine, whatever its time
   zone); a date format may not (a date is a calendar day: the contract is refused).
 * ``decimal_separator`` (``.`` or ``,``) and ``thousands_separator`` (default none): a decimal must use
