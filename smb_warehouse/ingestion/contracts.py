@@ -33,9 +33,10 @@ File options (``format:`` at the top of a contract, overridable per entity):
   eight digits: ``3112024`` is quarantined, never 31 Dec 0024), everything else literally. Timestamps
   accept every ISO 8601 form real exports write (``T``/``t``/space, with or without seconds and fractions,
   ``Z``/``z``/``+hh:mm``/``+hhmm``/``+hh``) and these formats; values with an offset are converted to UTC,
-  values without one are taken as UTC. An offset must be a real one (hours 00-23, minutes 00-59: ``+25:00`` is quarantined, never shifted). A
-  timestamp column's own ``formats`` may end in ``%z`` (same UTC result on every machine, whatever its time
-  zone); a date format may not (a date is a calendar day: the contract is refused).
+  values without one are taken as UTC. An offset must be a real one (hours 00-23, minutes 00-59: ``+25:00``
+  is quarantined, never shifted). A timestamp column's own ``formats`` may end in ``%z`` (same UTC result on
+  every machine, whatever its time zone); a date format may not (a date is a calendar day: the contract is
+  refused).
 * ``decimal_separator`` (``.`` or ``,``) and ``thousands_separator`` (default none): a decimal must use
   exactly these; thousands groups must be full groups of three after a first group without a leading
   zero (``1.234,56``; ``0.125`` is never 125). Any other shape (currency signs, spaces, the other
