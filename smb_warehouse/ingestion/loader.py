@@ -204,6 +204,44 @@ def _clean_error(exc: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
+def _line_end_problem(path: Path, compression: str | None) -> str | None:
+    """Why DuckDB's CSV reader gave up on a file with its bare "state machine reached an invalid state", when the
+    cause is its line ends: CRLF and bare LF mixed (two exports joined, a hand edit), or a lone CR inside a line.
+    The reader takes one kind of line end per file. None when the line ends are not the cause or the file cannot
+    be looked at here (zstd). The bytes are searched through a memory map, never read into Python whole."""
+    import mmap
+
+    if compression not in (None, "gzip"):
+        return None
+    try:
+        if compression == "gzip":
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                data: bytes | mmap.mmap = fh.read()
+        else:
+            with path.open("rb") as fh:
+                if not path.stat().st_size:
+                    return None
+                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, EOFError, ValueError):
+        return None
+    crlf = data.find(b"\r\n")
+    bare_lf = re.search(rb"(?<!\r)\n", data)
+    lone_cr = re.search(rb"\r(?!\n)", data)
+
+    def line_at(pos: int) -> int:  # counted in 4 MB slices (a memory map has no count)
+        return sum(data[i:min(i + (1 << 22), pos)].count(b"\n") for i in range(0, pos, 1 << 22)) + 1
+
+    if crlf >= 0 and bare_lf:
+        return (f"mixed line ends: CRLF (line {line_at(crlf)}) and a bare LF (line {line_at(bare_lf.start())}); the CSV "
+                "reader takes one kind per file: convert the file (e.g. dos2unix) or fix the export")
+    if lone_cr and (crlf >= 0 or bare_lf) and (lone_cr.end() < len(data)):
+        return (f"a lone CR (carriage return) inside line {line_at(lone_cr.start())} of a file whose lines end in "
+                f"{'CRLF' if crlf >= 0 else 'LF'}: quote that value, or remove the CR in the export")
+    return None
+
+
 @dataclass
 class _Plan:
     csv_groups: list[list[Batch]] = field(default_factory=list)  # padded fast route
@@ -1046,6 +1084,8 @@ def _isolate(con, entity: Entity, landing_root: Path, plan: _Plan, failed: _Grou
             problem = _probe(con, entity, landing_root, b, kind)
         elif single:
             problem = _clean_error(failed.cause) if isinstance(failed.cause, BaseException) else str(failed.cause)
+        if problem and "state machine reached an invalid state" in problem and entity.format.type == "csv":
+            problem = _line_end_problem(b.path, b.compression) or problem
         if problem is None:
             if kind == "csv_strict":
                 plan.csv_strict.append([b])

@@ -289,6 +289,21 @@ def test_a_backslash_escaped_export_loads_when_declared_and_is_never_merged_when
     assert_conserved(con, ent, result, src, result.files[0].rows_read)
 
 
+@pytest.mark.parametrize("data, cause", [
+    (b"id,name,qty\r\n1,a,1\n2,b,2\r\n", "mixed line ends: CRLF (line 1) and a bare LF (line 2); the CSV reader takes "
+                                         "one kind per file: convert the file (e.g. dos2unix) or fix the export"),
+    (b'id,name,qty\r\n1,"a\nb",1\r\n', "mixed line ends: CRLF (line 1) and a bare LF (line 2); the CSV reader takes "
+                                       "one kind per file: convert the file (e.g. dos2unix) or fix the export"),
+    (b"id,name,qty\n1,a\rb,1\n", "a lone CR (carriage return) inside line 2 of a file whose lines end in LF: quote "
+                               "that value, or remove the CR in the export")])
+def test_line_ends_the_csv_reader_cannot_take_are_named_with_their_lines(con, kinds, landing, data, cause):
+    quoted = kinds["quoted"]  # DuckDB's reader only says "the CSV Parser state machine reached an invalid state"
+    bad = land(landing, quoted, "m.csv", data)
+    result = load(con, quoted, landing)
+    assert result.failures == [f"{bad}: unreadable as csv: {cause}"]
+    assert_conserved(con, quoted, result, bad, 0)
+
+
 # 3. whole-file shape ----------------------------------------------------------------------------------
 def test_ndjson_that_is_one_array_and_utf16_under_a_utf8_contract_are_refused(con, kinds, landing):
     events = kinds["events"]
