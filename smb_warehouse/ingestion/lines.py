@@ -48,11 +48,19 @@ def lines_read_sql(path_sql: str, encoding: str, compression: str | None, new_li
 
 
 def numbered_lines(con: duckdb.DuckDBPyConnection, path_sql: str, encoding: str, compression: str | None,
-                   new_line: str | None, prefix: str) -> str:
+                   new_line: str | None, prefix: str, texts: list[str] | None = None) -> str:
     """Create ``{prefix}_pl(p, l, rejected)``: every physical line of one file with its number (lines the
     reader rejected, e.g. not decodable, included with their text as the reader saw it and
-    ``rejected = true``). Returns the table name."""
+    ``rejected = true``). Returns the table name.
+
+    ``texts``: the file's lines, already split and decoded by the caller, for a file whose line ends are mixed:
+    DuckDB's CSV reader gives up on one ("state machine reached an invalid state"), as Excel writes them (CRLF
+    after a record, a bare LF for a line break typed in a cell)."""
     raw, rej, scan, out = f"{prefix}_plr", f"{prefix}_plrej", f"{prefix}_plscan", f"{prefix}_pl"
+    if texts is not None:
+        con.execute(f"CREATE TEMP TABLE {out} AS SELECT generate_subscripts(ls, 1) AS p, unnest(ls) AS l, false AS rejected "
+                    "FROM (SELECT ?::VARCHAR[] AS ls)", [texts])
+        return out
     con.execute(f"CREATE TEMP TABLE {raw} AS SELECT row_number() OVER () AS _rn, l FROM "
                 f"{lines_read_sql(path_sql, encoding, compression, new_line, rej, scan)}")
     rejected = f"(SELECT DISTINCT line AS _line FROM {rej})"

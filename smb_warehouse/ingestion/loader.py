@@ -445,7 +445,9 @@ def _plan(con: duckdb.DuckDBPyConnection, entity: Entity, batches: list[Batch], 
         groups: dict[tuple, list[Batch]] = {}
         for b in batches:
             # the fast route reads with NUL as its null marker: a NUL byte in the data would read as a missing field
-            strict = b.scan.line_count is None or b.scan.has_blank_lines or bool(b.scan.has_nul)
+            # mixed line ends (Excel: CRLF after a record, a bare LF inside a quoted cell): the padded reader gives up
+            strict = (b.scan.line_count is None or b.scan.has_blank_lines or bool(b.scan.has_nul)
+                      or bool(b.scan.mixed_line_ends))
             groups.setdefault((strict, tuple(b.header), b.compression, b.new_line, b.scan.has_quote), []).append(b)
         for key, group in groups.items():
             (plan.csv_strict if key[0] else plan.csv_groups).append(group)
@@ -565,6 +567,7 @@ class _Ctx:
         self.groups: list[tuple[list[Batch], str]] = []
         self.exact_files: list[str] = []
         self.plain: dict[str, str] = {}  # plain UTF-8 files -> line terminator
+        self.mixed: set[str] = set()  # files whose line ends are mixed (scan.mixed_line_ends)
         self.line_sources: dict[str, tuple] = {}  # rel -> (encoding, compression, new_line)
         self.has_spans = False
         self.scratch_files: list[str] = []
@@ -675,7 +678,8 @@ class _Ctx:
                                   [key + "_pl"]).fetchone()[0]
         if exists:
             return f"{key}_pl"
-        table = L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key)
+        texts = _all_line_texts(Path(self.root) / rel, self.entity, comp) if rel in self.mixed else None
+        table = L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key, texts)
         # A line the reader rejected (invalid bytes) holds DuckDB's lossy decoding, which can swallow the quote after
         # a cut UTF-8 sequence ('end\xc3",1'): the quote automaton would then see a quoted value that never closes and
         # shift every later record's line. Its text is taken from its bytes instead (\xNN for undecodable ones).
@@ -687,23 +691,46 @@ class _Ctx:
         return table
 
 
-def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list[tuple[int, int]]) -> list[str] | None:
-    """The texts of physical lines (1-based line, span) of one file, or None when Python cannot open the
-    compression. Bytes are split at the file's line terminator (LF; CR for old-Mac files), the CR of CRLF
-    and a leading BOM dropped, and decoded with the contract's encoding (undecodable bytes shown as \\xNN)."""
+def _all_line_texts(path: Path, entity: Entity, compression: str | None) -> list[str] | None:
+    """Every physical line of a file whose line ends are mixed (``FileScan.mixed_line_ends``), which DuckDB's line
+    reader cannot split: split at LF, the CR of CRLF and a leading BOM dropped, decoded with the contract's encoding
+    (undecodable bytes as \\xNN). None for what Python cannot open. Such files are Excel-sized; the line map needs
+    every line."""
+    data = _file_bytes(path, compression)
+    codec = _PY_CODEC[entity.format.duckdb_encoding]
+    if data is None or codec == "utf-16":
+        return None
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    if parts and parts[0].startswith(b"\xef\xbb\xbf"):
+        parts[0] = parts[0][3:]
+    return [(x[:-1] if x.endswith(b"\r") else x).decode(codec, errors="backslashreplace") for x in parts]
+
+
+_PY_CODEC = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}
+
+
+def _file_bytes(path: Path, compression: str | None) -> bytes | None:
     import gzip
 
     if compression == "gzip":
         with gzip.open(path, "rb") as fh:
-            data = fh.read()
-    elif compression == "zstd":
+            return fh.read()
+    if compression == "zstd":
         import zstandard
 
         with path.open("rb") as fh, zstandard.ZstdDecompressor().stream_reader(fh) as reader:
-            data = reader.read()
-    else:
-        data = path.read_bytes()
-    codec = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}[entity.format.duckdb_encoding]
+            return reader.read()
+    return path.read_bytes()
+
+
+def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list[tuple[int, int]]) -> list[str] | None:
+    """The texts of physical lines (1-based line, span) of one file, or None when Python cannot open the
+    compression. Bytes are split at the file's line terminator (LF; CR for old-Mac files), the CR of CRLF
+    and a leading BOM dropped, and decoded with the contract's encoding (undecodable bytes shown as \\xNN)."""
+    data = _file_bytes(path, compression)
+    codec = _PY_CODEC[entity.format.duckdb_encoding]
     if codec == "utf-16":
         text = data.decode("utf-16", errors="backslashreplace")
         parts_t = text.split("\n") if "\n" in text else text.split("\r")
@@ -744,6 +771,8 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
         ctx.line_sources[b.rel] = (fmt.duckdb_encoding, b.compression, b.new_line)
         if b.plain_utf8 and fmt.duckdb_encoding == "utf-8":
             ctx.plain[b.rel] = "\r" if b.scan.line_terminator == b"\r" else "\n"
+        if b.scan.mixed_line_ends:
+            ctx.mixed.add(b.rel)
     rej, scans = ctx.name("rej"), ctx.name("scan")
     raw, shape = None, None
     if kind == "csv":

@@ -45,6 +45,7 @@ class FileScan:
     has_quote: bool | None = None  # a '"' byte somewhere
     ascii_only: bool | None = None  # no byte >= 0x80 (the same text in UTF-8, latin-1 and cp1252)
     has_nul: bool | None = None  # a NUL byte somewhere (the fast CSV route uses NUL as its null marker)
+    mixed_line_ends: bool | None = None  # CRLF beside bare LF, or a CR that ends no line (DuckDB's readers give up)
     complete: bool = True  # False: a compressed stream that ends early
     problem: str | None = None  # why not complete
 
@@ -71,9 +72,19 @@ class _Text:
         self.quote = False
         self.ascii = True
         self.nul = False
+        self.cr = self.crlf = 0
+        self.lf_seen = False
 
     def feed(self, chunk: bytes) -> None:
         self.size += len(chunk)
+        cr = chunk.count(b"\r")  # most files have none: the pairs are only counted where there are
+        if cr:
+            self.cr += cr
+            self.crlf += chunk.count(b"\r\n")
+        if self.last == b"\r" and chunk[:1] == b"\n":  # a CRLF split by the chunking
+            self.crlf += 1
+        if not self.lf_seen:
+            self.lf_seen = b"\n" in chunk
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
         if self.only_ws and chunk.strip(_WHITESPACE):
@@ -111,7 +122,14 @@ class _Text:
             blank = self.head.split(self.terminator, 1)[0].strip(_WHITESPACE) == b""
         return {"line_terminator": self.terminator, "line_count": self.count + (0 if ends or self.size == 0 else 1),
                 "blank_lines": blank, "ends_with_newline": ends, "utf8_valid": self.utf8_ok, "has_quote": self.quote,
-                "ascii_only": self.ascii, "has_nul": self.nul}
+                "ascii_only": self.ascii, "has_nul": self.nul,
+                "mixed_line_ends": self._mixed()}
+
+    def _mixed(self) -> bool:
+        """CRLF beside bare LF, a CR that ends no line in an LF file, or an LF in a CR-only file."""
+        if self.terminator == b"\n":
+            return 0 < self.crlf < self.count or self.cr > self.crlf
+        return self.terminator == b"\r" and self.lf_seen
 
 
 def _decompressor(compression: str):
@@ -181,6 +199,7 @@ def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
     if bom in ("utf-16-le", "utf-16-be"):  # two-byte units: the byte-level line facts do not apply
         unit = text.last_two if bom == "utf-16-le" else text.last_two[::-1]
         facts.update(line_terminator=None, line_count=None, blank_lines=None, has_quote=None, ascii_only=None, has_nul=None,
+                     mixed_line_ends=None,
                      ends_with_newline=unit in (b"\n\x00", b"\r\x00"))
     return FileScan(digest.hexdigest(), size, text.only_ws if feed is None else (text.size == 0), text.head,
                     compressed=feed is not None, bom=bom, complete=problem is None, problem=problem, **facts)
