@@ -174,6 +174,25 @@ def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
     return "coalesce(" + ", ".join(f"CASE {b} END" for b in branches) + ")"
 
 
+# A JSON number with an exponent: sign, integer digits, fraction digits, exponent (at most three digits: DECIMAL(38)
+# holds no more, and a larger one must not become a string of a million zeros).
+_SCIENTIFIC = r"([+-]?)([0-9]*)(?:[.]([0-9]*))?[eE]([+-]?[0-9]{1,3})"
+
+
+def plain_number_sql(v: str) -> str:
+    """SQL of the JSON number text ``v`` written with an exponent (``1.5e-2``, ``1E3``, DuckDB's ``1e-07``) as plain
+    digits (``0.015``, ``1000``), by moving the decimal point: exact, never through a double, so the value is checked
+    against the column's type, precision and scale like any other (``1e2`` is the integer 100 on every route: the
+    exact-number route keeps the text the file wrote, the fast route DuckDB's rendering of the double). NULL when
+    ``v`` does not have that shape."""
+    parts = f"regexp_extract({v}, {lit('^' + _SCIENTIFIC + '$')}, ['s', 'i', 'f', 'e'])"
+    moved = ("q.s || CASE WHEN q.n <= 0 THEN '0.' || repeat('0', -q.n) || q.d "
+             "WHEN q.n >= length(q.d) THEN q.d || repeat('0', q.n - length(q.d)) "
+             "ELSE q.d[1:q.n] || '.' || q.d[q.n + 1:] END")
+    return (f"list_transform([{parts}], p -> CASE WHEN p.e = '' THEN NULL ELSE list_transform("
+            f"[{{'s': p.s, 'd': p.i || p.f, 'n': length(p.i) + p.e::INT}}], q -> {moved})[1] END)[1]")
+
+
 def one_of(expr: str, values) -> str:
     """``expr`` is one of the constant ``values``, as an OR chain (DuckDB plans ``IN (...)`` lists as a join,
     a hash join per column; comparisons are as cheap as reading the value)."""
@@ -248,6 +267,7 @@ class ColumnSql:
         self.entity, self.col, self.json, self.marked = entity, col, json, marked
         self.src = ident(col.name)
         self.s, self.r, self.v, self.t, self.k, self.ok = (ident(f"_{s}{index}") for s in ("s", "r", "v", "t", "k", "ok"))
+        self.n = ident(f"_n{index}")
         self.pk = ident(f"_pk{index}")  # JSON sources: why the nested path cannot hold a value (readers.json_columns_sql)
 
     # layer 1a: the value's text (JSON: decoded by kind) and, for JSON, its kind
@@ -278,9 +298,17 @@ class ColumnSql:
         tokens = ("",) + tuple(t for t in _tokens(self.entity, self.col) if t != "")
         return f"CASE WHEN {one_of(self.r, tokens)} THEN NULL ELSE {self.r} END AS {self.v}"
 
+    # layer 1d (JSON integer and decimal columns): a number written with an exponent, as plain digits
+    def number_layer(self) -> str | None:
+        if not self.json or self.col.type not in ("integer", "decimal"):
+            return None
+        return (f"CASE WHEN {self.k} = 'number' AND (contains({self.v}, 'e') OR contains({self.v}, 'E')) "
+                f"THEN coalesce({plain_number_sql(self.v)}, {self.v}) ELSE {self.v} END AS {self.n}")
+
     # layer 2: typed value
     def typed_layer(self) -> str:
-        return f"{typed_sql(self.entity, self.col, self.v, self.k if self.json else None)} AS {self.t}"
+        text = self.n if self.number_layer() else self.v
+        return f"{typed_sql(self.entity, self.col, text, self.k if self.json else None)} AS {self.t}"
 
     def _shown_json(self) -> str:
         """The JSON text of the value as the file wrote it (marked numbers shown as numbers again)."""
@@ -338,7 +366,8 @@ class ColumnSql:
         branches.append(f"WHEN {self.ok} THEN NULL")
         branches.append(f"WHEN {self.v} IS NULL THEN {lit(col.name + ': missing required value')}")
         if col.type != "string":
-            branches.append(f"WHEN {self.t} IS NULL THEN {msg(_cast_problem(self.entity, col, self.v))}")
+            text = self.n if self.number_layer() else self.v  # 1e-7 is a decimal that does not fit, not a non-decimal
+            branches.append(f"WHEN {self.t} IS NULL THEN {msg(_cast_problem(self.entity, col, text))}")
         if self._backslash_quote():
             branches.append(f"WHEN {self._backslash_quote()} THEN {lit(col.name + ': ' + BACKSLASH_QUOTE)}")
         if col.accepted_values is not None:
@@ -382,6 +411,7 @@ def validated_select_sql(entity: Entity, source: str, json: bool, doc_ok: str | 
     layer1a = ", ".join(x for c in cols for x in c.decode_layer())
     layer1b = ", ".join(c.trim_layer() for c in cols)
     layer1c = ", ".join(c.token_layer() for c in cols)
+    layer1d = ", ".join(x for c in cols if (x := c.number_layer()))
     layer2 = ", ".join(c.typed_layer() for c in cols)
     layer3 = ", ".join(c.ok_layer() for c in cols)
     row_flag = doc_ok or (shape[0] if shape else None)
@@ -397,9 +427,11 @@ def validated_select_sql(entity: Entity, source: str, json: bool, doc_ok: str | 
         errors = f"CASE WHEN NOT {shape[0]} THEN {shape[1]} ELSE {errors} END"
         first = f"CASE WHEN {shape[0]} THEN {first} END"
     decoded = f"SELECT *, {layer1a} FROM ({source})" if layer1a else source
+    tokens = f"SELECT *, {layer1c} FROM (SELECT *, {layer1b} FROM ({decoded}))"
+    if layer1d:
+        tokens = f"SELECT *, {layer1d} FROM ({tokens})"
     return f"""SELECT *, CASE WHEN NOT _ok THEN {errors} END AS _errs, CASE WHEN NOT _ok THEN {first} END AS _first
-    FROM (SELECT *, {row_ok} AS _ok FROM (SELECT *, {layer3} FROM (SELECT *, {layer2} FROM (
-          SELECT *, {layer1c} FROM (SELECT *, {layer1b} FROM ({decoded}))))))"""
+    FROM (SELECT *, {row_ok} AS _ok FROM (SELECT *, {layer3} FROM (SELECT *, {layer2} FROM ({tokens}))))"""
 
 
 NOT_OBJECT = "<not a JSON object>"

@@ -176,6 +176,25 @@ def test_json_numbers_are_read_from_their_digits_exactly(con, kinds, landing):
     assert_conserved(con, events, result, src, 4)
 
 
+@pytest.mark.parametrize("long_number", [False, True])  # the fast route (a double's text), the exact-number route
+def test_json_numbers_with_an_exponent_load_the_same_on_every_route(con, kinds, landing, long_number):
+    # 1e2 loaded as 100 on the fast route (the double's text '100.0') but was quarantined on the exact route (the
+    # file's '1e2'): the same record's fate hung on an unrelated 16-digit number elsewhere in the file
+    events = kinds["events"]
+    big = '{"id": "z", "value": 12345678901234567.891}\n' if long_number else ""
+    src = land(landing, events, "x.ndjson", big + '{"id": "a", "value": 1.5e-2, "count": 1e2}\n'
+                                              '{"id": "b", "value": 2.5E+1, "count": 1.5e1}\n'
+                                              '{"id": "c", "value": 1e-7, "count": 1}\n{"id": "d", "count": 1.25e1}\n')
+    result = load(con, events, landing)
+    assert [r for r in rows(con, "kinds__events", "id, value, count") if r[0] != "z"] == [
+        ("a", Decimal("0.015"), 100), ("b", Decimal("25"), 15)]
+    first = 2 if long_number else 1
+    assert [(line - first, col) for line, col, _ in quarantine(con, src)] == [(2, "value"), (3, "count")]
+    assert quarantine(con, src)[0][2] == ("value: '1e-7' does not fit DECIMAL(38,3) (at most 35 integer and 3 fraction "
+                                          "digits; values are never rounded)")
+    assert_conserved(con, events, result, src, 5 if long_number else 4)
+
+
 # 2. null tokens and trim ---------------------------------------------------------------------------------
 def test_declared_null_tokens_and_untrimmed_text_with_checks_on_the_staged_value(con, kinds, landing):
     tokens = kinds["tokens"]
