@@ -125,6 +125,13 @@ def map_header(entity: Entity, batch: Batch) -> None:
         mapped[col.name] = pos
         if name.lower() != col.name.lower():
             drift.append(f"renamed {name}->{col.name}")
+    if not mapped and entity.format.header:
+        # no header name is a contract column: every row would load with all contract columns NULL (a wrong
+        # delimiter under a contract without required columns, or another export in this folder)
+        shown = entity.format.delimiter.join(header)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise FileRejected(f"no column of the header is a contract column (header: {shown!r}; contract delimiter "
+                           f"{entity.format.delimiter!r})")
     missing_required = [c.name for c in entity.columns if c.required and c.name not in mapped]
     if missing_required:
         names = ", ".join(repr(n) for n in missing_required)

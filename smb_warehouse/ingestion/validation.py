@@ -256,7 +256,9 @@ def _cast_problem(entity: Entity, col: Column, v: str) -> str:
     if col.type == "boolean":
         return lit("is not a valid boolean (true/false/1/0/yes/no)")
     if col.type == "integer":
-        return lit("is not a valid integer")
+        return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN "
+                f"{lit('is out of the integer range (a 64-bit integer: at most 9223372036854775807 either way)')} "
+                f"ELSE {lit('is not a valid integer')} END")
     return lit(f"is not a valid {col.type}")
 
 

@@ -195,6 +195,18 @@ def test_json_numbers_with_an_exponent_load_the_same_on_every_route(con, kinds, 
     assert_conserved(con, events, result, src, 5 if long_number else 4)
 
 
+def test_an_integer_beyond_64_bits_is_quarantined_saying_so(con, kinds, landing):
+    quoted = kinds["quoted"]
+    src = land(landing, quoted, "big.csv", "id,name,qty\n1,a,9223372036854775807\n2,b,9223372036854775808\n3,c,1.0\n")
+    result = load(con, quoted, landing)
+    assert rows(con, "kinds__quoted", "id, qty") == [("1", 9223372036854775807)]
+    assert quarantine(con, src) == [
+        (3, "qty", "qty: '9223372036854775808' is out of the integer range (a 64-bit integer: at most "
+                   "9223372036854775807 either way)"),
+        (4, "qty", "qty: '1.0' is not a valid integer")]
+    assert_conserved(con, quoted, result, src, 3)
+
+
 # 2. null tokens and trim ---------------------------------------------------------------------------------
 def test_declared_null_tokens_and_untrimmed_text_with_checks_on_the_staged_value(con, kinds, landing):
     tokens = kinds["tokens"]
@@ -306,6 +318,18 @@ def test_a_backslash_escaped_export_loads_when_declared_and_is_never_merged_when
     merged = [q for q in quarantine(con, src) if q[1] == "v"]
     assert merged and all("declare escape: '\\'" in q[2] for q in merged)
     assert_conserved(con, ent, result, src, result.files[0].rows_read)
+
+
+def test_a_header_with_no_contract_column_is_refused_never_loaded_as_rows_of_nulls(tmp_path, con, landing):
+    # with no required column, a file with the wrong delimiter loaded one row of NULLs per line
+    (tmp_path / "o.yml").write_text("system: opt\nentities:\n  rows:\n    description: d\n    primary_key: [id]\n"
+                                    "    columns:\n      id: {type: string}\n      note: {type: string}\n", encoding="utf-8")
+    ent = parse_contract(tmp_path / "o.yml").entities["rows"]
+    bad = land(landing, ent, "semi.csv", "id;note\n1;a\n")
+    result = load(con, ent, landing)
+    (failure,) = result.failures
+    assert failure == f"{bad}: no column of the header is a contract column (header: 'id;note'; contract delimiter ',')"
+    assert_conserved(con, ent, result, bad, 0)
 
 
 @pytest.mark.parametrize("entity, suffix", [("quoted", ".csv"), ("quoted", ".csv.gz"), ("windows", ".csv")])
