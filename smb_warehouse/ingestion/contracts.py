@@ -11,7 +11,9 @@ File options (``format:`` at the top of a contract, overridable per entity):
 * ``delimiter`` (csv, default ``,``), ``header`` (csv, default true), ``quote`` (csv, default ``"``; one
   character: a quote inside an unquoted value is read literally, so exports that never quote keep it),
   ``escape`` (csv, default: the quote doubled, ``""``, as RFC 4180 writes it; ``'\\'`` for backslash-escaped
-  exports such as MySQL's ``SELECT ... INTO OUTFILE``: ``"27\\" monitor"``). Under the default, a value that runs
+  exports such as MySQL's ``SELECT ... INTO OUTFILE``: ``"27\\" monitor"``; its unquoted ``\\N`` is no value, and a
+  file with an escape DuckDB's reader would not read as the export meant, ``\\t``, ``\\0``, an unquoted ``\\\\``,
+  is refused naming the line). Under the default, a value that runs
   over lines and holds a backslash before a quote is quarantined with that hint: it is how a backslash-escaped
   export reads when declared as RFC 4180 (the escaped quote ends nothing and the next records join the value). A file
   holding a NUL byte is read by the strict CSV route (the fast one uses NUL as its null marker).

@@ -72,14 +72,17 @@ def numbered_lines(con: duckdb.DuckDBPyConnection, path_sql: str, encoding: str,
 
 def _field_patterns(delimiter: str, quote: str, escape: str | None = None) -> tuple[str, str, str]:
     d, q = re.escape(delimiter), re.escape(quote)
-    nd = "[^" + (re.escape(delimiter) if len(delimiter) == 1 else "") + "]"
     if escape is None or escape == quote:  # RFC 4180: a quote inside a quoted value is doubled
         inside, tail = f"(?:[^{q}]|{q}{q})*", ""
     else:  # an escape character takes the next one literally (a quote, itself; at the line end: the line break)
         e = re.escape(escape)
         inside, tail = f"(?:[^{q}{e}]|{e}.)*", f"{e}?"
     quoted = f"{q}{inside}{q}"
-    unquoted = f"[^{q}{d}]{nd}*" if len(delimiter) == 1 else f"[^{q}]{nd}*"
+    # an unquoted field: not starting with a quote, up to the next delimiter. RE2 has no "text without the string d"
+    # for a multi-character delimiter: such a field may then run over a delimiter, which only turns quotes that would
+    # open a field into literal ones: the patterns ask whether *some* reading ends inside a quote, and every reading
+    # that ends there still exists, while a quote no reading opens is never made to open one
+    unquoted = f"[^{q}{d}][^{d}]*" if len(delimiter) == 1 else f"[^{q}].*"
     open_tail = f"{q}{inside}{tail}"
     fields = f"(?:(?:{quoted}|{unquoted}|){d})*"
     out_ends_in = fields + open_tail                      # from outside quotes, ends inside an open quote

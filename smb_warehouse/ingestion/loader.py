@@ -204,6 +204,52 @@ def _clean_error(exc: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
+def _escape_problem(path: Path, compression: str | None, escape: str, quote: str, delimiter: str) -> str | None:
+    """Why a file under ``escape`` (``\\``: a backslash-escaped export, as MySQL writes one) cannot be read exactly,
+    or None. DuckDB's reader decodes the escape only inside quoted values, and there keeps only the character after
+    it; MySQL escapes everywhere. What reads back as the export meant: inside quotes the escape before a quote,
+    itself or a line break; unquoted, MySQL's ``\\N`` (its NULL, which the loader takes as no value) and text
+    without the escape. Anything else is refused: ``\\t`` would load as ``t``, ``\\0`` (NUL) as ``0``, an unquoted
+    ``\\\\`` as two backslashes and a quoted ``"\\\\N"`` (the text ``\\N``) as no value. The bytes are searched
+    through a memory map (gzip: decompressed), never line by line in Python."""
+    import mmap
+
+    e, q = re.escape(escape.encode()), re.escape(quote.encode())
+    patterns = [  # (regular expression, what the reader would make of it)
+        # a run of escapes is read from its start: an escaped escape before a letter is fine
+        (rb"(?<!" + e + rb")(?:" + e + e + rb")*" + e + rb"[^" + q + e + rb"\r\nN]", "the character after the escape alone"),
+        (q + e + e + rb"N" + q, "no value (the loader takes \\N as MySQL's NULL)"),
+    ]
+    if len(delimiter) == 1:  # an unquoted value holding an escaped escape: DuckDB keeps both characters
+        d = re.escape(delimiter.encode())
+        patterns.append((rb"(?m)(?:^|" + d + rb")(?!" + q + rb")[^" + d + rb"\r\n]*" + e + e, "both characters"))
+    try:
+        if compression == "gzip":
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                data: bytes | mmap.mmap = fh.read()
+        elif compression is None:
+            with path.open("rb") as fh:
+                if not path.stat().st_size:
+                    return None
+                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        else:
+            return None
+    except (OSError, EOFError, ValueError):
+        return None
+    hits = [(m.end(), m, what) for pattern, what in patterns if (m := re.search(pattern, data))]
+    if not hits:
+        return None
+    end, found, what = min(hits, key=lambda h: h[0])
+    line = sum(data[i:min(i + (1 << 22), end)].count(b"\n") for i in range(0, end, 1 << 22)) + 1
+    text = bytes(data[max(found.start(), end - 12):end]).decode("latin-1")
+    return (f"escape {escape!r} at line {line} ({text!r}) that the CSV reader would not read as the export meant "
+            f"(it would load {what}); under escape {escape!r} only {escape}{quote}, {escape}{escape} and {escape} before a "
+            f"line break inside quotes, and an unquoted {escape}N (no value), read back exactly: fix the export, or leave "
+            f"escape out of the contract if it writes {escape!r} literally")
+
+
 def _line_end_problem(path: Path, compression: str | None) -> str | None:
     """Why DuckDB's CSV reader gave up on a file with its bare "state machine reached an invalid state", when the
     cause is its line ends: CRLF and bare LF mixed (two exports joined, a hand edit), or a lone CR inside a line.
@@ -330,8 +376,10 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
                 twins.append((found, scan, stat))
             continue
         admit(found, scan, stat, res)
+    # a name loaded before that now holds other content supersedes its old rows, also when that content is skipped
+    # as a copy of another file (its rows are there under the other name): a fresh build would not hold the old ones
     superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
-                                                                       if r.status == "empty"])
+                                                                       if r.status in ("empty", "duplicate")])
     # A file superseded in this run takes its old content out of the warehouse: a copy of that content under
     # another name, skipped as its duplicate until now, is decided again in this run, as a fresh build of this
     # landing zone would load it (otherwise it would load one run later, with nothing changed in the landing zone).
@@ -342,7 +390,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, entity: Entity, landing_root: Pa
             res.status = res.message = None
             admit(found, scan, stat, res)
     superseded = _superseded(con, entity, [b.rel for b in batches] + [r.source_file for r in result.files
-                                                                       if r.status == "empty"])
+                                                                       if r.status in ("empty", "duplicate")])
     plan = _plan(con, entity, batches, landing_root)
     while True:
         # a new version that is refused (here or in an attempt below) replaces nothing: the old rows stay
@@ -432,6 +480,10 @@ def _whole_file_checks(entity: Entity, batch: Batch) -> None:
         raise FileRejected(f"the file is UTF-8 text (every non-ASCII byte is part of a valid UTF-8 sequence) but the "
                            f"contract says {fmt.encoding}: read so, its accented letters would load garbled ('é' as "
                            "'Ã©'); declare encoding: utf-8 for this export")
+    if fmt.type == "csv" and fmt.escape_char != fmt.quote:
+        problem = _escape_problem(batch.path, batch.compression, fmt.escape_char, fmt.quote, fmt.delimiter)
+        if problem:
+            raise FileRejected(problem)
     if fmt.type == "csv":
         batch.header = read_header(batch, entity) if fmt.header else [c.name for c in entity.columns]
         map_header(entity, batch)
@@ -678,7 +730,9 @@ class _Ctx:
                                   [key + "_pl"]).fetchone()[0]
         if exists:
             return f"{key}_pl"
-        texts = _all_line_texts(Path(self.root) / rel, self.entity, comp) if rel in self.mixed else None
+        # mixed line ends, and UTF-16 (whose line ends the byte scan cannot see): DuckDB's line reader may give up
+        texts = (_all_line_texts(Path(self.root) / rel, self.entity, comp)
+                 if rel in self.mixed or enc == "utf-16" else None)
         table = L.numbered_lines(self.con, lit(f"{self.root}/{rel}"), enc, comp, nl, key, texts)
         # A line the reader rejected (invalid bytes) holds DuckDB's lossy decoding, which can swallow the quote after
         # a cut UTF-8 sequence ('end\xc3",1'): the quote automaton would then see a quoted value that never closes and
@@ -698,14 +752,29 @@ def _all_line_texts(path: Path, entity: Entity, compression: str | None) -> list
     every line."""
     data = _file_bytes(path, compression)
     codec = _PY_CODEC[entity.format.duckdb_encoding]
-    if data is None or codec == "utf-16":
+    if data is None:
         return None
-    parts = data.split(b"\n")
+    if codec == "utf-16":  # two-byte units: split the text, not the bytes
+        text = data.decode("utf-16", errors="backslashreplace").lstrip("\ufeff")
+        crlf = text.count("\r\n")
+        lines = text.split("\r" if text.count("\r") - crlf > text.count("\n") else "\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return [x[:-1] if x.endswith("\r") else x for x in lines]
+    parts = data.split(_record_terminator(data))
     if parts and parts[-1] == b"":
         parts.pop()
     if parts and parts[0].startswith(b"\xef\xbb\xbf"):
         parts[0] = parts[0][3:]
     return [(x[:-1] if x.endswith(b"\r") else x).decode(codec, errors="backslashreplace") for x in parts]
+
+
+def _record_terminator(data: bytes) -> bytes:
+    """The byte that ends this file's records: LF (CRLF counts as LF, its CR dropped), or CR for an old-Mac file,
+    decided by which ends more lines, so a line break typed in a cell (a bare LF in a CR file, as "CSV (Macintosh)"
+    writes it; a bare LF in an Excel CRLF file) never splits a record."""
+    crlf = data.count(b"\r\n")
+    return b"\r" if data.count(b"\r") - crlf > data.count(b"\n") else b"\n"
 
 
 _PY_CODEC = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}
@@ -739,7 +808,7 @@ def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list
             seg = [x[:-1] if x.endswith("\r") else x for x in parts_t[line - 1: line - 1 + span]]
             out.append("\n".join(seg).lstrip("\ufeff"))
         return out
-    parts = data.split(b"\n") if b"\n" in data else data.split(b"\r")
+    parts = data.split(_record_terminator(data))
     out = []
     for line, span in lines:
         seg = [x[:-1] if x.endswith(b"\r") else x for x in parts[line - 1: line - 1 + span]]
@@ -809,6 +878,18 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
         c.execute(insert)
     except duckdb.Error as exc:
         raise _GroupFailed(batches, kind, exc) from None
+    try:  # an error while numbering lines or finding duplicates is this group's, not the whole entity's
+        _after_read(ctx, batches, kind, rej, scans)
+    except duckdb.Error as exc:
+        raise _GroupFailed(batches, kind, exc) from None
+
+
+def _after_read(ctx: _Ctx, batches: list[Batch], kind: str, rej: str, scans: str) -> None:
+    """Line numbers, reasons of the rows that did not arrive, drift, duplicate keys and cut last records of one
+    group just inserted by ``_run_group``."""
+    c, e = ctx.con, ctx.entity
+    fmt = e.format
+    rels = [b.rel for b in batches]
     table = e.qualified_raw_table
     files = f"(SELECT unnest({lit_list(rels)}))"
     if kind == "csv":  # one scan: lines present per block of 64 (count, bit mask); per-file figures follow from it
@@ -1010,6 +1091,11 @@ def _exact_lines(ctx: _Ctx, b: Batch, min_rn: int, rejects: str, header: int) ->
     starts = ctx.name("starts")
     c.execute(f"""CREATE TEMP TABLE {starts} AS SELECT row_number() OVER (ORDER BY p) AS k, p, span FROM {dmap}
         WHERE d > {header} AND NOT blank AND d NOT IN (SELECT _line FROM {rejects} WHERE _file = {lit(b.rel)})""")
+    n_starts, n_rows = c.execute(f"SELECT (SELECT count(*) FROM {starts}), (SELECT count(*) FROM {table} WHERE "
+                                 f"_source_file = {lit(b.rel)} AND _load_id IN {ctx.markers})").fetchone()
+    if n_starts != n_rows:  # every record start must be one record read: else a record would be lost or misnumbered
+        raise _GroupFailed([b], "csv_strict", f"the CSV reader gave {n_rows} record(s) where the file's lines hold "
+                                              f"{n_starts} (a record it skipped without a word)")
     c.execute(f"UPDATE {table} SET _source_line = s.p FROM {starts} s WHERE _source_file = {lit(b.rel)} "
               f"AND _load_id IN {ctx.markers} AND {table}._source_line - {min_rn - 1} = s.k")
     c.execute(f"UPDATE {rejects} SET _line = m.p FROM {dmap} m WHERE _file = {lit(b.rel)} AND {rejects}._line = m.d")
@@ -1057,12 +1143,15 @@ def _cut_last_records(ctx: _Ctx, batches: list[Batch]) -> None:
     c, e = ctx.con, ctx.entity
     table = e.qualified_raw_table
     for b in batches:
+        # the record that holds the last physical line: the one starting there, or one spanning lines that ends there
+        # (not simply the last record still in raw: when the cut one failed or was a duplicate, that is another)
+        last = b.scan.line_count
+        spanning = (f" OR _source_line IN (SELECT _line FROM {ctx.prefix}_spans WHERE _file = {lit(b.rel)} "
+                    f"AND _line + _span - 1 = {last})" if ctx.has_spans else "")
         c.execute(f"""UPDATE {table} SET _load_id = {lit(ctx.bad)}, _extra_columns = json_object('errors',
             'last record has no line break at the end of the file: it may have been cut while the file was being written',
-            'column', NULL) WHERE _source_file = ? AND _load_id IN {ctx.markers} AND _source_line = (
-            SELECT max(_source_line) FROM {table} WHERE _source_file = ? AND _load_id IN {ctx.markers})
-            AND _source_line > (SELECT coalesce(max(_line), 0) FROM {ctx.prefix}_rj WHERE _file = ?)""",
-                  [b.rel, b.rel, b.rel])
+            'column', NULL) WHERE _source_file = ? AND _load_id IN {ctx.markers} AND (_source_line = {last}{spanning})""",
+                  [b.rel])
 
 
 def _json_drift(ctx: _Ctx, rels: list[str], files: str) -> None:

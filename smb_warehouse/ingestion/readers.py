@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,12 @@ def read_header(batch: Batch, entity: Entity) -> list[str]:
         text = _decode_head(batch, entity)
         line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
     line = line.lstrip("\ufeff")
+    unescaped = re.sub(re.escape(fmt.escape_char) + ".", "", line) if fmt.escape_char != fmt.quote else line
+    if unescaped.count(fmt.quote) % 2:
+        # a quoted column name holding a line break (typed in the header cell, as Excel allows): DuckDB's reader
+        # does not skip such a header and yields no record at all; read as one line, the name would be cut there
+        raise FileRejected("the header row runs over lines: a quoted column name holds a line break (typed in the "
+                           f"header cell?); rename that column in the export (first line: {line[:200]!r})")
     if "\x00" in line or "\ufffd" in line:
         raise FileRejected("header contains NUL bytes or undecodable text; binary file or wrong encoding?")
     if len(fmt.delimiter) == 1:
@@ -125,21 +132,19 @@ def map_header(entity: Entity, batch: Batch) -> None:
         mapped[col.name] = pos
         if name.lower() != col.name.lower():
             drift.append(f"renamed {name}->{col.name}")
-    if not mapped and entity.format.header:
-        # no header name is a contract column: every row would load with all contract columns NULL (a wrong
-        # delimiter under a contract without required columns, or another export in this folder)
-        shown = entity.format.delimiter.join(header)
-        shown = shown if len(shown) <= 200 else shown[:200] + "..."
-        raise FileRejected(f"no column of the header is a contract column (header: {shown!r}; contract delimiter "
-                           f"{entity.format.delimiter!r})")
     missing_required = [c.name for c in entity.columns if c.required and c.name not in mapped]
+    shown = entity.format.delimiter.join(header)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
     if missing_required:
         names = ", ".join(repr(n) for n in missing_required)
         noun = "column" if len(missing_required) == 1 else "columns"
-        shown = entity.format.delimiter.join(header)
-        shown = shown if len(shown) <= 200 else shown[:200] + "..."
         raise FileRejected(f"required {noun} {names} missing (header: {shown!r}; "
                            f"contract delimiter {entity.format.delimiter!r})")
+    if not mapped and entity.format.header:
+        # no header name is a contract column: every row would load with all contract columns NULL (a wrong
+        # delimiter under a contract without required columns, or another export in this folder)
+        raise FileRejected(f"no column of the header is a contract column (header: {shown!r}; contract delimiter "
+                           f"{entity.format.delimiter!r})")
     drift += [f"missing optional {c.name}" for c in entity.columns if c.name not in mapped]
     batch.mapped, batch.extras, batch.drift = mapped, extras, drift
 

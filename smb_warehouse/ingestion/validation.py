@@ -97,7 +97,10 @@ def _formats(entity: Entity, col: Column) -> tuple[str, ...]:
 
 
 def _tokens(entity: Entity, col: Column) -> tuple[str, ...]:
-    return tuple(col.null_tokens if col.null_tokens is not None else entity.format.null_tokens)
+    tokens = tuple(col.null_tokens if col.null_tokens is not None else entity.format.null_tokens)
+    if entity.format.escape == "\\":  # a backslash-escaped export (MySQL) writes NULL as an unquoted \N
+        tokens += ("\\N",)
+    return tokens
 
 
 def _trim(entity: Entity, col: Column) -> bool:

@@ -1,0 +1,113 @@
+"""Export shapes found by trying the loader as a new user would (second round): multi-character delimiters,
+header rows that run over lines, Excel "Unicode Text" and "CSV (Macintosh)" files with line breaks typed in
+cells, the cut last record, and a new version of a file that equals another file's content."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ingest_helpers import assert_conserved, audit, land, load, quarantine
+
+from smb_warehouse.ingestion.contracts import Entity, parse_contract
+
+
+def entity(tmp_path: Path, fmt: str = "{}", required: bool = True) -> Entity:
+    (tmp_path / "x.yml").write_text(
+        f"system: x\nentities:\n  rows:\n    description: d\n    format: {fmt}\n    primary_key: [id]\n    columns:\n"
+        f"      id: {{type: string, required: {str(required).lower()}}}\n      v: {{type: string}}\n"
+        "      n: {type: integer}\n", encoding="utf-8")
+    return parse_contract(tmp_path / "x.yml").entities["rows"]
+
+
+def rows(con) -> list[tuple]:
+    return con.execute("SELECT id, v, n, _source_file, _source_line FROM raw.x__rows ORDER BY 4, 5").fetchall()
+
+
+def test_a_multi_character_delimiter_with_blank_lines_and_values_over_lines(tmp_path, con, landing):
+    # the line map's field pattern for such a delimiter was not a valid regular expression, and the error took the
+    # entity's other, good file down with it
+    ent = entity(tmp_path, "{delimiter: '||'}")
+    good = land(landing, ent, "a.csv", "id||v||n\n1||a||1\n")
+    odd = land(landing, ent, "b.csv", 'id||v||n\n2||b||2\n\n3||"x||\ny"||3\n4||c||zz\n')
+    result = load(con, ent, landing)
+    assert rows(con) == [("1", "a", 1, good, 2), ("2", "b", 2, odd, 2), ("3", "x||\ny", 3, odd, 4)]
+    assert quarantine(con, odd) == [(6, "n", "n: 'zz' is not a valid integer")]
+    assert_conserved(con, ent, result, odd, 3)
+
+
+@pytest.mark.parametrize("header", [b'id,"Customer\nName",n', b'id,"v\n(cents)",n'])
+def test_a_header_row_that_runs_over_lines_is_refused_never_read_as_no_records(tmp_path, con, landing, header):
+    # DuckDB's reader yields no record at all for such a file (audited 'loaded' with 0 rows read), and read as one
+    # line the second name would be cut at the break and mapped to the contract column 'v'
+    ent = entity(tmp_path)
+    bad = land(landing, ent, "h.csv", header + b"\r\n1,Alice,1\r\n2,Bob,2\r\n")
+    result = load(con, ent, landing)
+    (failure,) = result.failures
+    assert failure.startswith(f"{bad}: the header row runs over lines: a quoted column name holds a line break")
+    assert_conserved(con, ent, result, bad, 0)
+
+
+def test_excel_unicode_text_with_a_line_break_typed_in_a_cell_loads(tmp_path, con, landing):
+    # Excel's "Unicode Text": UTF-16, tabs, CRLF after a record and a bare LF inside a quoted cell
+    ent = entity(tmp_path, "{encoding: utf-16, delimiter: \"\\t\", extensions: [.txt]}")
+    good = land(landing, ent, "a.txt", "id\tv\tn\r\n1\ta\t1\r\n".encode("utf-16"))
+    cell = land(landing, ent, "b.txt", 'id\tv\tn\r\n2\t"x\ny"\t2\r\n3\tc\tzz\r\n4\td\t4\r\n'.encode("utf-16"))
+    result = load(con, ent, landing)
+    assert rows(con) == [("1", "a", 1, good, 2), ("2", "x\ny", 2, cell, 2), ("4", "d", 4, cell, 5)]
+    assert con.execute("SELECT source_line, raw_record FROM raw.quarantine").fetchall() == [(4, "3\tc\tzz")]
+    assert_conserved(con, ent, result, cell, 3)
+
+
+def test_a_mac_csv_with_a_line_break_typed_in_a_cell_keeps_its_lines(tmp_path, con, landing):
+    # "CSV (Macintosh)" ends records with CR: a bare LF in a cell made LF the line end, so the record after it got
+    # the header's line and the quarantined record a text made of two records
+    ent = entity(tmp_path)
+    src = land(landing, ent, "m.csv", b'id,v,n\r1,"a\nb",1\r2,b,zz\r3,c,3\r')
+    result = load(con, ent, landing)
+    assert rows(con) == [("1", "a\nb", 1, src, 2), ("3", "c", 3, src, 4)]
+    assert con.execute("SELECT source_line, raw_record FROM raw.quarantine").fetchall() == [(3, "2,b,zz")]
+    assert_conserved(con, ent, result, src, 3)
+
+
+@pytest.mark.parametrize("last", ["3,c,zz", "1,c,3"])  # the cut record fails validation / repeats a key
+def test_only_the_record_on_the_unterminated_last_line_is_taken_as_cut(tmp_path, con, landing, last):
+    ent = entity(tmp_path, "{unterminated_last_line: quarantine}")
+    src = land(landing, ent, "c.csv", "id,v,n\n1,a,1\n2,b,2\n" + last)
+    result = load(con, ent, landing)
+    assert [r[:3] for r in rows(con)] == [("1", "a", 1), ("2", "b", 2)]  # line 3 was quarantined as the cut one
+    ((line, _, reason),) = quarantine(con, src)
+    assert line == 4 and "no line break at the end" not in reason
+    assert_conserved(con, ent, result, src, 3)
+
+
+def test_a_new_version_equal_to_another_files_content_still_supersedes_its_old_rows(tmp_path, con, landing):
+    ent = entity(tmp_path)
+    a = land(landing, ent, "a.csv", "id,v,n\n1,old,1\n2,old,2\n")
+    load(con, ent, landing, "L1")
+    b = land(landing, ent, "b.csv", "id,v,n\n1,new,1\n")
+    load(con, ent, landing, "L2")
+    land(landing, ent, "a.csv", "id,v,n\n1,new,1\n")  # a.csv re-delivered: now the same bytes as b.csv
+    load(con, ent, landing, "L3")
+    assert rows(con) == [("1", "new", 1, b, 2)]  # as a fresh build of this landing zone would hold
+    assert [r[0] for r in audit(con, a)] == ["superseded", "duplicate"]
+    load(con, ent, landing, "L4")  # nothing changed: nothing happens
+    assert rows(con) == [("1", "new", 1, b, 2)]
+
+
+def test_a_backslash_escaped_export_refuses_escapes_the_reader_would_drop(tmp_path, con, landing):
+    # the reader keeps only the character after the escape: "C:\temp" loaded as 'C:temp', MySQL's \0 as '0'
+    ent = entity(tmp_path, "{escape: '\\'}")
+    bad = land(landing, ent, "a.csv", 'id,v,n\n1,"ok \\" and \\\\",1\n2,"C:\\temp",2\n')
+    nulls = land(landing, ent, "b.csv", 'id,v,n\n3,\\N,\\N\n4,"a\\\\",4\n')  # MySQL writes NULL as an unquoted \N
+    quoted_n = land(landing, ent, "c.csv", 'id,v,n\n5,"\\\\N",5\n')  # the text \N, which would read as no value
+    bare = land(landing, ent, "d.csv", 'id,v,n\n6,a\\\\b,6\n')  # unquoted, DuckDB keeps both backslashes
+    result = load(con, ent, landing)
+    failures = sorted(result.failures)
+    assert len(failures) == 3
+    assert failures[0].startswith(f"{bad}: escape '\\\\' at line 3 ('\\\\t') that the CSV reader would not read "
+                                  "as the export meant (it would load the character after the escape alone)")
+    assert failures[1].startswith(f"{quoted_n}: escape '\\\\' at line 2") and "(it would load no value" in failures[1]
+    assert failures[2].startswith(f"{bare}: escape '\\\\' at line 2") and "(it would load both characters)" in failures[2]
+    assert rows(con) == [("3", None, None, nulls, 2), ("4", "a\\", 4, nulls, 3)]
+    assert_conserved(con, ent, result, bad, 0)
+    assert_conserved(con, ent, result, nulls, 2)
