@@ -280,7 +280,17 @@ def _line_end_problem(path: Path, compression: str | None) -> str | None:
         return sum(data[i:min(i + (1 << 22), pos)].count(b"\n") for i in range(0, pos, 1 << 22)) + 1
 
     if crlf >= 0 and bare_lf:
-        return (f"mixed line ends: CRLF (line {line_at(crlf)}) and a bare LF (line {line_at(bare_lf.start())}); the CSV "
+        # a bare LF inside a quoted value (a line break typed in an Excel cell) is fine: name the first one outside
+        # quotes (an even number of quote characters before it; loops over the bare LFs only, on a refused file)
+        outside, before, parity = None, 0, 0
+        for found in re.finditer(rb"(?<!\r)\n", data):
+            parity = (parity + data[before:found.start()].count(b'"')) % 2
+            before = found.start()
+            if not parity:
+                outside = found.start()
+                break
+        where = f"line {line_at(outside)} ends" if outside is not None else "a line ends"
+        return (f"mixed line ends: records end in CRLF (line {line_at(crlf)}) and in a bare LF ({where} so); the CSV "
                 "reader takes one kind per file: convert the file (e.g. dos2unix) or fix the export")
     if lone_cr and (crlf >= 0 or bare_lf) and (lone_cr.end() < len(data)):
         return (f"a lone CR (carriage return) inside line {line_at(lone_cr.start())} of a file whose lines end in "

@@ -350,8 +350,12 @@ def test_an_excel_csv_with_line_breaks_typed_in_cells_loads(con, kinds, landing,
 
 
 @pytest.mark.parametrize("data, cause", [
-    (b"id,name,qty\r\n1,a,1\n2,b,2\r\n", "mixed line ends: CRLF (line 1) and a bare LF (line 2); the CSV reader takes "
-                                         "one kind per file: convert the file (e.g. dos2unix) or fix the export"),
+    (b"id,name,qty\r\n1,a,1\n2,b,2\r\n", "mixed line ends: records end in CRLF (line 1) and in a bare LF (line 2 "
+                                         "ends so); the CSV reader takes one kind per file: convert the file (e.g. "
+                                         "dos2unix) or fix the export"),
+    (b'id,name,qty\r\n1,"a\nb",1\r\n2,b,2\n', "mixed line ends: records end in CRLF (line 1) and in a bare LF "
+                                               "(line 4 ends so); the CSV reader takes one kind per file: convert the "
+                                               "file (e.g. dos2unix) or fix the export"),
     (b"id,name,qty\n1,a\rb,1\n", "a lone CR (carriage return) inside line 2 of a file whose lines end in LF: quote "
                                "that value, or remove the CR in the export")])
 def test_line_ends_the_csv_reader_cannot_take_are_named_with_their_lines(con, kinds, landing, data, cause):
