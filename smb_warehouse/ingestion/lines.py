@@ -53,9 +53,9 @@ def numbered_lines(con: duckdb.DuckDBPyConnection, path_sql: str, encoding: str,
     reader rejected, e.g. not decodable, included with their text as the reader saw it and
     ``rejected = true``). Returns the table name.
 
-    ``texts``: the file's lines, already split and decoded by the caller, for a file whose line ends are mixed:
-    DuckDB's CSV reader gives up on one ("state machine reached an invalid state"), as Excel writes them (CRLF
-    after a record, a bare LF for a line break typed in a cell)."""
+    ``texts``: the file's lines, already split and decoded by the caller, for a file DuckDB's CSV reader may not
+    split ("state machine reached an invalid state"): mixed line ends, as Excel writes them (CRLF after a record, a
+    bare LF for a line break typed in a cell), also in UTF-16."""
     raw, rej, scan, out = f"{prefix}_plr", f"{prefix}_plrej", f"{prefix}_plscan", f"{prefix}_pl"
     if texts is not None:
         con.execute(f"CREATE TEMP TABLE {out} AS SELECT generate_subscripts(ls, 1) AS p, unnest(ls) AS l, false AS rejected "

@@ -756,10 +756,10 @@ class _Ctx:
 
 
 def _all_line_texts(path: Path, entity: Entity, compression: str | None) -> list[str] | None:
-    """Every physical line of a file whose line ends are mixed (``FileScan.mixed_line_ends``), which DuckDB's line
-    reader cannot split: split at LF, the CR of CRLF and a leading BOM dropped, decoded with the contract's encoding
-    (undecodable bytes as \\xNN). None for what Python cannot open. Such files are Excel-sized; the line map needs
-    every line."""
+    """Every physical line of a file DuckDB's line reader may not split (mixed line ends, ``FileScan.mixed_line_ends``;
+    UTF-16): split at the byte that ends its records (``_record_terminator``), the CR of CRLF and a leading BOM
+    dropped, decoded with the contract's encoding (undecodable bytes as \\xNN). None for what Python cannot open.
+    Such files are Excel-sized (Excel's own exports); the line map needs every line."""
     data = _file_bytes(path, compression)
     codec = _PY_CODEC[entity.format.duckdb_encoding]
     if data is None:

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smb_warehouse.ingestion.contracts import Entity
+from smb_warehouse.ingestion.contracts import Entity, parse_contract
 from smb_warehouse.ingestion.loader import ContractViolation, EntityLoadResult, load_entity
+
+
+def one_entity(folder: Path, system: str, columns: dict[str, str], fmt: str = "{}", key: str = "id") -> Entity:
+    """The entity ``<system>.rows`` of a contract written to ``folder``: ``columns`` maps each name to its YAML
+    flow mapping (``"{type: string, required: true}"``), ``fmt`` is the entity's ``format:`` mapping."""
+    lines = [f"system: {system}", "entities:", "  rows:", "    description: a test export", f"    format: {fmt}",
+             f"    primary_key: [{key}]", "    columns:"] + [f"      {name}: {spec}" for name, spec in columns.items()]
+    path = folder / f"{system}.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return parse_contract(path).entities["rows"]
 
 
 def land(landing: Path, entity: Entity, name: str, content: str | bytes) -> str:

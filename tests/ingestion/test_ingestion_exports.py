@@ -6,17 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest_helpers import assert_conserved, audit, land, load, quarantine
+from ingest_helpers import assert_conserved, audit, land, load, one_entity, quarantine
 
-from smb_warehouse.ingestion.contracts import Entity, parse_contract
+from smb_warehouse.ingestion.contracts import Entity
 
 
-def entity(tmp_path: Path, fmt: str = "{}", required: bool = True) -> Entity:
-    (tmp_path / "x.yml").write_text(
-        f"system: x\nentities:\n  rows:\n    description: d\n    format: {fmt}\n    primary_key: [id]\n    columns:\n"
-        f"      id: {{type: string, required: {str(required).lower()}}}\n      v: {{type: string}}\n"
-        "      n: {type: integer}\n", encoding="utf-8")
-    return parse_contract(tmp_path / "x.yml").entities["rows"]
+def entity(tmp_path: Path, fmt: str = "{}") -> Entity:
+    return one_entity(tmp_path, "x", {"id": "{type: string, required: true}", "v": "{type: string}",
+                                      "n": "{type: integer}"}, fmt)
 
 
 def rows(con) -> list[tuple]:

@@ -5,9 +5,7 @@ import datetime as dt
 import json
 
 import pytest
-from ingest_helpers import assert_conserved, land, load, quarantine
-
-from smb_warehouse.ingestion.contracts import parse_contract
+from ingest_helpers import assert_conserved, land, load, one_entity, quarantine
 
 
 def event(**overrides) -> str:
@@ -123,15 +121,12 @@ def test_a_nested_path_whose_parent_is_not_an_object_is_quarantined_never_nulled
 
 
 def test_a_nested_path_in_a_json_array_checks_every_parent(tmp_path, con, landing):
-    (tmp_path / "deep.yml").write_text(
-        "system: deep\nentities:\n  docs:\n    description: d\n    format: {type: json_array}\n"
-        "    primary_key: [id]\n    columns:\n      id: {type: string, required: true}\n"
-        "      city: {type: string, path: '$.a.b.city'}\n", encoding="utf-8")
-    docs = parse_contract(tmp_path / "deep.yml").entities["docs"]
+    docs = one_entity(tmp_path, "deep", {"id": "{type: string, required: true}",
+                                         "city": "{type: string, path: '$.a.b.city'}"}, "{type: json_array}")
     src = land(landing, docs, "d.json", json.dumps([{"id": "1", "a": {"b": "x"}}, {"id": "2", "a": {"b": {"city": "G"}}},
                                                     {"id": "3", "a": {"b": None}}]))
     result = load(con, docs, landing)
-    assert con.execute("SELECT id, city FROM raw.deep__docs ORDER BY 1").fetchall() == [("2", "G"), ("3", None)]
+    assert con.execute("SELECT id, city FROM raw.deep__rows ORDER BY 1").fetchall() == [("2", "G"), ("3", None)]
     assert quarantine(con, src) == [
         (1, "city", "city: a JSON string at $.a.b where the contract path $.a.b.city expects an object")]
     assert_conserved(con, docs, result, src, 3)

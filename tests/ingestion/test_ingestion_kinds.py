@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from ingest_helpers import assert_conserved, audit, land, load, quarantine
+from ingest_helpers import assert_conserved, audit, land, load, one_entity, quarantine
 
 from smb_warehouse.ingestion.contracts import ContractError, parse_contract
 
@@ -219,44 +219,35 @@ def test_declared_null_tokens_and_untrimmed_text_with_checks_on_the_staged_value
     assert_conserved(con, tokens, result, src, 4)
 
 
-def test_contract_options_are_checked(tmp_path):
-    bad = tmp_path / "bad.yml"
-    bad.write_text(KINDS_CONTRACT.replace("done_marker: '.done'", "unterminated_last_line: accept"), encoding="utf-8")
-    with pytest.raises(ContractError, match="needs a done_marker"):
-        parse_contract(bad)
-    bad.write_text(KINDS_CONTRACT.replace("amount: {type: decimal, precision: 6, scale: 2}",
-                                          "amount: {type: string, scale: 2}"), encoding="utf-8")
-    with pytest.raises(ContractError, match="precision/scale only apply to decimal"):
-        parse_contract(bad)
+ID = "{type: string, required: true}"
+_CSV_FORMAT = 'format: {type: csv, delimiter: ",", header: true}'
+
+
+@pytest.mark.parametrize("old, new, refusal", [
+    ("done_marker: '.done'", "unterminated_last_line: accept", "needs a done_marker"),
+    ("amount: {type: decimal, precision: 6, scale: 2}", "amount: {type: string, scale: 2}",
+     "precision/scale only apply to decimal"),
     # strptime's %z gives an instant; a date column would get the calendar day of wherever the run happens
-    bad.write_text(KINDS_CONTRACT.replace("seen_at: {type: timestamp}", "seen_at: {type: date, formats: ['%Y-%m-%d%z']}"),
-                   encoding="utf-8")
-    with pytest.raises(ContractError, match="a date format cannot hold a UTC offset"):
-        parse_contract(bad)
-    bad.write_text(KINDS_CONTRACT.replace("format: {type: csv, delimiter: \",\", header: true}",
-                                          "format: {type: csv, date_formats: ['%d.%m.%Y %z']}"), encoding="utf-8")
-    with pytest.raises(ContractError, match="date_formats cannot hold a UTC offset"):
-        parse_contract(bad)
+    ("seen_at: {type: timestamp}", "seen_at: {type: date, formats: ['%Y-%m-%d%z']}", "a date format cannot hold a UTC offset"),
+    (_CSV_FORMAT, "format: {type: csv, date_formats: ['%d.%m.%Y %z']}", "date_formats cannot hold a UTC offset"),
     # no quote character: the CSV readers and the line map would crash on the first file, naming none
-    bad.write_text(KINDS_CONTRACT.replace('format: {type: csv, delimiter: ",", header: true}',
-                                          "format: {type: csv, quote: ''}"), encoding="utf-8")
-    with pytest.raises(ContractError, match="quote must be one character other than the delimiter"):
-        parse_contract(bad)
-    bad.write_text(KINDS_CONTRACT.replace('format: {type: csv, delimiter: ",", header: true}',
-                                          "format: {type: csv, escape: ','}"), encoding="utf-8")
-    with pytest.raises(ContractError, match="escape must be one character other than the delimiter"):
+    (_CSV_FORMAT, "format: {type: csv, quote: ''}", "quote must be one character other than the delimiter"),
+    (_CSV_FORMAT, "format: {type: csv, escape: ','}", "escape must be one character other than the delimiter"),
+])
+def test_contract_options_are_checked(tmp_path, old, new, refusal):
+    bad = tmp_path / "bad.yml"
+    assert old in KINDS_CONTRACT
+    bad.write_text(KINDS_CONTRACT.replace(old, new), encoding="utf-8")
+    with pytest.raises(ContractError, match=refusal):
         parse_contract(bad)
 
 
 def test_dates_without_separators_are_fixed_width_never_a_guessed_year(tmp_path, con, landing):
     # 03112024 exported from a number column loses its leading zero: strptime, reading greedily, made 3112024
     # 31 Dec 0024 under %d%m%Y, and 2024115 (15 Jan or 5 Nov?) 5 Nov under %Y%m%d
-    (tmp_path / "c.yml").write_text(
-        "system: compact\nentities:\n  rows:\n    description: d\n    format: {date_formats: ['%d%m%Y']}\n"
-        "    primary_key: [id]\n    columns:\n      id: {type: string, required: true}\n"
-        "      d: {type: date}\n      e: {type: date, formats: ['%Y%m%d']}\n"
-        "      t: {type: timestamp, formats: ['%Y%m%d %H%M%S']}\n", encoding="utf-8")
-    ent = parse_contract(tmp_path / "c.yml").entities["rows"]
+    ent = one_entity(tmp_path, "compact", {"id": ID, "d": "{type: date}", "e": "{type: date, formats: ['%Y%m%d']}",
+                                           "t": "{type: timestamp, formats: ['%Y%m%d %H%M%S']}"},
+                     "{date_formats: ['%d%m%Y']}")
     src = land(landing, ent, "a.csv", "id,d,e,t\n1,03112024,20240115,20240115 093000\n2,3112024,,\n3,,2024115,\n"
                                       "4,,,2024011 93000\n")
     result = load(con, ent, landing)
@@ -270,11 +261,7 @@ def test_dates_without_separators_are_fixed_width_never_a_guessed_year(tmp_path,
 
 
 def test_date_formats_are_tried_in_order_past_a_shape_that_does_not_parse(tmp_path, con, landing):
-    (tmp_path / "o.yml").write_text(
-        "system: order\nentities:\n  rows:\n    description: d\n    format: {date_formats: ['%m/%d/%Y', '%d/%m/%Y']}\n"
-        "    primary_key: [id]\n    columns:\n      id: {type: string, required: true}\n      d: {type: date}\n",
-        encoding="utf-8")
-    ent = parse_contract(tmp_path / "o.yml").entities["rows"]
+    ent = one_entity(tmp_path, "order", {"id": ID, "d": "{type: date}"}, "{date_formats: ['%m/%d/%Y', '%d/%m/%Y']}")
     src = land(landing, ent, "a.csv", "id,d\n1,05/06/2024\n2,31/12/2024\n3,31/31/2024\n")
     result = load(con, ent, landing)
     assert rows(con, "order__rows", "id, d") == [("1", dt.date(2024, 5, 6)), ("2", dt.date(2024, 12, 31))]
@@ -297,10 +284,8 @@ def test_a_backslash_escaped_export_loads_when_declared_and_is_never_merged_when
     # the next record joins the value (a record gone, nothing quarantined)
     data = ('id,v,n\n1,"Monitor 27\\"",1\n2,Cable 5",2\n3,"say \\"hi\\"\nand bye",3\n4,"back\\\\slash",4\n'
             + ('5,"x"y,5\n' if stray else "") + "6,x,zz\n")
-    contract = ("system: my\nentities:\n  rows:\n    description: d\n    format: {escape: %s}\n    primary_key: [id]\n"
-                "    columns:\n      id: {type: string, required: true}\n      v: {type: string}\n      n: {type: integer}\n")
-    (tmp_path / "m.yml").write_text(contract % "'\\'", encoding="utf-8")
-    ent = parse_contract(tmp_path / "m.yml").entities["rows"]
+    columns = {"id": ID, "v": "{type: string}", "n": "{type: integer}"}
+    ent = one_entity(tmp_path, "my", columns, "{escape: '\\'}")
     src = land(landing, ent, "a.csv", data)
     result = load(con, ent, landing)
     assert rows(con, "my__rows", "id, v, _source_line") == [
@@ -309,8 +294,7 @@ def test_a_backslash_escaped_export_loads_when_declared_and_is_never_merged_when
     assert [q[:2] for q in quarantine(con, src)] == ([(7, None)] if stray else []) + [(last, "n")]
     assert_conserved(con, ent, result, src, 6 if stray else 5)
 
-    (tmp_path / "m.yml").write_text(contract % "null", encoding="utf-8")  # the same file declared as RFC 4180
-    ent = parse_contract(tmp_path / "m.yml").entities["rows"]
+    ent = one_entity(tmp_path, "my", columns)  # the same file declared as RFC 4180
     con.execute("DROP TABLE raw.my__rows")
     con.execute("DELETE FROM raw.quarantine")
     con.execute("DELETE FROM raw.load_audit")
@@ -322,9 +306,7 @@ def test_a_backslash_escaped_export_loads_when_declared_and_is_never_merged_when
 
 def test_a_header_with_no_contract_column_is_refused_never_loaded_as_rows_of_nulls(tmp_path, con, landing):
     # with no required column, a file with the wrong delimiter loaded one row of NULLs per line
-    (tmp_path / "o.yml").write_text("system: opt\nentities:\n  rows:\n    description: d\n    primary_key: [id]\n"
-                                    "    columns:\n      id: {type: string}\n      note: {type: string}\n", encoding="utf-8")
-    ent = parse_contract(tmp_path / "o.yml").entities["rows"]
+    ent = one_entity(tmp_path, "opt", {"id": "{type: string}", "note": "{type: string}"})
     bad = land(landing, ent, "semi.csv", "id;note\n1;a\n")
     result = load(con, ent, landing)
     (failure,) = result.failures
