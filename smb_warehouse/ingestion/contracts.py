@@ -39,7 +39,8 @@ File options (``format:`` at the top of a contract, overridable per entity):
   is quarantined, never shifted). A timestamp column's own ``formats`` may end in ``%z`` (same UTC result on
   every machine, whatever its time zone); a date format may not (a date is a calendar day: the contract is
   refused).
-* ``decimal_separator`` (``.`` or ``,``) and ``thousands_separator`` (default none): a decimal must use
+* ``decimal_separator`` (``.`` or ``,``) and ``thousands_separator`` (default none; a JSON entity does not take
+  them from a CSV system format unless it declares them itself): a decimal must use
   exactly these; thousands groups must be full groups of three after a first group without a leading
   zero (``1.234,56``; ``0.125`` is never 125). Any other shape (currency signs, spaces, the other
   convention) is quarantined.
@@ -59,6 +60,10 @@ File options (``format:`` at the top of a contract, overridable per entity):
   *supersedes* it: the old rows leave raw and quarantine in the same transaction (audit status
   ``superseded``).
 
+System and entity names are lower case letters, digits and single underscores (they name the raw table
+``<system>__<entity>``), one contract file per system, and every JSON path a simple ``$.key.key``: a contract
+that breaks one of these is refused when it is read, not at the first load.
+
 Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required``, ``pii``,
 ``description``, ``pattern`` (full match), ``accepted_values``, ``aliases`` (renamed headers / JSON keys),
 ``path`` (JSON path ``$.a.b``; a record where a parent on the path is present but not an object, e.g. ``a`` a
@@ -68,6 +73,7 @@ quarantined, never rounded), ``null_tokens`` and ``trim`` (override the file's).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -249,6 +255,13 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
         if key not in FileFormat.__dataclass_fields__:
             raise ContractError(f"{where}: unknown format option {key!r}")
         merged[key] = tuple(str(v) for v in value) if key in _TUPLE_OPTIONS and value is not None else value
+    if base is not None and base.type == "csv" and merged.get("type") != "csv":
+        # a JSON entity of a system whose file format is CSV does not take the CSV's number conventions unless it
+        # declares them: JSON writes numbers with a '.', and under an inherited thousands '.' a string "1.234"
+        # would load as 1234 beside the number 1.234 loading as 1.234
+        for option in ("decimal_separator", "thousands_separator"):
+            if option not in (raw or {}):
+                merged[option] = FileFormat.__dataclass_fields__[option].default
     fmt = FileFormat(**merged)
     if fmt.type not in FILE_FORMATS:
         raise ContractError(f"{where}: format type {fmt.type!r} not one of {FILE_FORMATS}")
@@ -320,13 +333,34 @@ def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
     )
 
 
+_NAME = re.compile(r"[a-z][a-z0-9_]*")  # system and entity names become raw table names and Dagster asset keys
+
+
+def _check_json_paths(entity: Entity, where: str) -> None:
+    """Every JSON path of a JSON entity is one the readers can address (``$.a.b``: keys without dots, brackets or
+    quotes; an alias is a top-level key): else the first load would fail for every file, naming none."""
+    if entity.format.type == "csv":
+        return
+    for col in entity.columns:
+        for path in [col.json_path] + [f"$.{a}" for a in col.aliases]:
+            if not path.startswith("$.") or any(ch in path for ch in "[]\"'*") or "" in path[2:].split("."):
+                raise ContractError(f"{where}.{col.name}: JSON path {path!r} is not a simple $.key.key path (keys "
+                                    "without dots, brackets or quotes)")
+
+
 def parse_contract(path: Path) -> SystemContract:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     system = doc["system"]
+    if not isinstance(system, str) or not _NAME.fullmatch(system) or "__" in system:
+        raise ContractError(f"{path.name}: system name {system!r} must be lower case letters, digits and single "
+                            "underscores (it names the raw tables <system>__<entity>)")
     base = _parse_format(doc.get("format"), None, f"{path.name}")
     entities: dict[str, Entity] = {}
     for name, spec in doc["entities"].items():
         where = f"{path.name}:{name}"
+        if not isinstance(name, str) or not _NAME.fullmatch(name) or "__" in name:
+            raise ContractError(f"{where}: entity name {name!r} must be lower case letters, digits and single "
+                                "underscores (it names the raw table <system>__<entity>)")
         columns = tuple(_parse_column(c, s, where) for c, s in spec["columns"].items())
         names = {c.name for c in columns}
         key = _tuple(spec.get("primary_key"))
@@ -340,14 +374,22 @@ def parse_contract(path: Path) -> SystemContract:
             primary_key=key,
             columns=columns,
         )
+        _check_json_paths(entities[name], where)
     return SystemContract(system, str(doc.get("description", "")), path, entities)
 
 
 @lru_cache(maxsize=8)
 def load_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, SystemContract]:
-    """All system contracts, keyed by system name."""
+    """All system contracts, keyed by system name. Raises ContractError when two files declare the same system
+    (one would silently hide the other's entities)."""
     contracts = [parse_contract(p) for p in sorted(contracts_dir.glob("*.yml"))]
-    return {c.system: c for c in contracts}
+    by_system: dict[str, SystemContract] = {}
+    for c in contracts:
+        if c.system in by_system:
+            raise ContractError(f"{c.path.name} and {by_system[c.system].path.name} both declare system {c.system!r}: "
+                                "one contract file per system")
+        by_system[c.system] = c
+    return by_system
 
 
 def all_entities(contracts_dir: Path = CONTRACTS_DIR) -> list[Entity]:

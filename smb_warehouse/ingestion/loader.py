@@ -532,14 +532,18 @@ def _risky_number_files(con: duckdb.DuckDBPyConnection, entity: Entity, batches:
                         landing_root: Path) -> list[str]:
     """Files that take the exact-number route (numbers re-read from their text) because DuckDB's JSON reader, which
     parses a number as a double, could change what they mean: a run of 16+ digits (a number that long may not
-    survive the double), or a number under the key of a string column (the double's text is not what the file
-    wrote: ``7.10`` would be stored as '7.1', ``1e2`` as '100.0'). The test is a regular expression over the text:
-    a match inside a string value only costs the slower route."""
+    survive the double), a number with an exponent (``1e-400`` underflows to 0), a number under the key of a string
+    column (the double's text is not what the file wrote: ``7.10`` would be stored as '7.1', ``1e2`` as '100.0'),
+    or a key with a ``\\u`` escape (``"\\u0073"`` is a string column's key the name test cannot see). The test is
+    a regular expression over the text: a match inside a string value only costs the slower route."""
     if not batches:
         return []
     string_keys = sorted({json_path_parts(path)[-1] for c in entity.columns if c.type == "string"
                           for path in [c.json_path] + [f"$.{a}" for a in c.aliases] if json_path_parts(path)})
-    pattern = "[0-9.]{16}"
+    # a number with an exponent: the double may underflow to 0 (1e-400) or change its digits; an escaped character
+    # (\u0073 for 's'): a key the string-key test below cannot see by its name
+    pattern = (r'[0-9.]{16}|[:,\[][ \t]*-?[0-9]+(?:\.[0-9]*)?[eE]'  # a run of 16+ digits; a number with an exponent
+               r'|\\u[0-9a-fA-F]{4}(?:[^"\\]|\\.)*"[ \t]*:')  # a key holding a \u escape
     if string_keys:
         pattern += '|"(?:' + "|".join(re.escape(k) for k in string_keys) + ')"[ \t]*:[ \t]*-?[0-9]'
     with _search_path(con, landing_root):

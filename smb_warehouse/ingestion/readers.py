@@ -262,15 +262,26 @@ def _parent_kind_sql(parts: list[str], marked: bool) -> str:
         kind = (f"CASE json_type({node}) WHEN 'VARCHAR' THEN {text} WHEN 'ARRAY' THEN 'array' "
                 f"WHEN 'BOOLEAN' THEN 'boolean' ELSE 'number' END")
         branches.append(f"WHEN json_type({node}) NOT IN ('OBJECT', 'NULL') "
-                        f"THEN concat('a JSON ', {kind}, ' at ', {lit('$.' + '.'.join(parts[:depth]))})")
+                        f"THEN concat('a JSON ', {kind}, ' at ', {lit('$.' + '.'.join(parts[:depth]))}, "
+                        f"{lit(' where the contract path $.' + '.'.join(parts) + ' expects an object')})")
     return "CASE " + " ".join(branches) + " END"
+
+
+def _inner_paths(patch: dict, trail: tuple[str, ...] = ()) -> list[list[str]]:
+    """The key paths of the objects inside a merge patch, deepest first (``{"y": {"z": None}}`` -> ``[["y"]]``)."""
+    out: list[list[str]] = []
+    for key, child in patch.items():
+        if isinstance(child, dict):
+            out += _inner_paths(child, (*trail, key)) + [[*trail, key]]
+    return out
 
 
 def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
     """(per-column value SQL from the map ``m``, ``_extra`` SQL). Top-level keys come straight from the
     map; nested paths from the parent's JSON; aliases are tried after the name. Each column ``i`` also gets
-    ``_pk<i>`` (VARCHAR): why its nested contract path cannot hold a value when no path gave one (a parent
-    that is a string, array ...; see ``_parent_kind_sql``), else NULL; validation quarantines such a record.
+    ``_pk<i>`` (VARCHAR): why the record cannot give the column a value, else NULL: its nested contract path
+    is blocked by a parent that is a string, array ... (``_parent_kind_sql``), or its name and an alias both hold
+    one (CSV refuses such a header); validation quarantines such a record with that reason.
     ``marked``: numbers were rewritten by ``exact_numbers_sql`` (the careful routes)."""
     cols, top_known, parents = [], set(), {}
     for i, c in enumerate(entity.columns):
@@ -289,6 +300,11 @@ def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
         parts = json_path_parts(c.json_path)
         blocked = (f"CASE WHEN {value} IS NULL THEN {_parent_kind_sql(parts, marked)} END" if len(parts) > 1
                    else "NULL::VARCHAR")
+        if len(options) > 1:  # the name and an alias (or two aliases) both hold a value: which one is meant is unclear
+            names = [c.json_path] + [f"$.{a}" for a in c.aliases]
+            present = " + ".join(f"coalesce({o}::VARCHAR <> 'null', false)::INT" for o in options)
+            blocked = (f"CASE WHEN {present} > 1 THEN {lit('more than one of ' + ', '.join(names) + ' holds a value')} "
+                       f"ELSE {blocked} END")
         cols.append(f"{value} AS {ident(c.name)}, {blocked} AS {ident(f'_pk{i}')}")
     known = "[" + ", ".join(lit(k) for k in sorted(top_known)) + "]"
     present = " + ".join(f"map_contains(m, {lit(k)})::INT" for k in sorted(top_known))
@@ -303,6 +319,17 @@ def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
                 node = node.setdefault(key, {})
             node[sub[-1]] = None
         left = f"json_merge_patch(m[{lit(parent)}], {lit(json.dumps(patch))})"
+        # objects the patch emptied on the way to a deeper path ($.x.y.z leaves {"y": {}}) are not extra keys: dropped,
+        # deepest first
+        for keys in _inner_paths(patch):
+            nulled: dict = {}
+            node = nulled
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = None
+            path = "$." + ".".join(f'"{k}"' for k in keys)
+            left = (f"CASE WHEN json_extract({left}, {lit(path)})::VARCHAR = '{{}}' "
+                    f"THEN json_merge_patch({left}, {lit(json.dumps(nulled))}) ELSE {left} END")
         pieces.append(f"CASE WHEN json_type(m[{lit(parent)}]) = 'OBJECT' AND {left}::VARCHAR NOT IN ('{{}}') "
                       f"THEN json_object({lit(parent)}, {left}) END")
     extra = pieces[0] if len(pieces) == 1 else "nullif(json_merge_patch(" + ", ".join(

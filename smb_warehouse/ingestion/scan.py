@@ -11,9 +11,10 @@ decide cheaply, before DuckDB reads anything, what route the file takes:
 * ``bom``: a byte-order mark (a UTF-16 file under a UTF-8 contract is refused as a whole);
 * ``head``: the first bytes (header row, NDJSON shape check).
 
-Compressed files (gzip, zstd) are hashed as they landed and their text facts are taken from the
-decompressed stream in the same pass; a stream that ends early (a copy still in progress, or a damaged
-file) sets ``complete = False``. The pass works on fixed-size chunks; Python never iterates over lines.
+Compressed files (gzip, zstd) are hashed by their decompressed text (a compressed copy of a loaded file is the
+same content), and their text facts are taken from the decompressed stream in the same pass; a stream that ends
+early (a copy still in progress, or a damaged file) sets ``complete = False``. The pass works on fixed-size
+chunks; Python never iterates over lines.
 """
 from __future__ import annotations
 
@@ -163,8 +164,10 @@ def _decompressor(compression: str):
 
 def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
     """Hash and measure ``path`` in one pass (``compressed``: 'gzip' or 'zstd' to measure the decompressed
-    text; True only hashes). Raises OSError when the file cannot be read."""
+    text, and hash it: a compressed copy of a loaded file is the same content; True only hashes the bytes).
+    Raises OSError when the file cannot be read."""
     digest = hashlib.sha256()
+    text_digest = hashlib.sha256()  # of the decompressed text: the same rows gzipped, zstd-ed or plain are one content
     raw_head = b""
     size = 0
     text = _Text()
@@ -188,6 +191,7 @@ def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
                     for part in feed(chunk):
                         if part:
                             text.feed(part)
+                            text_digest.update(part)
                 except Exception as exc:  # zlib.error, zstandard.ZstdError: damaged stream
                     problem = f"the {compressed} stream is damaged ({exc})"
     if compressed is True:
@@ -201,7 +205,8 @@ def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
         facts.update(line_terminator=None, line_count=None, blank_lines=None, has_quote=None, ascii_only=None, has_nul=None,
                      mixed_line_ends=None,
                      ends_with_newline=unit in (b"\n\x00", b"\r\x00"))
-    return FileScan(digest.hexdigest(), size, text.only_ws if feed is None else (text.size == 0), text.head,
+    sha256 = text_digest.hexdigest() if feed is not None else digest.hexdigest()
+    return FileScan(sha256, size, text.only_ws if feed is None else (text.size == 0), text.head,
                     compressed=feed is not None, bom=bom, complete=problem is None, problem=problem, **facts)
 
 

@@ -273,7 +273,7 @@ class ColumnSql:
         self.src = ident(col.name)
         self.s, self.r, self.v, self.t, self.k, self.ok = (ident(f"_{s}{index}") for s in ("s", "r", "v", "t", "k", "ok"))
         self.n = ident(f"_n{index}")
-        self.pk = ident(f"_pk{index}")  # JSON sources: why the nested path cannot hold a value (readers.json_columns_sql)
+        self.pk = ident(f"_pk{index}")  # JSON sources: why the record gives no value (readers.json_columns_sql)
 
     # layer 1a: the value's text (JSON: decoded by kind) and, for JSON, its kind
     def decode_layer(self) -> list[str]:
@@ -363,8 +363,7 @@ class ColumnSql:
 
         branches = []
         if self.json:
-            branches.append(f"WHEN {self.pk} IS NOT NULL THEN concat({lit(col.name + ': ')}, {self.pk}, "
-                            f"{lit(f' where the contract path {col.json_path} expects an object')})")
+            branches.append(f"WHEN {self.pk} IS NOT NULL THEN concat({lit(col.name + ': ')}, {self.pk})")
             branches.append(f"WHEN {self.kind_bad()} THEN concat({lit(col.name + ': ')}, 'a JSON ', {self.k}, ' (', "
                             f"left({self._shown_json()}, {_MAX_SHOWN}), "
                             f"') where {_article(col.type)} {col.type} is declared')")

@@ -3,12 +3,14 @@ header rows that run over lines, Excel "Unicode Text" and "CSV (Macintosh)" file
 cells, the cut last record, and a new version of a file that equals another file's content."""
 from __future__ import annotations
 
+import gzip
+import re
 from pathlib import Path
 
 import pytest
 from ingest_helpers import assert_conserved, audit, land, load, one_entity, quarantine
 
-from smb_warehouse.ingestion.contracts import Entity
+from smb_warehouse.ingestion.contracts import ContractError, Entity, load_contracts
 
 
 def entity(tmp_path: Path, fmt: str = "{}") -> Entity:
@@ -108,3 +110,36 @@ def test_a_backslash_escaped_export_refuses_escapes_the_reader_would_drop(tmp_pa
     assert rows(con) == [("3", None, None, nulls, 2), ("4", "a\\", 4, nulls, 3)]
     assert_conserved(con, ent, result, bad, 0)
     assert_conserved(con, ent, result, nulls, 2)
+
+
+def test_a_compressed_copy_of_a_loaded_file_is_a_duplicate(tmp_path, con, landing):
+    # the content hash was taken over the compressed bytes: a.csv.gz beside a.csv loaded every row a second time
+    ent = entity(tmp_path)
+    text = b"id,v,n\n1,a,1\n2,b,2\n"
+    plain = land(landing, ent, "a.csv", text)
+    load(con, ent, landing, "L1")
+    packed = land(landing, ent, "a.csv.gz", gzip.compress(text))
+    result = load(con, ent, landing, "L2")
+    assert [r[:3] for r in rows(con)] == [("1", "a", 1), ("2", "b", 2)]
+    assert {f.source_file: f.status for f in result.files} == {plain: "skipped_already_loaded", packed: "duplicate"}
+
+
+@pytest.mark.parametrize("files, refusal", [
+    ({"a.yml": "system: s\nentities:\n  x__y: {description: d, primary_key: [id], columns: {id: {type: string}}}\n"},
+     "entity name 'x__y' must be lower case letters, digits and single underscores"),
+    ({"a.yml": "system: S-1\nentities:\n  x: {description: d, primary_key: [id], columns: {id: {type: string}}}\n"},
+     "system name 'S-1' must be lower case letters"),
+    ({"a.yml": "system: s\nformat: {type: ndjson}\nentities:\n  x: {description: d, primary_key: [id], columns: "
+               "{id: {type: string, aliases: [\"it's\"]}}}\n"},
+     "JSON path \"$.it's\" is not a simple $.key.key path"),
+    ({"a.yml": "system: s\nentities:\n  x: {description: d, primary_key: [id], columns: {id: {type: string}}}\n",
+      "b.yml": "system: s\nentities:\n  y: {description: d, primary_key: [id], columns: {id: {type: string}}}\n"},
+     "b.yml and a.yml both declare system 's': one contract file per system"),
+])
+def test_contracts_the_loader_could_not_honour_are_refused_when_read(tmp_path, files, refusal):
+    # each was accepted, then: two systems' entities in one raw table (s + x__y and s__x + y), a bare crash of the
+    # first load naming no file, or one system's entities silently dropped
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(ContractError, match=re.escape(refusal)):
+        load_contracts(tmp_path)
