@@ -201,6 +201,9 @@ def _clean_error(exc: BaseException) -> str:
     text = re.sub(r"^(Invalid Input|Conversion|IO|Binder|Parser|Constraint) Error: ", "", text)
     if "Map keys must be unique" in text:
         text = "a JSON object repeats a key"
+    if "\\u0001" in text:  # the exact-number route's rewritten text: show the file's numbers, no offset into it
+        text = re.sub(r'"\\u0001(-?[0-9][0-9.eE+-]*)"', r"\1", re.sub(r" at byte \d+ of input", "", text))
+        text = re.sub(r'"\\u0{0,3}1?(?:-?[0-9][0-9.eE+-]*)?\.\.\.', "...", text)  # a mark cut by the reader's shortening
     return " ".join(text.split())[:500]
 
 

@@ -237,3 +237,12 @@ def test_a_three_level_path_reports_no_drift_for_the_objects_on_its_way(tmp_path
         ("1", 5, None), ("2", 6, '{"x":{"y":{"q":1}}}')]
     assert result.files[0].schema_drift == ["added x.y"]  # q is one level deeper than drift looks; kept in _extra
     assert_conserved(con, ent, result, src, 2)
+
+
+def test_a_refused_json_array_is_quoted_as_the_file_wrote_it(con, contract, landing):
+    accounts = contract["accounts"]  # a 16-digit number sends it to the exact route, which rewrites numbers
+    land(landing, accounts, "two.json", '[{"Id": "A1", "Name": "x", "n": 12345678901234567}]\n[{"Id": "A2", "n": 2}]\n')
+    result = load(con, accounts, landing)
+    (failure,) = result.failures
+    assert "unexpected content after document" in failure and '"n": 12345678' in failure
+    assert "\\u0001" not in failure and " at byte " not in failure  # an offset into the rewritten text is no use
