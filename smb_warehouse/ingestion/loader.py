@@ -207,6 +207,30 @@ def _clean_error(exc: BaseException) -> str:
     return " ".join(text.split())[:500]
 
 
+def _searchable(path: Path, compression: str | None):
+    """The file's text bytes for a regular-expression search: a memory map of a plain file (never read into Python
+    whole), the decompressed bytes of a gzip one; None for an empty or unreadable file or zstd."""
+    import mmap
+
+    try:
+        if compression == "gzip":
+            import gzip
+
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        if compression is None and path.stat().st_size:
+            with path.open("rb") as fh:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, EOFError, ValueError):
+        pass
+    return None
+
+
+def _line_at(data, pos: int) -> int:
+    """The 1-based line holding byte ``pos`` (LFs counted in 4 MB slices: a memory map has no count)."""
+    return sum(data[i:min(i + (1 << 22), pos)].count(b"\n") for i in range(0, pos, 1 << 22)) + 1
+
+
 def _escape_problem(path: Path, compression: str | None, escape: str, quote: str, delimiter: str) -> str | None:
     """Why a file under ``escape`` (``\\``: a backslash-escaped export, as MySQL writes one) cannot be read exactly,
     or None. DuckDB's reader decodes the escape only inside quoted values, and there keeps only the character after
@@ -215,8 +239,6 @@ def _escape_problem(path: Path, compression: str | None, escape: str, quote: str
     without the escape. Anything else is refused: ``\\t`` would load as ``t``, ``\\0`` (NUL) as ``0``, an unquoted
     ``\\\\`` as two backslashes and a quoted ``"\\\\N"`` (the text ``\\N``) as no value. The bytes are searched
     through a memory map (gzip: decompressed), never line by line in Python."""
-    import mmap
-
     e, q = re.escape(escape.encode()), re.escape(quote.encode())
     patterns = [  # (regular expression, what the reader would make of it)
         # a run of escapes is read from its start: an escaped escape before a letter is fine
@@ -226,26 +248,14 @@ def _escape_problem(path: Path, compression: str | None, escape: str, quote: str
     if len(delimiter) == 1:  # an unquoted value holding an escaped escape: DuckDB keeps both characters
         d = re.escape(delimiter.encode())
         patterns.append((rb"(?m)(?:^|" + d + rb")(?!" + q + rb")[^" + d + rb"\r\n]*" + e + e, "both characters"))
-    try:
-        if compression == "gzip":
-            import gzip
-
-            with gzip.open(path, "rb") as fh:
-                data: bytes | mmap.mmap = fh.read()
-        elif compression is None:
-            with path.open("rb") as fh:
-                if not path.stat().st_size:
-                    return None
-                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        else:
-            return None
-    except (OSError, EOFError, ValueError):
+    data = _searchable(path, compression)
+    if data is None:
         return None
     hits = [(m.end(), m, what) for pattern, what in patterns if (m := re.search(pattern, data))]
     if not hits:
         return None
     end, found, what = min(hits, key=lambda h: h[0])
-    line = sum(data[i:min(i + (1 << 22), end)].count(b"\n") for i in range(0, end, 1 << 22)) + 1
+    line = _line_at(data, end)
     text = bytes(data[max(found.start(), end - 12):end]).decode("latin-1")
     return (f"escape {escape!r} at line {line} ({text!r}) that the CSV reader would not read as the export meant "
             f"(it would load {what}); under escape {escape!r} only {escape}{quote}, {escape}{escape} and {escape} before a "
@@ -258,29 +268,15 @@ def _line_end_problem(path: Path, compression: str | None) -> str | None:
     cause is its line ends: CRLF and bare LF mixed (two exports joined, a hand edit), or a lone CR inside a line.
     The reader takes one kind of line end per file. None when the line ends are not the cause or the file cannot
     be looked at here (zstd). The bytes are searched through a memory map, never read into Python whole."""
-    import mmap
-
-    if compression not in (None, "gzip"):
-        return None
-    try:
-        if compression == "gzip":
-            import gzip
-
-            with gzip.open(path, "rb") as fh:
-                data: bytes | mmap.mmap = fh.read()
-        else:
-            with path.open("rb") as fh:
-                if not path.stat().st_size:
-                    return None
-                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, EOFError, ValueError):
+    data = _searchable(path, compression)
+    if data is None:
         return None
     crlf = data.find(b"\r\n")
     bare_lf = re.search(rb"(?<!\r)\n", data)
     lone_cr = re.search(rb"\r(?!\n)", data)
 
-    def line_at(pos: int) -> int:  # counted in 4 MB slices (a memory map has no count)
-        return sum(data[i:min(i + (1 << 22), pos)].count(b"\n") for i in range(0, pos, 1 << 22)) + 1
+    def line_at(pos: int) -> int:
+        return _line_at(data, pos)
 
     if crlf >= 0 and bare_lf:
         # a bare LF inside a quoted value (a line break typed in an Excel cell) is fine: name the first one outside
@@ -773,8 +769,7 @@ def _all_line_texts(path: Path, entity: Entity, compression: str | None) -> list
         return None
     if codec == "utf-16":  # two-byte units: split the text, not the bytes
         text = data.decode("utf-16", errors="backslashreplace").lstrip("\ufeff")
-        crlf = text.count("\r\n")
-        lines = text.split("\r" if text.count("\r") - crlf > text.count("\n") else "\n")
+        lines = text.split(_record_terminator(text))
         if lines and lines[-1] == "":
             lines.pop()
         return [x[:-1] if x.endswith("\r") else x for x in lines]
@@ -786,12 +781,12 @@ def _all_line_texts(path: Path, entity: Entity, compression: str | None) -> list
     return [(x[:-1] if x.endswith(b"\r") else x).decode(codec, errors="backslashreplace") for x in parts]
 
 
-def _record_terminator(data: bytes) -> bytes:
+def _record_terminator(data):
     """The byte that ends this file's records: LF (CRLF counts as LF, its CR dropped), or CR for an old-Mac file,
     decided by which ends more lines, so a line break typed in a cell (a bare LF in a CR file, as "CSV (Macintosh)"
     writes it; a bare LF in an Excel CRLF file) never splits a record."""
-    crlf = data.count(b"\r\n")
-    return b"\r" if data.count(b"\r") - crlf > data.count(b"\n") else b"\n"
+    cr, lf = ("\r", "\n") if isinstance(data, str) else (b"\r", b"\n")  # bytes, or the text of a UTF-16 file
+    return cr if data.count(cr) - data.count(cr + lf) > data.count(lf) else lf
 
 
 _PY_CODEC = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1", "cp1252": "cp1252"}
@@ -819,7 +814,7 @@ def _line_texts(path: Path, entity: Entity, compression: str | None, lines: list
     codec = _PY_CODEC[entity.format.duckdb_encoding]
     if codec == "utf-16":
         text = data.decode("utf-16", errors="backslashreplace")
-        parts_t = text.split("\n") if "\n" in text else text.split("\r")
+        parts_t = text.split(_record_terminator(text))
         out = []
         for line, span in lines:
             seg = [x[:-1] if x.endswith("\r") else x for x in parts_t[line - 1: line - 1 + span]]
