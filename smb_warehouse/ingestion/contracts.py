@@ -54,8 +54,8 @@ File options (``format:`` at the top of a contract, overridable per entity):
   a csv/ndjson file whose last byte is not a line break is still being written: it is recorded as
   ``held`` and loaded by a later run once complete), ``quarantine`` (load it, quarantining the cut last
   record), or ``accept`` (only together with ``done_marker``). ``done_marker`` (e.g. ``.done``): a data
-  file is loaded only once ``<file name><marker>`` exists beside it and is not older than it (a marker left from
-  an earlier delivery does not vouch for a file written since). ``min_quiet_seconds`` (default 0): a
+  file is loaded only once ``<file name><marker>`` (in any letter case) exists beside it and is not older than it
+  (a marker left from an earlier delivery does not vouch for a file written since). ``min_quiet_seconds`` (default 0): a
   file modified less than this long ago is held. A file whose name was loaded before with other content
   *supersedes* it: the old rows leave raw and quarantine in the same transaction (audit status
   ``superseded``).

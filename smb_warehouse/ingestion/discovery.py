@@ -6,11 +6,11 @@ Rules (the contract's ``format`` options, documented in ``contracts.py``):
 * a batch file ends with one of the entity's extensions (any letter case: ``.CSV``, ``.Jsonl``),
   optionally followed by a compression suffix (``.gz``, ``.zst``) when ``compression`` is ``auto``, and
   matches ``glob`` when one is set;
-* with a ``done_marker`` (e.g. ``.done``), ``<name><marker>`` files are markers, not data, and a batch
+* with a ``done_marker`` (e.g. ``.done``), ``<name><marker>`` files (any letter case) are markers, not data, and a batch
   without its marker is *held*;
 * a batch modified less than ``min_quiet_seconds`` ago is *held* (it may still be being written);
-* everything else (other extensions, hidden files, sub-folders, markers without their data file) is
-  *ignored*, with the reason, so that the run can say so: nothing in a landing folder is skipped
+* everything else (other extensions, hidden files, office lock files ``~$<name>``, sub-folders, markers without their data
+  file) is *ignored*, with the reason, so that the run can say so: nothing in a landing folder is skipped
   silently.
 
 Files are returned in name order (batches are named so that this is arrival order).
@@ -73,6 +73,8 @@ def discover(entity: Entity, landing_root: Path, now: float | None = None) -> li
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
     names = {p.name for p in entries}
     marker = fmt.done_marker
+    # markers match in any letter case, like extensions (`a.csv.DONE` for `.done`): lower-case name -> the file
+    markers = {p.name.lower(): p for p in entries if marker and p.name.lower().endswith(marker.lower())}
     found: list[Found] = []
     for path in entries:
         rel = path.relative_to(landing_root).as_posix()
@@ -88,14 +90,18 @@ def discover(entity: Entity, landing_root: Path, now: float | None = None) -> li
         if name.startswith("."):
             found.append(Found(path, rel, "ignored", "hidden file"))
             continue
+        if name.startswith("~$"):
+            found.append(Found(path, rel, "ignored", "an office lock file (Excel writes ~$<name> while a file is open)"))
+            continue
         ok, compression, reason = _classify_name(entity, name)
         if not ok:
             found.append(Found(path, rel, "ignored", reason))
             continue
-        if marker and name + marker not in names:
+        marker_path = markers.get((name + marker).lower()) if marker else None
+        if marker and marker_path is None:
             found.append(Found(path, rel, "held", f"waiting for its done marker {name + marker!r}", compression))
             continue
-        if marker and _mtime(path) > _mtime(path.with_name(name + marker)):
+        if marker_path is not None and _mtime(path) > _mtime(marker_path):
             # last night's marker beside a file written again since: it vouches for the old content, not this
             found.append(Found(path, rel, "held", f"changed after its done marker {name + marker!r} was written; "
                                "waiting for a new marker", compression))

@@ -413,6 +413,23 @@ def test_a_done_marker_older_than_its_file_vouches_for_nothing(con, kinds, landi
     assert rows(con, "kinds__texts", "id, name") == [("1", "uno"), ("2", "dos")]
 
 
+def test_done_markers_match_in_any_case_and_office_lock_files_are_ignored(con, kinds, landing):
+    # markers match like extensions do: an exporter writing `C.TXT.DONE` has finished `C.TXT`; and the `~$<name>`
+    # file Excel keeps beside a workbook it has open is bookkeeping, not a batch to reject on every run
+    texts = kinds["texts"]
+    land(landing, texts, "C.TXT", "id\tname\n3\tthree\n")
+    land(landing, texts, "C.TXT.DONE", "")
+    land(landing, texts, "~$C.TXT", b"\x00\x05ab")
+    land(landing, texts, "~$C.TXT.done", "")
+    result = load(con, texts, landing)
+    assert {f.source_file.rsplit("/", 1)[1]: (f.status, f.message) for f in result.files} == {
+        "C.TXT": ("loaded", None),
+        "~$C.TXT": ("ignored", "an office lock file (Excel writes ~$<name> while a file is open)"),
+    }
+    assert result.failures == []
+    assert rows(con, "kinds__texts", "id, name") == [("3", "three")]
+
+
 def test_zstd_and_gzip_batches_load_like_plain_ones(con, kinds, landing):
     import zstandard
 
