@@ -861,6 +861,7 @@ def _run_group(ctx: _Ctx, batches: list[Batch], kind: str) -> None:
         shape = padded_shape(e, batches)
     elif kind == "csv_strict":
         source = csv_group_source(e, batches, rej, scans)
+        shape = padded_shape(e, batches, strict=True)
     elif kind == "json_fast":
         source = json_fast_source(e, batches)
     elif kind == "json_lines":
@@ -933,12 +934,15 @@ def _after_read(ctx: _Ctx, batches: list[Batch], kind: str, rej: str, scans: str
         _cut_last_records(ctx, [b for b in batches if b.scan.ends_with_newline is False])
 
 
-def padded_shape(entity: Entity, batches: list[Batch]) -> tuple[str, str]:
-    """(ok flag, message) SQL of the field count check of a padded CSV read (see ``csv_group_source``)."""
+def padded_shape(entity: Entity, batches: list[Batch], strict: bool = False) -> tuple[str, str]:
+    """(ok flag, message) SQL of the field count check of a padded CSV read (see ``csv_group_source``).
+    ``strict``: the strict route's null marker could be a field's text, so every field of the header must be present
+    (not only the last)."""
     width = len(batches[0].header) if entity.format.header else len(entity.columns)
     names = [f"_f{i + 1}" for i in range(width)] + [f"_x{i + 1}" for i in range(SPARE_FIELDS)]
     fields = " + ".join(f"({n} IS NOT NULL)::INT" for n in names)
-    return (f"(_f{width} IS NOT NULL AND _x1 IS NULL)",
+    present = " AND ".join(f"{n} IS NOT NULL" for n in (names[:width] if strict else names[width - 1:width]))
+    return (f"({present} AND _x1 IS NULL)",
             f"'record has ' || ({fields}) || CASE WHEN _x1 IS NULL THEN ' field(s)' ELSE ' fields' END || "
             f"', the header has {width}'")
 

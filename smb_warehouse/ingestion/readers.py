@@ -189,6 +189,9 @@ def rel_name(batches: list[Batch], column: str = "filename") -> str:
     return f"substr({column}, {len(str(b.path)) - len(b.rel) + 1})"
 
 
+# the strict route's null marker for padded fields: NUL bytes can occur in the files that take it, this text can too
+# but never unnoticed (see csv_group_source)
+STRICT_NULL = "chr(0) || 'no such field' || chr(0)"
 SPARE_FIELDS = 8  # extra fields a padded read keeps (a record with more is a reader error -> strict route)
 
 
@@ -215,12 +218,18 @@ def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: 
     and a null string that cannot occur, so a record with too many or too few fields still comes out as
     one row (empty fields are '', missing ones NULL): every data line is one row, ``_rn`` becomes the
     physical line in the same statement, and the field count is checked like a value (``padded_shape``
-    in the loader). Otherwise (strict route) malformed records go to DuckDB's rejects table."""
+    in the loader). Otherwise (strict route) the read is padded the same way, so the field count is checked
+    like a value there too (DuckDB's own check lets a record through whose extra fields are all empty:
+    ``1,Smith, John,`` under a 3-field header loaded as name 'Smith', city 'John'), and the records it
+    cannot read at all (an unclosed quote, invalid bytes, more than ``SPARE_FIELDS`` extra fields) go to
+    its rejects table. DuckDB pads only a single-threaded read of a file with values over lines, so the strict
+    route reads with ``parallel=false``; files holding NUL bytes take it, so its null marker is ``STRICT_NULL``
+    (a field equal to it reads as missing, and ``padded_shape(strict=True)`` quarantines the record)."""
     fmt = entity.format
     first = batches[0]
     header = first.header if fmt.header else [c.name for c in entity.columns]
     width = len(header)
-    pos_names = [f"_f{i + 1}" for i in range(width)] + ([f"_x{i + 1}" for i in range(SPARE_FIELDS)] if padded else [])
+    pos_names = [f"_f{i + 1}" for i in range(width)] + [f"_x{i + 1}" for i in range(SPARE_FIELDS)]
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in pos_names) + "}"
     extra = ("json_object(" + ", ".join(f"{lit(k)}, nullif(_f{p + 1}, '')" for k, p in first.extras.items()) + ")"
              if first.extras else "NULL::JSON")
@@ -232,9 +241,10 @@ def csv_group_source(entity: Entity, batches: list[Batch], rejects: str, scans: 
                f"quote={lit(fmt.quote)}, escape={lit(fmt.escape_char)}, encoding={lit(encoding or fmt.duckdb_encoding)}"
                f"{_comp(first)}{nl}, auto_detect=false, max_line_size={MAX_LINE_BYTES}, filename=true")
     if not padded:
-        return (f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols} "
-                f"FROM read_csv({_paths(batches)}, {options}, store_rejects=true, ignore_errors=true, "
-                f"rejects_table={lit(rejects)}, rejects_scan={lit(scans)})")
+        return (f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols}, "
+                f"{', '.join(pos_names)} FROM read_csv({_paths(batches)}, {options}, null_padding=true, nullstr={STRICT_NULL}, "
+                f"parallel=false, store_rejects=true, ignore_errors=true, rejects_table={lit(rejects)}, "
+                f"rejects_scan={lit(scans)})")
     header_lines = 1 if fmt.header else 0
     return (f"SELECT * REPLACE ({expected_line_sql(batches, header_lines)} AS _rn) FROM ("
             f"SELECT row_number() OVER () AS _rn, {rel_name(batches)} AS _file, {extra} AS _extra, {contract_cols}, "
