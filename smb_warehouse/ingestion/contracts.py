@@ -62,7 +62,12 @@ File options (``format:`` at the top of a contract, overridable per entity):
 
 System and entity names are lower case letters, digits and single underscores (they name the raw table
 ``<system>__<entity>``), one contract file per system, and every JSON path a simple ``$.key.key``: a contract
-that breaks one of these is refused when it is read, not at the first load.
+that breaks one of these is refused when it is read, not at the first load. So is a column name starting with
+``_`` (the loader's own columns; list such an export name under ``aliases``), two column names differing only in
+case, a format directive the loader does not check (``%Z``), an empty ``date_formats``, a pattern DuckDB's RE2 does
+not compile, a decimal precision below the default scale without a scale, and a flag that is not true/false. The
+YAML is read as written: an unquoted list item is its text (``[NULL, NO, 01]``, not null, false and 1, see
+``_ContractLoader``), and one text where a list is expected is a one-item list (``null_tokens: 'N/A'``).
 
 Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required``, ``pii``,
 ``description``, ``pattern`` (full match), ``accepted_values``, ``aliases`` (renamed headers / JSON keys),
@@ -240,10 +245,43 @@ class SystemContract:
     entities: dict[str, Entity] = field(default_factory=dict)
 
 
-def _tuple(value: Any) -> tuple[str, ...]:
+class _ContractLoader(yaml.SafeLoader):
+    """YAML as contracts mean it: a plain (unquoted) item of a list is the text written. Plain YAML would read
+    ``[NULL, N/A]`` as ``[None, 'N/A']``, ``[DE, NO, SE]`` as ``['DE', False, 'SE']`` and ``[01, 02]`` as ``[1, 2]``:
+    null tokens and accepted values that are not what the contract says (the NULL cell loads as the text 'NULL',
+    Norway is quarantined and 'False' accepted). Scalars outside lists keep their YAML types (``header: true``)."""
+
+    def compose_node(self, parent, index):
+        node = super().compose_node(parent, index)
+        if isinstance(parent, yaml.SequenceNode) and isinstance(node, yaml.ScalarNode) and node.style is None:
+            node.tag = "tag:yaml.org,2002:str"
+        return node
+
+
+def _texts(value: Any, where: str, option: str) -> tuple[str, ...] | None:
+    """A list option's texts: a list of texts, or one text as a one-item list (``null_tokens: 'N/A'`` is
+    ``['N/A']``, not the characters N, /, A). None when the option is not set. Raises ContractError for anything
+    else (``null_tokens: NULL`` is YAML's null, ``accepted_values: yes`` its true: not the texts written)."""
     if value is None:
-        return ()
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ContractError(f"{where}: {option} must be a list of texts (quote them: ['NULL', 'N/A']), not {value!r}")
+
+
+def _tuple(value: Any, where: str = "contract", option: str = "list") -> tuple[str, ...]:
+    return _texts(value, where, option) or ()
+
+
+def _flag(raw: dict[str, Any], key: str, where: str, default: bool | None) -> bool | None:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ContractError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
 
 
 _TUPLE_OPTIONS = ("date_formats", "extensions", "null_tokens")
@@ -254,7 +292,9 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
     for key, value in (raw or {}).items():
         if key not in FileFormat.__dataclass_fields__:
             raise ContractError(f"{where}: unknown format option {key!r}")
-        merged[key] = tuple(str(v) for v in value) if key in _TUPLE_OPTIONS and value is not None else value
+        if key in _TUPLE_OPTIONS and value is None:  # `null_tokens: NULL` / `null_tokens:`: YAML's null, not a list
+            raise ContractError(f"{where}: {key} must be a list of texts (quote them: ['NULL', 'N/A']), not {value!r}")
+        merged[key] = _texts(value, where, key) if key in _TUPLE_OPTIONS else value
     if base is not None and base.type == "csv" and merged.get("type") != "csv":
         # a JSON entity of a system whose file format is CSV does not take the CSV's number conventions unless it
         # declares them: JSON writes numbers with a '.', and under an inherited thousands '.' a string "1.234"
@@ -289,6 +329,9 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
     if fmt.unterminated_last_line == "accept" and not fmt.done_marker:
         raise ContractError(f"{where}: unterminated_last_line 'accept' needs a done_marker (nothing else proves "
                             "that a file without a final line break is complete)")
+    if not fmt.date_formats:
+        raise ContractError(f"{where}: date_formats needs at least one format")
+    _check_formats(fmt.date_formats, where, "date_formats")
     if any("%z" in f for f in fmt.date_formats):
         raise ContractError(f"{where}: date_formats cannot hold a UTC offset (%z): a date is a calendar day; declare "
                             "the column as a timestamp to keep the instant")
@@ -297,7 +340,71 @@ def _parse_format(raw: dict[str, Any] | None, base: FileFormat | None, where: st
     return fmt
 
 
+_DIRECTIVES = {"Y": "[0-9]{4}", "y": "[0-9]{2}", "m": "[0-9]{1,2}", "d": "[0-9]{1,2}", "H": "[0-9]{1,2}",
+               "I": "[0-9]{1,2}", "M": "[0-9]{2}", "S": "[0-9]{2}", "f": "[0-9]{1,6}", "p": "[AaPp][Mm]",
+               "b": "[A-Za-z]{3,9}", "B": "[A-Za-z]{3,9}", "a": "[A-Za-z]{2,9}", "A": "[A-Za-z]{2,9}",
+               "j": "[0-9]{1,3}", "z": "(?:[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]|Z)", "%": "%"}
+_NUMERIC = set("YymdHIMSfj")
+_FIXED = {"m": "[0-9]{2}", "d": "[0-9]{2}", "H": "[0-9]{2}", "I": "[0-9]{2}", "j": "[0-9]{3}", "f": "[0-9]{6}"}
+
+
+def format_regex(fmt: str) -> str:
+    """A strict RE2 pattern for a strptime format: ``%Y`` exactly four digits, literals literal. A numeric
+    directive that touches another one with no literal between (``%d%m%Y``, ``%Y%m%d``, ``%H%M%S``) is fixed
+    width (``%d`` two digits): otherwise ``3112024`` (03112024 that lost its leading zero) would pass the shape
+    check and strptime, reading greedily, would make it 31 Dec 0024."""
+    tokens, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            directive = fmt[i + 1]
+            if directive not in _DIRECTIVES:
+                raise ValueError(f"unsupported format directive %{directive} in {fmt!r}")
+            tokens.append(("%", directive))
+            i += 2
+        else:
+            tokens.append(("", fmt[i]))
+            i += 1
+    out = []
+    for k, (kind, text) in enumerate(tokens):
+        if not kind:
+            out.append(re.escape(text))
+            continue
+        touching = any(0 <= j < len(tokens) and tokens[j][0] == "%" and tokens[j][1] in _NUMERIC for j in (k - 1, k + 1))
+        out.append(_FIXED[text] if touching and text in _FIXED and text in _NUMERIC else _DIRECTIVES[text])
+    return "".join(out)
+
+
+def _check_formats(formats: tuple[str, ...], where: str, option: str) -> None:
+    """Every strptime format uses only the directives the loader checks a value's shape with (else every load of
+    the entity would fail with no file named)."""
+    for f in formats:
+        try:
+            format_regex(f)
+        except ValueError as exc:
+            raise ContractError(f"{where}: {option}: {exc} (the loader checks the shape of "
+                                f"{' '.join('%' + d for d in _DIRECTIVES)})") from None
+
+
+def _check_pattern(pattern: Any, where: str) -> None:
+    """A column pattern is a text DuckDB's regular expressions (RE2) compile: Python-only syntax such as look-ahead
+    ``(?!...)`` would otherwise reject every data file as unreadable, blaming the file."""
+    import duckdb
+
+    if not isinstance(pattern, str):
+        raise ContractError(f"{where}: pattern must be a text (quote it), not {pattern!r}")
+    try:
+        duckdb.connect().execute("SELECT regexp_full_match('', ?)", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        raise ContractError(f"{where}: pattern {pattern!r} is not a regular expression DuckDB (RE2) reads: "
+                            f"{str(exc).splitlines()[0]}") from None
+
+
 def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
+    if not isinstance(name, str) or not name or name.startswith("_"):
+        raise ContractError(f"{where}.{name}: a column name must not start with '_' (the loader's own columns do, such "
+                            f"as _source_file); name it without, and list the export's name under aliases")
+    if not isinstance(raw, dict):
+        raise ContractError(f"{where}.{name}: a column is a mapping of options ({{type: string}}), not {raw!r}")
     unknown = set(raw) - set(Column.__dataclass_fields__)
     if unknown:
         raise ContractError(f"{where}.{name}: unknown column option(s) {sorted(unknown)}")
@@ -311,25 +418,35 @@ def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
         raise ContractError(f"{where}.{name}: precision must be 1..38")
     if scale is not None and not 0 <= int(scale) <= int(precision or DEFAULT_PRECISION):
         raise ContractError(f"{where}.{name}: scale must be 0..precision")
+    if scale is None and precision is not None and int(precision) < DEFAULT_SCALE:
+        raise ContractError(f"{where}.{name}: precision {precision} needs a scale (0..{precision}): the default scale "
+                            f"is {DEFAULT_SCALE}")
+    column_where = f"{where}.{name}"
+    for key in ("accepted_values", "aliases", "formats", "null_tokens"):
+        if key in raw and raw[key] is None:  # `null_tokens: NULL` is YAML's null, which would mean "not set"
+            raise ContractError(f"{column_where}: {key} must be a list of texts (quote them: ['NULL', 'N/A']), not None")
+    formats = _texts(raw.get("formats"), column_where, "formats")
+    _check_formats(formats or (), column_where, "formats")
+    if raw.get("pattern") is not None:
+        _check_pattern(raw["pattern"], column_where)
     if raw["type"] == "date" and any("%z" in str(f) for f in raw.get("formats") or ()):
         raise ContractError(f"{where}.{name}: a date format cannot hold a UTC offset (%z): a date is a calendar day; "
                             "declare the column as a timestamp to keep the instant")
-    tokens = raw.get("null_tokens")
     return Column(
         name=name,
         type=raw["type"],
-        required=bool(raw.get("required", False)),
+        required=_flag(raw, "required", column_where, False),
         description=str(raw.get("description", "")),
-        pii=bool(raw.get("pii", False)),
+        pii=_flag(raw, "pii", column_where, False),
         pattern=raw.get("pattern"),
-        accepted_values=tuple(str(v) for v in values) if values is not None else None,
-        aliases=_tuple(raw.get("aliases")),
+        accepted_values=_texts(values, column_where, "accepted_values"),
+        aliases=_tuple(raw.get("aliases"), column_where, "aliases"),
         path=raw.get("path"),
-        formats=tuple(raw["formats"]) if raw.get("formats") else None,
+        formats=formats or None,
         precision=int(precision) if precision is not None else None,
         scale=int(scale) if scale is not None else None,
-        null_tokens=tuple(str(t) for t in tokens) if tokens is not None else None,
-        trim=bool(raw["trim"]) if raw.get("trim") is not None else None,
+        null_tokens=_texts(raw.get("null_tokens"), column_where, "null_tokens"),
+        trim=_flag(raw, "trim", column_where, None),
     )
 
 
@@ -349,7 +466,7 @@ def _check_json_paths(entity: Entity, where: str) -> None:
 
 
 def parse_contract(path: Path) -> SystemContract:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_ContractLoader)
     system = doc["system"]
     if not isinstance(system, str) or not _NAME.fullmatch(system) or "__" in system:
         raise ContractError(f"{path.name}: system name {system!r} must be lower case letters, digits and single "
@@ -363,7 +480,12 @@ def parse_contract(path: Path) -> SystemContract:
                                 "underscores (it names the raw table <system>__<entity>)")
         columns = tuple(_parse_column(c, s, where) for c, s in spec["columns"].items())
         names = {c.name for c in columns}
-        key = _tuple(spec.get("primary_key"))
+        folded: dict[str, str] = {}
+        for c in columns:  # DuckDB's and PostgreSQL's quoted names aside, SQL names are not case-sensitive
+            if c.name.lower() in folded:
+                raise ContractError(f"{where}: columns {folded[c.name.lower()]!r} and {c.name!r} differ only in case")
+            folded[c.name.lower()] = c.name
+        key = _tuple(spec.get("primary_key"), where, "primary_key")
         if not key or not set(key) <= names:
             raise ContractError(f"{where}: primary_key {list(key)} must name declared columns")
         entities[name] = Entity(

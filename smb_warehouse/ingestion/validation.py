@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from smb_warehouse.core.sql import ident, lit
-from smb_warehouse.ingestion.contracts import Column, Entity
+from smb_warehouse.ingestion.contracts import Column, Entity, format_regex
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _MAX_SHOWN = 200  # longest value echoed into a quarantine reason
@@ -49,43 +49,9 @@ def unmark_numbers_sql(text: str) -> str:
 _ISO_TS = (r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,6})0{0,3})?)?)?"
            r" ?(?:([Zz])|([+-])([01][0-9]|2[0-3])(?::?([0-5][0-9]))?)?")
 _ISO_PARTS = ["y", "mo", "d", "h", "mi", "s", "f", "z", "sign", "oh", "om"]
-_DIRECTIVES = {"Y": "[0-9]{4}", "y": "[0-9]{2}", "m": "[0-9]{1,2}", "d": "[0-9]{1,2}", "H": "[0-9]{1,2}",
-               "I": "[0-9]{1,2}", "M": "[0-9]{2}", "S": "[0-9]{2}", "f": "[0-9]{1,6}", "p": "[AaPp][Mm]",
-               "b": "[A-Za-z]{3,9}", "B": "[A-Za-z]{3,9}", "a": "[A-Za-z]{2,9}", "A": "[A-Za-z]{2,9}",
-               "j": "[0-9]{1,3}", "z": "(?:[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9]|Z)", "%": "%"}
 # Invisible characters are shown escaped in reasons (a no-break space must be visible in a message).
 _VISIBLE = [("\u00a0", "\\u00a0"), ("\u202f", "\\u202f"), ("\u2007", "\\u2007"), ("\u200b", "\\u200b"),
             ("\ufeff", "\\ufeff"), ("\t", "\\t"), ("\r", "\\r"), ("\n", "\\n")]
-
-
-_NUMERIC = set("YymdHIMSfj")
-_FIXED = {"m": "[0-9]{2}", "d": "[0-9]{2}", "H": "[0-9]{2}", "I": "[0-9]{2}", "j": "[0-9]{3}", "f": "[0-9]{6}"}
-
-
-def format_regex(fmt: str) -> str:
-    """A strict RE2 pattern for a strptime format: ``%Y`` exactly four digits, literals literal. A numeric
-    directive that touches another one with no literal between (``%d%m%Y``, ``%Y%m%d``, ``%H%M%S``) is fixed
-    width (``%d`` two digits): otherwise ``3112024`` (03112024 that lost its leading zero) would pass the shape
-    check and strptime, reading greedily, would make it 31 Dec 0024."""
-    tokens, i = [], 0
-    while i < len(fmt):
-        if fmt[i] == "%" and i + 1 < len(fmt):
-            directive = fmt[i + 1]
-            if directive not in _DIRECTIVES:
-                raise ValueError(f"unsupported format directive %{directive} in {fmt!r}")
-            tokens.append(("%", directive))
-            i += 2
-        else:
-            tokens.append(("", fmt[i]))
-            i += 1
-    out = []
-    for k, (kind, text) in enumerate(tokens):
-        if not kind:
-            out.append(re.escape(text))
-            continue
-        touching = any(0 <= j < len(tokens) and tokens[j][0] == "%" and tokens[j][1] in _NUMERIC for j in (k - 1, k + 1))
-        out.append(_FIXED[text] if touching and text in _FIXED and text in _NUMERIC else _DIRECTIVES[text])
-    return "".join(out)
 
 
 def _article(word: str) -> str:
@@ -301,7 +267,10 @@ class ColumnSql:
     # layer 1c: NULL for empty and null tokens
     def token_layer(self) -> str:
         tokens = ("",) + tuple(t for t in _tokens(self.entity, self.col) if t != "")
-        return f"CASE WHEN {one_of(self.r, tokens)} THEN NULL ELSE {self.r} END AS {self.v}"
+        blank = one_of(self.r, tokens)
+        if not _trim(self.entity, self.col):  # an untrimmed blank cell is no value either (spaces kept only around text)
+            blank = f"({blank} OR trim({self.r}, ' 	') = '')"
+        return f"CASE WHEN {blank} THEN NULL ELSE {self.r} END AS {self.v}"
 
     # layer 1d (JSON integer and decimal columns): a number written with an exponent, as plain digits
     def number_layer(self) -> str | None:

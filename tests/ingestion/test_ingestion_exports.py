@@ -169,3 +169,58 @@ def test_a_field_equal_to_the_strict_routes_null_marker_is_not_taken_for_a_missi
     assert [(line, reason) for line, _c, reason in quarantine(con, src)] == [
         (2, "record has 2 field(s), the header has 3")]
     assert [r[0] for r in rows(con)] == ["2", "3"]
+
+
+def _contract(columns: str, fmt: str = "") -> str:
+    return f"system: s\n{fmt}entities:\n  x:\n    primary_key: [id]\n    columns:\n      id: {{type: string}}\n{columns}"
+
+
+@pytest.mark.parametrize("columns, fmt, refusal", [
+    # the loader's own column names: `_file` loaded the landing path, `_v0` overwrote the key, `_source_line` crashed
+    ("      _file: {type: string}\n", "", "x._file: a column name must not start with '_'"),
+    ("      Note: {type: string}\n      note: {type: string}\n", "", "columns 'Note' and 'note' differ only in case"),
+    # checked only at load: a bare ValueError naming no file, a DuckDB BinderException, every file 'unreadable'
+    ("      v: {type: timestamp, formats: ['%d/%m/%Y %H:%M:%S %Z']}\n", "", "unsupported format directive %Z"),
+    ("      v: {type: decimal, precision: 3}\n", "", "x.v: precision 3 needs a scale (0..3): the default scale is 4"),
+    ("      v: {type: string, pattern: '^(?!TEST)[A-Z]+$'}\n", "", "x.v: pattern '^(?!TEST)[A-Z]+$' is not a regular "
+                                                              "expression DuckDB (RE2) reads"),
+    ("      v: {type: date}\n", "format: {date_formats: []}\n", "date_formats needs at least one format"),
+    # YAML's own values where texts were meant
+    ("      v: {type: string, null_tokens: NULL}\n", "", "x.v: null_tokens must be a list of texts"),
+    ("      v: {type: string, required: 'no'}\n", "", "x.v: required must be true or false, not 'no'"),
+])
+def test_contract_options_the_loader_would_misread_are_refused_when_read(tmp_path, columns, fmt, refusal):
+    (tmp_path / "s.yml").write_text(_contract(columns, fmt), encoding="utf-8")
+    with pytest.raises(ContractError, match=re.escape(refusal)):
+        load_contracts(tmp_path)
+
+
+def test_contract_lists_hold_the_texts_written_not_what_yaml_makes_of_them(tmp_path, con, landing):
+    # plain YAML read [NULL, N/A] as [None, 'N/A'] and [DE, NO, SE] as ['DE', False, 'SE']: a NULL cell loaded as the text
+    # 'NULL', Norway was quarantined and 'False' accepted; [01, 02] became ['1', '2']; and one text where a list is
+    # expected was split into its characters (null_tokens: 'N/A' made a grade A no value)
+    ent = one_entity(tmp_path, "y", {
+        "id": "{type: string, required: true}", "note": "{type: string, null_tokens: [NULL, N/A]}",
+        "country": "{type: string, accepted_values: [DE, NO, SE]}", "code": "{type: string, accepted_values: [01, 02]}",
+        "grade": "{type: string, null_tokens: 'N/A'}", "stamp": "{type: date, formats: '%d.%m.%Y'}"})
+    assert (ent.column("note").null_tokens, ent.column("country").accepted_values, ent.column("code").accepted_values,
+            ent.column("grade").null_tokens, ent.column("stamp").formats) == (
+        ("NULL", "N/A"), ("DE", "NO", "SE"), ("01", "02"), ("N/A",), ("%d.%m.%Y",))
+    src = land(landing, ent, "a.csv", "id,note,country,code,grade,stamp\n1,NULL,NO,01,A,31.12.2024\n"
+                                      "2,None,False,1,N/A,\n")
+    load(con, ent, landing)
+    assert con.execute("SELECT id, note, country, code, grade, stamp::VARCHAR FROM raw.y__rows").fetchall() == [
+        ("1", None, "NO", "01", "A", "2024-12-31")]
+    assert quarantine(con, src) == [(3, "country", "country: 'False' is not one of the accepted values [DE, NO, "
+                                     "SE]; code: '1' is not one of the accepted values [01, 02]")]
+
+
+def test_a_blank_cell_is_no_value_also_where_text_is_not_trimmed(tmp_path, con, landing):
+    # under trim: false a required column holding only spaces loaded '   ', a blank key loaded, a tab was a note
+    ent = one_entity(tmp_path, "z", {"id": "{type: string, required: true}", "name": "{type: string, required: true}",
+                                     "note": "{type: string}"}, "{trim: false}")
+    src = land(landing, ent, "a.csv", 'id,name,note\n1,   ,a\n2,"  ",b\n   ,x,c\n4, Ann ,\t\n')
+    load(con, ent, landing)
+    assert con.execute("SELECT id, name, note FROM raw.z__rows").fetchall() == [("4", " Ann ", None)]
+    assert [(line, reason) for line, _c, reason in quarantine(con, src)] == [
+        (2, "name: missing required value"), (3, "name: missing required value"), (4, "id: missing required value")]
