@@ -69,7 +69,8 @@ not compile, a decimal precision below the default scale without a scale, and a 
 YAML is read as written: an unquoted list item is its text (``[NULL, NO, 01]``, not null, false and 1, see
 ``_ContractLoader``), and one text where a list is expected is a one-item list (``null_tokens: 'N/A'``).
 
-Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required``, ``pii``,
+Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required`` (always, for the
+columns of the ``primary_key``, as in SQL), ``pii``,
 ``description``, ``pattern`` (full match), ``accepted_values``, ``aliases`` (renamed headers / JSON keys),
 ``path`` (JSON path ``$.a.b``; a record where a parent on the path is present but not an object, e.g. ``a`` a
 string, is quarantined, never loaded as NULL), ``formats`` (date/timestamp formats for this column), ``precision`` and
@@ -79,7 +80,7 @@ quarantined, never rounded), ``null_tokens`` and ``trim`` (override the file's).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -488,6 +489,9 @@ def parse_contract(path: Path) -> SystemContract:
         key = _tuple(spec.get("primary_key"), where, "primary_key")
         if not key or not set(key) <= names:
             raise ContractError(f"{where}: primary_key {list(key)} must name declared columns")
+        # a key part is required, as in SQL: a row without one cannot be told apart or superseded (two NULL keys
+        # were counted as the same key)
+        columns = tuple(replace(c, required=True) if c.name in key else c for c in columns)
         entities[name] = Entity(
             system=system,
             name=name,

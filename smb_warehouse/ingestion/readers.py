@@ -140,11 +140,6 @@ def map_header(entity: Entity, batch: Batch) -> None:
         noun = "column" if len(missing_required) == 1 else "columns"
         raise FileRejected(f"required {noun} {names} missing (header: {shown!r}; "
                            f"contract delimiter {entity.format.delimiter!r})")
-    if not mapped and entity.format.header:
-        # no header name is a contract column: every row would load with all contract columns NULL (a wrong
-        # delimiter under a contract without required columns, or another export in this folder)
-        raise FileRejected(f"no column of the header is a contract column (header: {shown!r}; contract delimiter "
-                           f"{entity.format.delimiter!r})")
     drift += [f"missing optional {c.name}" for c in entity.columns if c.name not in mapped]
     batch.mapped, batch.extras, batch.drift = mapped, extras, drift
 

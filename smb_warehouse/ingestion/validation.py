@@ -137,7 +137,11 @@ def _timestamp_sql(entity: Entity, col: Column, v: str) -> str:
     for f in col.formats or ():
         # with %z strptime gives a TIMESTAMPTZ, which a plain cast would turn into the session's local time
         # (the machine's time zone): timezone('UTC', ...) gives the same UTC instant on every machine
-        value = f"timezone('UTC', try_strptime({v}, {lit(f)}))" if "%z" in f else f"try_strptime({v}, {lit(f)})::TIMESTAMP"
+        # DuckDB's %z takes +hh:mm and +hhmm but not ISO's Z, which the shape check lets through: at the end of the
+        # format (where exports write it) Z is read as +00:00
+        zoned = f"CASE WHEN {v} LIKE '%Z' THEN left({v}, -1) || '+00:00' ELSE {v} END" if f.endswith("%z") else v
+        value = (f"timezone('UTC', try_strptime({zoned}, {lit(f)}))" if "%z" in f
+                 else f"try_strptime({v}, {lit(f)})::TIMESTAMP")
         branches.append(f"WHEN regexp_full_match({v}, {lit(format_regex(f))}) THEN {value}")
     # tried in order: a shape that matches but does not parse (2024-02-30) falls through to the next one
     return "coalesce(" + ", ".join(f"CASE {b} END" for b in branches) + ")"

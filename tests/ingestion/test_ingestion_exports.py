@@ -224,3 +224,16 @@ def test_a_blank_cell_is_no_value_also_where_text_is_not_trimmed(tmp_path, con, 
     assert con.execute("SELECT id, name, note FROM raw.z__rows").fetchall() == [("4", " Ann ", None)]
     assert [(line, reason) for line, _c, reason in quarantine(con, src)] == [
         (2, "name: missing required value"), (3, "name: missing required value"), (4, "id: missing required value")]
+
+
+def test_a_key_column_is_required_even_where_the_contract_does_not_say_so(tmp_path, con, landing):
+    # two rows without a key loaded, and counted as two rows of the same (NULL) key
+    ent = one_entity(tmp_path, "k", {"id": "{type: string}", "line": "{type: integer}", "v": "{type: string}"},
+                     key="id, line")
+    assert [c.required for c in ent.columns] == [True, True, False]
+    src = land(landing, ent, "a.csv", "id,line,v\nA,1,a\n,2,b\nB,,c\n,,d\n")
+    load(con, ent, landing)
+    assert con.execute("SELECT id, line, v FROM raw.k__rows").fetchall() == [("A", 1, "a")]
+    assert [(line, reason) for line, _c, reason in quarantine(con, src)] == [
+        (3, "id: missing required value"), (4, "line: missing required value"),
+        (5, "id: missing required value; line: missing required value")]
