@@ -61,13 +61,14 @@ File options (``format:`` at the top of a contract, overridable per entity):
   ``superseded``).
 
 System and entity names are lower case letters, digits and single underscores (they name the raw table
-``<system>__<entity>``), one contract file per system, and every JSON path a simple ``$.key.key``: a contract
-that breaks one of these is refused when it is read, not at the first load. So is a column name starting with
-``_`` (the loader's own columns; list such an export name under ``aliases``), two column names differing only in
-case, a format directive the loader does not check (``%Z``), an empty ``date_formats``, a pattern DuckDB's RE2 does
-not compile, a decimal precision below the default scale without a scale, and a flag that is not true/false. The
-YAML is read as written: an unquoted list item is its text (``[NULL, NO, 01]``, not null, false and 1, see
-``_ContractLoader``), and one text where a list is expected is a one-item list (``null_tokens: 'N/A'``).
+``<system>__<entity>``), one contract file per system, and every JSON path a simple ``$.key.key``: a contract that
+breaks one of these is refused when it is read, not at the first load. So is a column name starting with ``_`` (the
+loader's own columns; list such an export name under ``aliases``), two column names differing only in case, a name
+or alias leading to two columns, a format directive the loader does not check (``%Z``), an empty ``date_formats``,
+a pattern DuckDB's RE2 does not compile, a decimal precision below the default scale without a scale, and a flag
+that is not true/false. The YAML is read as written: an unquoted list item is its text (``[NULL, NO, 01]``, not
+null, false and 1, see ``_ContractLoader``), and one text where a list is expected is a one-item list
+(``null_tokens: 'N/A'``).
 
 Column options: ``type`` (string, integer, decimal, date, timestamp, boolean), ``required`` (always, for the
 columns of the ``primary_key``, as in SQL), ``pii``,
@@ -486,6 +487,15 @@ def parse_contract(path: Path) -> SystemContract:
             if c.name.lower() in folded:
                 raise ContractError(f"{where}: columns {folded[c.name.lower()]!r} and {c.name!r} differ only in case")
             folded[c.name.lower()] = c.name
+        # a header name or JSON key finds its column by name or alias (headers in any case): one name, one column.
+        # An alias that is another column's name sent that column's values to the alias's column
+        owner: dict[str, str] = {}
+        for c in columns:
+            for label in dict.fromkeys(n.lower() for n in (c.name, *c.aliases)):
+                if label in owner:
+                    raise ContractError(f"{where}: {label!r} names or aliases both columns {owner[label]!r} and "
+                                        f"{c.name!r}: each export name must lead to one column")
+                owner[label] = c.name
         key = _tuple(spec.get("primary_key"), where, "primary_key")
         if not key or not set(key) <= names:
             raise ContractError(f"{where}: primary_key {list(key)} must name declared columns")

@@ -123,8 +123,12 @@ def map_header(entity: Entity, batch: Batch) -> None:
         col = lookup.get(name.lower())
         if col is None:
             key = name or f"_column_{pos + 1}"
-            extras[key if key not in extras else f"{key}_{pos + 1}"] = pos
-            drift.append(f"added {key}")
+            if key in extras or (not name and key in header):  # a repeated or empty name: a key no header name has
+                key = f"{key}_{pos + 1}"
+                while key in extras or key in header:
+                    key += "_"
+            extras[key] = pos
+            drift.append(f"added {name or key}")
             continue
         if col.name in mapped:
             raise FileRejected(
@@ -272,6 +276,20 @@ def _parent_kind_sql(parts: list[str], marked: bool) -> str:
     return "CASE " + " ".join(branches) + " END"
 
 
+def _repeated_key_sql(parts: list[str]) -> str:
+    """SQL of why a nested path ``$.a.b...`` cannot be read: the first object on its way (``$.a``, ...) that repeats a
+    key (``{"a": {"b": 1, "b": 9}}``), as ``"a JSON object at $.a repeats a key"``; NULL when none does. JSON's
+    extraction would give the first value of the repeated key, a guess (a repeated top-level key is ``_DOC_OK``'s)."""
+    branches = []
+    for depth in range(1, len(parts)):
+        node = (f"m[{lit(parts[0])}]" if depth == 1
+                else f"json_extract(m[{lit(parts[0])}], {lit('$.' + '.'.join(parts[1:depth]))})")
+        branches.append(f"WHEN json_type({node}) = 'OBJECT' AND len(json_keys({node})) <> "
+                        f"len(list_distinct(json_keys({node}))) "
+                        f"THEN {lit('a JSON object at $.' + '.'.join(parts[:depth]) + ' repeats a key')}")
+    return "CASE " + " ".join(branches) + " END"
+
+
 def _inner_paths(patch: dict, trail: tuple[str, ...] = ()) -> list[list[str]]:
     """The key paths of the objects inside a merge patch, deepest first (``{"y": {"z": None}}`` -> ``[["y"]]``)."""
     out: list[list[str]] = []
@@ -303,8 +321,8 @@ def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
                 options.append(f"json_extract(m[{lit(parts[0])}], {lit('$.' + '.'.join(parts[1:]))})")
         value = f"coalesce({', '.join(options)})" if len(options) > 1 else options[0]
         parts = json_path_parts(c.json_path)
-        blocked = (f"CASE WHEN {value} IS NULL THEN {_parent_kind_sql(parts, marked)} END" if len(parts) > 1
-                   else "NULL::VARCHAR")
+        blocked = (f"coalesce({_repeated_key_sql(parts)}, CASE WHEN {value} IS NULL THEN {_parent_kind_sql(parts, marked)} "
+                   "END)" if len(parts) > 1 else "NULL::VARCHAR")
         if len(options) > 1:  # the name and an alias (or two aliases) both hold a value: which one is meant is unclear
             names = [c.json_path] + [f"$.{a}" for a in c.aliases]
             present = " + ".join(f"coalesce({o}::VARCHAR <> 'null', false)::INT" for o in options)
@@ -313,7 +331,8 @@ def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
         cols.append(f"{value} AS {ident(c.name)}, {blocked} AS {ident(f'_pk{i}')}")
     known = "[" + ", ".join(lit(k) for k in sorted(top_known)) + "]"
     present = " + ".join(f"map_contains(m, {lit(k)})::INT" for k in sorted(top_known))
-    top_extra = (f"CASE WHEN cardinality(m) > {present} THEN to_json(map_from_entries("
+    # a record that repeats a key is quarantined (_DOC_OK); its extra keys are not gathered (a MAP cannot hold them)
+    top_extra = (f"CASE WHEN cardinality(m) > {present} AND {_DOC_OK} THEN to_json(map_from_entries("
                  f"list_filter(map_entries(m), e -> NOT list_contains({known}, e.key)))) END")
     pieces = [top_extra]
     for parent, subs in parents.items():
@@ -411,4 +430,5 @@ def json_array_exact_source(entity: Entity, batch: Batch) -> str:
             f"generate_subscripts(a, 1) AS _rn, unnest(a) AS e FROM ("
             f"SELECT CASE WHEN {reserved_mark_sql('content')} THEN error({lit(RESERVED_MARK)}) ELSE "
             f"coalesce(from_json({exact_numbers_sql('content')}, '[\"JSON\"]'), error('the document does not "
-            f"parse as a JSON array')) END AS a FROM read_text({lit(str(batch.path))}))))")
+            f"parse as a JSON array')) END AS a FROM (SELECT CASE WHEN starts_with(content, chr(65279)) "
+            f"THEN substr(content, 2) ELSE content END AS content FROM read_text({lit(str(batch.path))})))))")

@@ -4,6 +4,7 @@ cells, the cut last record, and a new version of a file that equals another file
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -188,6 +189,11 @@ def _contract(columns: str, fmt: str = "") -> str:
     # YAML's own values where texts were meant
     ("      v: {type: string, null_tokens: NULL}\n", "", "x.v: null_tokens must be a list of texts"),
     ("      v: {type: string, required: 'no'}\n", "", "x.v: required must be true or false, not 'no'"),
+    # an alias that is another column's name sent that column's values to the alias's column (and a JSON key to both)
+    ("      name: {type: string, aliases: [email]}\n      email: {type: string}\n", "",
+     "'email' names or aliases both columns 'name' and 'email'"),
+    ("      a: {type: string, aliases: [Phone]}\n      b: {type: string, aliases: [phone]}\n", "",
+     "'phone' names or aliases both columns 'a' and 'b'"),
 ])
 def test_contract_options_the_loader_would_misread_are_refused_when_read(tmp_path, columns, fmt, refusal):
     (tmp_path / "s.yml").write_text(_contract(columns, fmt), encoding="utf-8")
@@ -237,3 +243,13 @@ def test_a_key_column_is_required_even_where_the_contract_does_not_say_so(tmp_pa
     assert [(line, reason) for line, _c, reason in quarantine(con, src)] == [
         (3, "id: missing required value"), (4, "line: missing required value"),
         (5, "id: missing required value; line: missing required value")]
+
+
+def test_the_keys_made_up_for_repeated_or_empty_header_names_are_never_a_header_name_of_the_file(tmp_path, con, landing):
+    # `id,x,x,x_3` kept the second x under "x_3" and the file's real x_3 under "x_3_4"
+    ent = entity(tmp_path)
+    land(landing, ent, "a.csv", "id,x,x,x_3,,_column_5\n1,first x,second x,real x_3,unnamed,real _column_5\n")
+    load(con, ent, landing)
+    (extra,) = con.execute("SELECT _extra_columns::VARCHAR FROM raw.x__rows").fetchone()
+    assert json.loads(extra) == {"x": "first x", "x_3_": "second x", "x_3": "real x_3", "_column_5_5": "unnamed",
+                                 "_column_5": "real _column_5"}
