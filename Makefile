@@ -33,10 +33,11 @@ data: $(STAMP)
 demo: data
 	$(BIN)/python -m orchestration.cli demo $(if $(FORCE),--force)
 
-# Everything but the multi-run workflow scenarios (`make test-scenarios`), the API/event end-to-end tests
-# (those need redis-server and Chromium: `make test-api`) and the Spark build (`make test-spark`). CI runs the first three.
+# Everything but the multi-run workflow scenarios and fault trials (`make test-scenarios`), the tests against local
+# servers (API/event end-to-end with redis-server and Chromium, the PostgreSQL warehouse: `make test-api`), the browser
+# tests (`make test-ui`) and the Spark build (`make test-spark`). CI runs all but the last.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario and not ui and not spark"
+	$(BIN)/python -m pytest -q -m "not api_e2e and not scenario and not ui and not spark and not postgres"
 
 # The multi-run workflow scenarios (each runs further warehouse, forecasting or review jobs on its own
 # warehouse): staged forecast rollout with a regime change, 2016/2031 calendars, AP/triage fallbacks and
@@ -45,10 +46,11 @@ test: $(STAMP)
 test-scenarios: $(STAMP)
 	$(BIN)/python -m pytest -q -m "scenario and not api_e2e"
 
-# The API and event-intake end-to-end tests: the review page in headless Chromium, events through a real
-# broker into the warehouse (each runs pipeline jobs on a copy of the tiny run). CI runs them too.
+# The tests against local servers, on the tiny run: the API and event-intake end-to-end tests (the review page in
+# headless Chromium, events through a real broker into the warehouse; each runs pipeline jobs on a copy of the tiny
+# run) and the whole project built and published on a throwaway PostgreSQL server. CI runs them too.
 test-api: $(STAMP)
-	$(BIN)/python -m pytest -q -m api_e2e tests/api
+	$(BIN)/python -m pytest -q -m "api_e2e or postgres" tests/api tests/dbt/test_postgres_warehouse.py
 
 # The whole dbt project on Spark (dbt-spark `session` method, local mode; needs Java 17): the tiny run's inputs as
 # Parquet tables, `dbt build --target spark`, every public mart compared with DuckDB; plus the cross_db macros on

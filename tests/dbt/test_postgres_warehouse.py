@@ -25,6 +25,9 @@ from smb_warehouse.core.config import environment
 from tests.dbt.test_cross_db_engines import postgres  # noqa: F401  (the module-scoped throwaway server)
 from tests.support import run_env
 
+# minutes of PostgreSQL builds on top of the tiny run: `make test-api` runs them (it builds the tiny run anyway), CI too
+pytestmark = pytest.mark.postgres
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBNAME = "smb_wh"
 BI_ROLE = "smb_bi_test"

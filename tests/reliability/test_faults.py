@@ -1,4 +1,4 @@
-"""Three fault-injection trials in CI (the fast mode of benchmarks/faults.py: the write-audit-publish path
+"""Three fault-injection trials in CI (`make test-scenarios`; the fast mode of benchmarks/faults.py: the write-audit-publish path
 and the loader for every entity, without Dagster and dbt; `make test-faults` runs 20 trials of the main
 Dagster job): a run SIGKILLed at a step boundary, inside the publish and inside a load leaves the published
 warehouse as it was or completely new, the next run recovers, and no row is lost or doubled."""
@@ -11,7 +11,7 @@ import pytest
 from benchmarks.faults import run_trials
 
 
-@pytest.mark.slow  # three killed runs and their recoveries in subprocesses: about a minute
+@pytest.mark.scenario  # three killed runs and their recoveries in subprocesses: about a minute (make test-scenarios)
 def test_three_killed_runs_leave_a_consistent_warehouse_and_the_next_run_recovers(tiny_sources, tmp_path):
     landing, _ = tiny_sources
     shutil.copytree(landing, tmp_path / "landing")  # generated once per session; the trials add batches to a copy
