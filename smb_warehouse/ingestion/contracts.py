@@ -380,6 +380,11 @@ def _check_formats(formats: tuple[str, ...], where: str, option: str) -> None:
     """Every strptime format uses only the directives the loader checks a value's shape with (else every load of
     the entity would fail with no file named)."""
     for f in formats:
+        has = {d: f"%{d}" in f for d in "YymbBdj"}
+        if not (has["Y"] or has["y"]) or not (has["j"] or ((has["m"] or has["b"] or has["B"]) and has["d"])):
+            # strptime fills what a format lacks from 1900-01-01: DATEV's '%d%m' would load every date in 1900
+            raise ContractError(f"{where}: {option}: {f!r} does not name the year, month and day (%Y or %y, %m or "
+                                f"%b, %d; or %j): the missing parts would be made up")
         try:
             format_regex(f)
         except ValueError as exc:

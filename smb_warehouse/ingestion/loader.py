@@ -201,6 +201,12 @@ def _clean_error(exc: BaseException) -> str:
     text = re.sub(r"^(Invalid Input|Conversion|IO|Binder|Parser|Constraint) Error: ", "", text)
     if "Map keys must be unique" in text:
         text = "a JSON object repeats a key"
+    if "is not utf-16 encoded" in text.lower():
+        text += (" (DuckDB's UTF-16 reader takes little-endian text without characters beyond U+FFFF: an emoji or a "
+                 "big-endian file is refused; export the file as UTF-8)")
+    elif "is not latin-1 encoded" in text.lower():
+        text += (" (a Windows 'ANSI' export writes characters such as the euro sign as bytes 0x80 to 0x9F: declare "
+                 "encoding: cp1252)")
     if "\\u0001" in text:  # the exact-number route's rewritten text: show the file's numbers, no offset into it
         text = re.sub(r'"\\u0001(-?[0-9][0-9.eE+-]*)"', r"\1", re.sub(r" at byte \d+ of input", "", text))
         text = re.sub(r'"\\u0{0,3}1?(?:-?[0-9][0-9.eE+-]*)?\.\.\.', "...", text)  # a mark cut by the reader's shortening
@@ -251,6 +257,11 @@ def _escape_problem(path: Path, compression: str | None, escape: str, quote: str
     data = _searchable(path, compression)
     if data is None:
         return None
+    if data.find(quote.encode()) < 0:
+        # no value is quoted (MySQL's OUTFILE without ENCLOSED BY): an escape before a line break is a line break in
+        # the value, which the reader would end the record at (the value cut, the rest read as a record of its own)
+        patterns.append((rb"(?<!" + e + rb")(?:" + e + e + rb")*" + e + rb"(?=\r?\n)", "the value cut at the line break, "
+                         "the rest of it read as a record of its own"))
     hits = [(m.end(), m, what) for pattern, what in patterns if (m := re.search(pattern, data))]
     if not hits:
         return None

@@ -57,12 +57,18 @@ class Batch:
 
 
 # ---------------------------------------------------------------------------------------- checks
+_BIG_ENDIAN = ("file starts with a UTF-16 big-endian byte-order mark (PowerShell's BigEndianUnicode): the readers take "
+               "UTF-16 little-endian only; export the file as UTF-8 or as little-endian UTF-16 (Unicode)")
+
+
 def _decode_head(batch: Batch, entity: Entity) -> str:
     """The first ~1 MB as text, decoded strictly with the contract encoding (gzip is opened; zstd files
     are checked by DuckDB instead and yield '')."""
     fmt = entity.format
     enc = fmt.duckdb_encoding
     data = batch.scan.head  # the first bytes of the (decompressed) text
+    if data.startswith(b"\xfe\xff"):
+        raise FileRejected(_BIG_ENDIAN)
     if enc == "utf-8" and data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected("file starts with a UTF-16 byte-order mark but the contract says utf-8 "
                            "(declare encoding: utf-16)")
@@ -77,6 +83,8 @@ def read_header(batch: Batch, entity: Entity) -> list[str]:
     decode means a binary file or a wrong encoding, and the whole file is rejected."""
     fmt = entity.format
     enc = fmt.duckdb_encoding
+    if batch.scan.head.startswith(b"\xfe\xff"):
+        raise FileRejected(_BIG_ENDIAN)
     if enc != "utf-16" and batch.scan.head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected(f"file starts with a UTF-16 byte-order mark but the contract says {fmt.encoding} "
                            "(declare encoding: utf-16)")

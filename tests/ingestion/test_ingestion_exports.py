@@ -189,6 +189,10 @@ def _contract(columns: str, fmt: str = "") -> str:
     # YAML's own values where texts were meant
     ("      v: {type: string, null_tokens: NULL}\n", "", "x.v: null_tokens must be a list of texts"),
     ("      v: {type: string, required: 'no'}\n", "", "x.v: required must be true or false, not 'no'"),
+    # DATEV's day and month without a year: strptime made every date one of 1900
+    ("      v: {type: date}\n", "format: {date_formats: ['%d%m']}\n",
+     "date_formats: '%d%m' does not name the year, month and day"),
+    ("      v: {type: timestamp, formats: ['%H:%M']}\n", "", "x.v: formats: '%H:%M' does not name the year"),
     # an alias that is another column's name sent that column's values to the alias's column (and a JSON key to both)
     ("      name: {type: string, aliases: [email]}\n      email: {type: string}\n", "",
      "'email' names or aliases both columns 'name' and 'email'"),
@@ -253,3 +257,38 @@ def test_the_keys_made_up_for_repeated_or_empty_header_names_are_never_a_header_
     (extra,) = con.execute("SELECT _extra_columns::VARCHAR FROM raw.x__rows").fetchone()
     assert json.loads(extra) == {"x": "first x", "x_3_": "second x", "x_3": "real x_3", "_column_5_5": "unnamed",
                                  "_column_5": "real _column_5"}
+
+
+def test_an_unquoted_escaped_line_break_refuses_the_file_naming_its_line(tmp_path, con, landing):
+    # MySQL's OUTFILE without ENCLOSED BY writes a line break in a value as \ + LF: the value loaded cut ('line1\') and
+    # its rest was quarantined as a record of its own
+    ent = one_entity(tmp_path, "my", {"id": "{type: integer}", "name": "{type: string}", "note": "{type: string}"},
+                     "{delimiter: \"\\t\", header: false, escape: '\\', extensions: [.txt]}")
+    src = land(landing, ent, "t.txt", b"1\tAnna\t\\N\n2\tBob\tline1\\\nline2\n3\tC\tx\n")
+    result = load(con, ent, landing)
+    (failure,) = result.failures
+    assert failure.startswith(f"{src}: escape '\\\\' at line 2 ") and "the value cut at the line break" in failure
+    assert audit(con, src)[0][:4] == ("rejected", 0, 0, 0)
+
+
+@pytest.mark.parametrize("encoding, data, hint", [
+    ("utf-16", "id,v,n\n1,\U0001f600,1\n".encode("utf-16"), "an emoji or a big-endian file is refused; export the "
+                                                            "file as UTF-8"),
+    ("utf-16", b"\xfe\xff" + "id,v,n\n1,a,1\n".encode("utf-16-be"), "UTF-16 big-endian byte-order mark"),
+    ("utf-8", b"\xfe\xff" + "id,v,n\n1,a,1\n".encode("utf-16-be"), "UTF-16 big-endian byte-order mark"),
+])
+def test_utf16_files_the_reader_cannot_take_are_refused_saying_why(tmp_path, con, landing, encoding, data, hint):
+    # DuckDB's own "File is not utf-16 encoded" was all a user got, false for an emoji; a big-endian file under utf-8
+    # was told to declare utf-16, and then refused with that message
+    ent = entity(tmp_path, f"{{encoding: {encoding}}}")
+    src = land(landing, ent, "u.csv", data)
+    (failure,) = load(con, ent, landing).failures
+    assert failure.startswith(src) and hint in failure
+    assert audit(con, src)[0][:4] == ("rejected", 0, 0, 0)
+
+
+def test_a_windows_ansi_file_under_latin_1_is_pointed_to_cp1252(tmp_path, con, landing):
+    ent = entity(tmp_path, "{encoding: latin-1}")
+    src = land(landing, ent, "w.csv", "id,v,n\n1,5 \u20ac,1\n2,\u201ea\u201c,2\n".encode("cp1252"))
+    (failure,) = load(con, ent, landing).failures
+    assert failure.startswith(src) and failure.endswith("declare encoding: cp1252)")
