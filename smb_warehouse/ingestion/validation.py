@@ -215,7 +215,12 @@ def _cast_problem(entity: Entity, col: Column, v: str) -> str:
         return lit(f"does not match date formats {list(_formats(entity, col))}")
     if col.type == "timestamp":
         extra = f" or format(s) {list(col.formats)}" if col.formats else ""
-        return lit(f"is not a valid timestamp (ISO 8601{extra})")
+        # .NET's round-trip format writes 7 fraction digits, PostgreSQL and others up to 9: more than the microseconds a
+        # timestamp holds, so never rounded; the reason says so rather than calling the value no ISO 8601
+        finer = "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}[.,][0-9]{7,}.*"
+        finer_reason = lit("has more fraction digits than the microseconds a timestamp holds (it is never rounded)")
+        return (f"CASE WHEN regexp_full_match({v}, {lit(finer)}) THEN {finer_reason} "
+                f"ELSE {lit(f'is not a valid timestamp (ISO 8601{extra})')} END")
     if col.type == "decimal":
         precision, scale = col.precision_scale
         fmt = entity.format
