@@ -364,8 +364,11 @@ def json_columns_sql(entity: Entity, marked: bool = False) -> tuple[str, str]:
                     f"THEN json_merge_patch({left}, {lit(json.dumps(nulled))}) ELSE {left} END")
         pieces.append(f"CASE WHEN json_type(m[{lit(parent)}]) = 'OBJECT' AND {left}::VARCHAR NOT IN ('{{}}') "
                       f"THEN json_object({lit(parent)}, {left}) END")
-    extra = pieces[0] if len(pieces) == 1 else "nullif(json_merge_patch(" + ", ".join(
-        f"coalesce({p}, '{{}}')" for p in pieces) + ")::VARCHAR, '{}')::JSON"
+    # the pieces have no top-level key in common: joined as text (a merge patch would drop every key holding null,
+    # {"custom_fields": {"cf_other": null}} as {"custom_fields": {}}: a key the export sent, gone from drift too)
+    extra = pieces[0] if len(pieces) == 1 else (
+        "nullif('{' || array_to_string(list_transform(list_filter([" + ", ".join(f"({p})::VARCHAR" for p in pieces)
+        + "], x -> x IS NOT NULL AND x <> '{}'), x -> x[2:-2]), ',') || '}', '{}')::JSON")
     if marked:  # keys no column takes keep their numbers as the file wrote them, never the route's mark
         extra = f"{unmark_numbers_sql(f'({extra})::VARCHAR')}::JSON"
     return ", ".join(cols), extra

@@ -278,3 +278,24 @@ def test_a_json_array_after_a_byte_order_mark_loads_on_the_exact_number_route(tm
     result = load(con, ent, landing)
     assert con.execute("SELECT id, v FROM raw.bom__rows ORDER BY v").fetchall() == [("101", "a"), ("7.10", "b")]
     assert_conserved(con, ent, result, src, 2)
+
+
+@pytest.mark.parametrize("long_number", [False, True])
+def test_an_unknown_key_holding_null_inside_an_object_the_contract_reads_is_kept(tmp_path, con, landing, long_number):
+    # Zendesk-style custom fields: the extra keys were joined by a merge patch, whose null means "delete", so
+    # cf_other: null was gone from _extra_columns and from the drift
+    ent = one_entity(tmp_path, "zd", {"id": "{type: string, required: true}",
+                                      "product": "{type: string, path: '$.custom_fields.cf_product'}"},
+                     "{type: ndjson}")
+    big = ', "ref": 12345678901234567' if long_number else ""
+    src = land(landing, ent, "t.ndjson", '{"id": "1", "new": null, "custom_fields": {"cf_product": "x", "cf_other": '
+                                         'null}' + big + '}\n{"id": "2", "custom_fields": {"cf_product": "y"}}\n')
+    result = load(con, ent, landing)
+    extras = [json.loads(e) if e else None for (e,) in con.execute(
+        "SELECT _extra_columns::VARCHAR FROM raw.zd__rows ORDER BY id").fetchall()]
+    assert extras[0] == {"new": None, "custom_fields": {"cf_other": None}, **({"ref": 12345678901234567}
+                                                                              if long_number else {})}
+    assert extras[1] is None
+    assert [f.schema_drift for f in result.files] == [["added custom_fields.cf_other", "added new"]
+                                                      + (["added ref"] if long_number else [])]
+    assert_conserved(con, ent, result, src, 2)
