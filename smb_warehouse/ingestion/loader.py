@@ -1229,7 +1229,10 @@ def _isolate(con, entity: Entity, landing_root: Path, plan: _Plan, failed: _Grou
             problem = _probe(con, entity, landing_root, b, kind)
         elif single:
             problem = _clean_error(failed.cause) if isinstance(failed.cause, BaseException) else str(failed.cause)
-        if problem and "state machine reached an invalid state" in problem and entity.format.type == "csv":
+        # DuckDB gives up on line ends it does not take, or (told the file's record end) skips the records that end
+        # the other way: either way, say which lines end how
+        if problem and entity.format.type == "csv" and ("state machine reached an invalid state" in problem or (
+                b.scan.mixed_line_ends and "where the file's lines hold" in problem)):
             problem = _line_end_problem(b.path, b.compression) or problem
         if problem is None:
             if kind == "csv_strict":

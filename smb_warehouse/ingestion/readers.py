@@ -49,7 +49,15 @@ class Batch:
 
     @property
     def new_line(self) -> str | None:
-        return "\\r" if self.scan.line_terminator == b"\r" else None
+        """DuckDB's ``new_line`` option where its own guess (from the first line) can be wrong: CR files, and files
+        with both CRLF and bare LF, whose first line may end inside a quoted value (a note typed on Windows in the
+        first record of an LF file). A complete file's last line end is a record end; records that really end both
+        ways still fail the read, and ``_line_end_problem`` says where."""
+        if self.scan.line_terminator == b"\r":
+            return "\\r"
+        if self.scan.mixed_line_ends and self.scan.last_line_end in (b"\n", b"\r\n"):
+            return "\\r\\n" if self.scan.last_line_end == b"\r\n" else "\\n"
+        return None
 
     @property
     def plain_utf8(self) -> bool:

@@ -47,6 +47,7 @@ class FileScan:
     ascii_only: bool | None = None  # no byte >= 0x80 (the same text in UTF-8, latin-1 and cp1252)
     has_nul: bool | None = None  # a NUL byte somewhere (the fast CSV route uses NUL as its null marker)
     mixed_line_ends: bool | None = None  # CRLF beside bare LF, or a CR that ends no line (DuckDB's readers give up)
+    last_line_end: bytes | None = None  # b"\r\n", b"\n" or b"\r": how the last line ends (a record end, not a quoted one)
     complete: bool = True  # False: a compressed stream that ends early
     problem: str | None = None  # why not complete
 
@@ -124,7 +125,8 @@ class _Text:
         return {"line_terminator": self.terminator, "line_count": self.count + (0 if ends or self.size == 0 else 1),
                 "blank_lines": blank, "ends_with_newline": ends, "utf8_valid": self.utf8_ok, "has_quote": self.quote,
                 "ascii_only": self.ascii, "has_nul": self.nul,
-                "mixed_line_ends": self._mixed()}
+                "mixed_line_ends": self._mixed(),
+                "last_line_end": b"\r\n" if self.last_two == b"\r\n" else (self.last if ends else None)}
 
     def _mixed(self) -> bool:
         """CRLF beside bare LF, a CR that ends no line in an LF file, or an LF in a CR-only file."""
@@ -203,7 +205,7 @@ def scan_file(path: Path, compressed: bool | str = False) -> FileScan:
     if bom in ("utf-16-le", "utf-16-be"):  # two-byte units: the byte-level line facts do not apply
         unit = text.last_two if bom == "utf-16-le" else text.last_two[::-1]
         facts.update(line_terminator=None, line_count=None, blank_lines=None, has_quote=None, ascii_only=None, has_nul=None,
-                     mixed_line_ends=None,
+                     mixed_line_ends=None, last_line_end=None,
                      ends_with_newline=unit in (b"\n\x00", b"\r\x00"))
     sha256 = text_digest.hexdigest() if feed is not None else digest.hexdigest()
     return FileScan(sha256, size, text.only_ws if feed is None else (text.size == 0), text.head,

@@ -292,3 +292,17 @@ def test_a_windows_ansi_file_under_latin_1_is_pointed_to_cp1252(tmp_path, con, l
     src = land(landing, ent, "w.csv", "id,v,n\n1,5 \u20ac,1\n2,\u201ea\u201c,2\n".encode("cp1252"))
     (failure,) = load(con, ent, landing).failures
     assert failure.startswith(src) and failure.endswith("declare encoding: cp1252)")
+
+
+@pytest.mark.parametrize("header", [False, True])
+def test_a_crlf_typed_in_a_quoted_value_of_the_first_record_of_an_lf_file_loads(tmp_path, con, landing, header):
+    # PostgreSQL's COPY ... CSV (no header) with a note typed on Windows first: DuckDB took the line end from the first
+    # line (CRLF, inside the quotes) and the file was refused as "mixed line ends ... convert it (dos2unix)", advice
+    # that would have changed the note
+    ent = entity(tmp_path, f"{{header: {str(header).lower()}}}")
+    first = "id,v,n\n" if header else ""
+    src = land(landing, ent, "c.csv", (first + '1,"Dear team,\r\nplease call",5\n2,x,2\n').encode())
+    result = load(con, ent, landing)
+    assert [r[:3] for r in rows(con)] == [("1", "Dear team,\r\nplease call", 5), ("2", "x", 2)]
+    assert [r[4] for r in rows(con)] == [1 + header, 3 + header]
+    assert_conserved(con, ent, result, src, 2)
