@@ -436,7 +436,7 @@ def _parse_column(name: str, raw: dict[str, Any], where: str) -> Column:
     _check_formats(formats or (), column_where, "formats")
     if raw.get("pattern") is not None:
         _check_pattern(raw["pattern"], column_where)
-    if raw["type"] == "date" and any("%z" in str(f) for f in raw.get("formats") or ()):
+    if raw["type"] == "date" and any("%z" in f for f in formats or ()):
         raise ContractError(f"{where}.{name}: a date format cannot hold a UTC offset (%z): a date is a calendar day; "
                             "declare the column as a timestamp to keep the instant")
     return Column(

@@ -286,9 +286,6 @@ def _line_end_problem(path: Path, compression: str | None) -> str | None:
     bare_lf = re.search(rb"(?<!\r)\n", data)
     lone_cr = re.search(rb"\r(?!\n)", data)
 
-    def line_at(pos: int) -> int:
-        return _line_at(data, pos)
-
     if crlf >= 0 and bare_lf:
         # a bare LF inside a quoted value (a line break typed in an Excel cell) is fine: name the first one outside
         # quotes (an even number of quote characters before it; loops over the bare LFs only, on a refused file)
@@ -299,11 +296,11 @@ def _line_end_problem(path: Path, compression: str | None) -> str | None:
             if not parity:
                 outside = found.start()
                 break
-        where = f"line {line_at(outside)} ends" if outside is not None else "a line ends"
-        return (f"mixed line ends: records end in CRLF (line {line_at(crlf)}) and in a bare LF ({where} so); the CSV "
+        where = f"line {_line_at(data, outside)} ends" if outside is not None else "a line ends"
+        return (f"mixed line ends: records end in CRLF (line {_line_at(data, crlf)}) and in a bare LF ({where} so); the CSV "
                 "reader takes one kind per file: convert the file (e.g. dos2unix) or fix the export")
     if lone_cr and (crlf >= 0 or bare_lf) and (lone_cr.end() < len(data)):
-        return (f"a lone CR (carriage return) inside line {line_at(lone_cr.start())} of a file whose lines end in "
+        return (f"a lone CR (carriage return) inside line {_line_at(data, lone_cr.start())} of a file whose lines end in "
                 f"{'CRLF' if crlf >= 0 else 'LF'}: quote that value, or remove the CR in the export")
     return None
 

@@ -278,7 +278,7 @@ class ColumnSql:
         tokens = ("",) + tuple(t for t in _tokens(self.entity, self.col) if t != "")
         blank = one_of(self.r, tokens)
         if not _trim(self.entity, self.col):  # an untrimmed blank cell is no value either (spaces kept only around text)
-            blank = f"({blank} OR trim({self.r}, ' 	') = '')"
+            blank = f"({blank} OR trim({self.r}, ' \t') = '')"
         return f"CASE WHEN {blank} THEN NULL ELSE {self.r} END AS {self.v}"
 
     # layer 1d (JSON integer and decimal columns): a number written with an exponent, as plain digits
